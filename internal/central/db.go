@@ -1,0 +1,179 @@
+// Package central is Tenantry's central database: the tenant registry,
+// background jobs, users and sessions, the audit log and the metrics table.
+// It may be a local SQLite file or any libsql URL shared by several console
+// replicas.
+package central
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/tenantdb"
+	"github.com/tenantry/tenantry/migrations"
+	"github.com/tursodatabase/libsql-client-go/libsql"
+)
+
+// DB is the central database.
+type DB struct {
+	db  *sql.DB
+	url string
+	now func() time.Time
+}
+
+// Open opens (creating if need be) and migrates the central database at a
+// libsql URL. A file: URL without query gets the pragmas every local SQLite
+// connection needs.
+func Open(ctx context.Context, dbURL, authToken string) (*DB, error) {
+	var opts []libsql.Option
+	if authToken != "" {
+		opts = append(opts, libsql.WithAuthToken(authToken))
+	}
+	if tenantdb.IsFileURL(dbURL) {
+		path, err := tenantdb.FilePath(dbURL)
+		if err != nil {
+			return nil, fleet.Errorf(fleet.EINVALID, "Central database URL %q is invalid: %v.", dbURL, err)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("create central database directory: %w", err)
+		}
+		if !strings.Contains(dbURL, "?") {
+			if dbURL, err = tenantdb.FileURL(path, false); err != nil {
+				return nil, err
+			}
+		}
+	}
+	sdb, err := tenantdb.Open(dbURL, opts...)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{db: sdb, url: dbURL, now: time.Now}
+	if err := db.migrate(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	p, err := goose.NewProvider(goose.DialectTurso, db.db, migrations.Admin())
+	if err != nil {
+		return fmt.Errorf("central migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate central database %s: %w", tenantdb.Redact(db.url), err)
+	}
+	for _, r := range res {
+		slog.Debug("central migration applied", "version", r.Source.Version, "duration", r.Duration)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.db.Close() }
+
+// SQL exposes the handle for packages that own their own tables
+// (collection, metrics) and for tests.
+func (db *DB) SQL() *sql.DB { return db.db }
+
+// Ping checks that the database answers a query (over HTTP, Ping alone
+// never touches the network).
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// SetNow replaces the clock, for tests.
+func (db *DB) SetNow(now func() time.Time) { db.now = now }
+
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+// ts formats a time for storage; the zero time is NULL.
+func ts(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+// nullTime scans a nullable timestamp column.
+type nullTime struct{ t *time.Time }
+
+func (n nullTime) Scan(v any) error {
+	switch v := v.(type) {
+	case nil:
+		*n.t = time.Time{}
+		return nil
+	case string:
+		return n.parse(v)
+	case []byte:
+		return n.parse(string(v))
+	case time.Time:
+		*n.t = v.UTC()
+		return nil
+	}
+	return fmt.Errorf("cannot scan %T into a time", v)
+}
+
+func (n nullTime) parse(s string) error {
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return err
+		}
+	}
+	*n.t = t.UTC()
+	return nil
+}
+
+// translate turns driver errors into domain errors.
+func translate(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return fleet.Errorf(fleet.ENOTFOUND, "%s not found.", what)
+	case strings.Contains(err.Error(), "UNIQUE constraint failed"), strings.Contains(err.Error(), "PRIMARY KEY constraint failed"):
+		return fleet.Errorf(fleet.ECONFLICT, "%s already exists.", what)
+	}
+	return err
+}
+
+// tx runs fn in a transaction.
+func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// GetKV reads a small setting; "" if unset.
+func (db *DB) GetKV(ctx context.Context, key string) (string, error) {
+	var v string
+	err := db.db.QueryRowContext(ctx, `SELECT value FROM kv WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, err
+}
+
+// SetKV writes a small setting.
+func (db *DB) SetKV(ctx context.Context, key, value string) error {
+	_, err := db.db.ExecContext(ctx, `INSERT INTO kv(key, value) VALUES(?, ?)
+		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}

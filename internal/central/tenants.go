@@ -1,0 +1,361 @@
+package central
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/fleet"
+)
+
+const tenantCols = `name, platform, platform_id, url, status, schema_version, size_bytes, parent,
+	branched_at, created_at, last_seen_at, last_write_at, archived_at, error, job_id`
+
+type scanner interface{ Scan(...any) error }
+
+func scanTenant(s scanner) (fleet.Tenant, error) {
+	var t fleet.Tenant
+	err := s.Scan(&t.Name, &t.Platform, &t.PlatformID, &t.URL, &t.Status, &t.SchemaVersion, &t.SizeBytes, &t.Parent,
+		nullTime{&t.BranchedAt}, nullTime{&t.CreatedAt}, nullTime{&t.LastSeenAt}, nullTime{&t.LastWriteAt},
+		nullTime{&t.ArchivedAt}, &t.Error, &t.JobID)
+	return t, err
+}
+
+// Tenant returns one registry row.
+func (db *DB) Tenant(ctx context.Context, name string) (*fleet.Tenant, error) {
+	t, err := scanTenant(db.db.QueryRowContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE name = ?`, name))
+	if err != nil {
+		return nil, translate(err, fmt.Sprintf("Tenant %q", name))
+	}
+	return &t, nil
+}
+
+// ClaimTenant inserts a registry row in state creating for a job that is
+// about to make the tenant. A name held by any row other than a failed one
+// is a conflict, with a message saying what holds it.
+func (db *DB) ClaimTenant(ctx context.Context, t *fleet.Tenant) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT status FROM tenants WHERE name = ?`, t.Name).Scan(&status)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		case status == fleet.StatusFailed:
+			if _, err := tx.ExecContext(ctx, `DELETE FROM tenants WHERE name = ?`, t.Name); err != nil {
+				return err
+			}
+		case status == fleet.StatusArchived:
+			return fleet.Errorf(fleet.ECONFLICT, "Tenant %q was deleted and is in the archive: restore it, or choose another name.", t.Name)
+		case status == fleet.StatusMissing:
+			return fleet.Errorf(fleet.ECONFLICT, "Tenant %q is registered but its database is missing: choose another name.", t.Name)
+		default:
+			return fleet.Errorf(fleet.ECONFLICT, "Tenant %q already exists (%s).", t.Name, status)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO tenants(name, platform, platform_id, url, status, schema_version,
+			size_bytes, parent, branched_at, created_at, error, job_id) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)`,
+			t.Name, t.Platform, t.PlatformID, t.URL, t.Status, t.SchemaVersion, t.SizeBytes, t.Parent,
+			ts(t.BranchedAt), ts(t.CreatedAt), t.Error, t.JobID)
+		return translate(err, fmt.Sprintf("Tenant %q", t.Name))
+	})
+}
+
+// TenantUpdate is a partial update of a registry row; nil fields stay.
+type TenantUpdate struct {
+	Status        *string
+	PlatformID    *string
+	URL           *string
+	SchemaVersion *int64
+	SizeBytes     *int64
+	LastWriteAt   *time.Time
+	ArchivedAt    *time.Time // zero time clears it
+	Error         *string
+	JobID         *int64
+	// IfStatus, when set, makes the update apply only to a row in one of
+	// these states, so that two actors cannot both move a tenant.
+	IfStatus []string
+}
+
+// UpdateTenant applies u to the named row.
+func (db *DB) UpdateTenant(ctx context.Context, name string, u TenantUpdate) error {
+	var sets []string
+	var args []any
+	add := func(col string, v any) { sets = append(sets, col+" = ?"); args = append(args, v) }
+	if u.Status != nil {
+		add("status", *u.Status)
+	}
+	if u.PlatformID != nil {
+		add("platform_id", *u.PlatformID)
+	}
+	if u.URL != nil {
+		add("url", *u.URL)
+	}
+	if u.SchemaVersion != nil {
+		add("schema_version", *u.SchemaVersion)
+	}
+	if u.SizeBytes != nil {
+		add("size_bytes", *u.SizeBytes)
+	}
+	if u.LastWriteAt != nil {
+		add("last_write_at", ts(*u.LastWriteAt))
+	}
+	if u.ArchivedAt != nil {
+		add("archived_at", ts(*u.ArchivedAt))
+	}
+	if u.Error != nil {
+		add("error", *u.Error)
+	}
+	if u.JobID != nil {
+		add("job_id", *u.JobID)
+	}
+	if len(sets) == 0 {
+		return nil
+	}
+	q := `UPDATE tenants SET ` + strings.Join(sets, ", ") + ` WHERE name = ?`
+	args = append(args, name)
+	if len(u.IfStatus) > 0 {
+		q += ` AND status IN (` + placeholders(len(u.IfStatus)) + `)`
+		for _, s := range u.IfStatus {
+			args = append(args, s)
+		}
+	}
+	res, err := db.db.ExecContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		t, err := db.Tenant(ctx, name)
+		if err != nil {
+			return err
+		}
+		return fleet.Errorf(fleet.ECONFLICT, "Tenant %q is %s.", name, t.Status)
+	}
+	return nil
+}
+
+// DeleteTenantRow removes a registry row (used only to undo a claim whose
+// job failed before anything was made).
+func (db *DB) DeleteTenantRow(ctx context.Context, name string) error {
+	_, err := db.db.ExecContext(ctx, `DELETE FROM tenants WHERE name = ?`, name)
+	return err
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// TenantFilter selects and orders a page of the registry.
+type TenantFilter struct {
+	Query  string // substring of the name
+	Status string // "" for any
+	Sort   string // a column from SortColumns; default name
+	Desc   bool
+	Limit  int
+	Offset int
+}
+
+// SortColumns are the registry columns a list may be ordered by.
+var SortColumns = []string{"name", "status", "schema_version", "created_at", "last_write_at", "size_bytes"}
+
+// ListTenants returns one page of the registry and the number of rows
+// matching the filter.
+func (db *DB) ListTenants(ctx context.Context, f TenantFilter) ([]fleet.Tenant, int64, error) {
+	var where []string
+	var args []any
+	if f.Query != "" {
+		where = append(where, `instr(name, ?) > 0`)
+		args = append(args, strings.ToLower(f.Query))
+	}
+	if f.Status != "" {
+		where = append(where, `status = ?`)
+		args = append(args, f.Status)
+	}
+	w := ""
+	if len(where) > 0 {
+		w = " WHERE " + strings.Join(where, " AND ")
+	}
+	var total int64
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM tenants`+w, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	sort := "name"
+	for _, c := range SortColumns {
+		if c == f.Sort {
+			sort = c
+		}
+	}
+	dir := " ASC"
+	if f.Desc {
+		dir = " DESC"
+	}
+	order := sort + dir
+	if sort != "name" {
+		order += ", name" // stable pages
+	}
+	if f.Limit <= 0 {
+		f.Limit = -1
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT `+tenantCols+` FROM tenants`+w+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
+		append(args, f.Limit, f.Offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []fleet.Tenant
+	for rows.Next() {
+		t, err := scanTenant(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, t)
+	}
+	return out, total, rows.Err()
+}
+
+// StatusCount is the number of tenants in a status.
+type StatusCount struct {
+	Status string
+	Count  int64
+	Bytes  int64
+}
+
+// CountTenants returns the number and total size of tenants per status.
+func (db *DB) CountTenants(ctx context.Context) ([]StatusCount, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT status, count(*), coalesce(sum(size_bytes),0) FROM tenants GROUP BY status`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []StatusCount
+	for rows.Next() {
+		var c StatusCount
+		if err := rows.Scan(&c.Status, &c.Count, &c.Bytes); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Observed is a database as the platform lists it.
+type Observed struct {
+	Name       string
+	PlatformID string
+	URL        string
+	SizeBytes  int64
+	ModifiedAt time.Time
+	CreatedAt  time.Time
+}
+
+// ReconcileResult says what a reconciliation changed.
+type ReconcileResult struct {
+	Adopted     []string // new to the registry
+	Missing     []string // registered, no longer on the platform
+	Reappeared  []string // were missing or archived, now back
+	Updated     int      // rows whose size or last write changed
+	LastScanned time.Time
+}
+
+// Reconcile brings the registry in line with the platform's own list:
+// databases the registry lacks are adopted as ready (schema version 0
+// until someone reads it), ready rows whose database vanished are marked
+// missing (never dropped), and sizes and write times are refreshed. Rows a
+// job is working on (creating, deleting) are left to that job.
+func (db *DB) Reconcile(ctx context.Context, platform string, seen []Observed) (ReconcileResult, error) {
+	now := db.now().UTC()
+	res := ReconcileResult{LastScanned: now}
+	type row struct {
+		status    string
+		size      int64
+		lastWrite time.Time
+	}
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		known := make(map[string]row)
+		rows, err := tx.QueryContext(ctx, `SELECT name, status, size_bytes, last_write_at FROM tenants`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var name string
+			var r row
+			if err := rows.Scan(&name, &r.status, &r.size, nullTime{&r.lastWrite}); err != nil {
+				rows.Close()
+				return err
+			}
+			known[name] = r
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO tenants(name, platform, platform_id, url, status, size_bytes,
+			created_at, last_seen_at, last_write_at) VALUES(?,?,?,?,?,?,?,?,?)`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		upd, err := tx.PrepareContext(ctx, `UPDATE tenants SET status = ?, size_bytes = ?, last_write_at = ?,
+			last_seen_at = ?, archived_at = CASE WHEN ? = 'ready' THEN NULL ELSE archived_at END WHERE name = ?`)
+		if err != nil {
+			return err
+		}
+		defer upd.Close()
+		present := make(map[string]bool, len(seen))
+		for _, o := range seen {
+			present[o.Name] = true
+			r, ok := known[o.Name]
+			if !ok {
+				created := o.CreatedAt
+				if created.IsZero() {
+					created = now
+				}
+				if _, err := ins.ExecContext(ctx, o.Name, platform, o.PlatformID, o.URL, fleet.StatusReady,
+					o.SizeBytes, ts(created), ts(now), ts(o.ModifiedAt)); err != nil {
+					return err
+				}
+				res.Adopted = append(res.Adopted, o.Name)
+				continue
+			}
+			status := r.status
+			switch r.status {
+			case fleet.StatusCreating, fleet.StatusDeleting:
+				continue
+			case fleet.StatusMissing, fleet.StatusArchived, fleet.StatusFailed:
+				status = fleet.StatusReady
+				res.Reappeared = append(res.Reappeared, o.Name)
+			default:
+				if r.size == o.SizeBytes && r.lastWrite.Equal(o.ModifiedAt.UTC().Truncate(time.Millisecond)) {
+					continue
+				}
+				res.Updated++
+			}
+			if _, err := upd.ExecContext(ctx, status, o.SizeBytes, ts(o.ModifiedAt), ts(now), status, o.Name); err != nil {
+				return err
+			}
+		}
+		for name, r := range known {
+			if r.status == fleet.StatusReady && !present[name] {
+				if _, err := tx.ExecContext(ctx, `UPDATE tenants SET status = ? WHERE name = ?`, fleet.StatusMissing, name); err != nil {
+					return err
+				}
+				res.Missing = append(res.Missing, name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("reconcile registry: %w", err)
+	}
+	return res, db.SetKV(ctx, "registry.last_scan", now.Format(timeLayout))
+}
+
+// LastScan returns when the registry was last reconciled.
+func (db *DB) LastScan(ctx context.Context) time.Time {
+	v, _ := db.GetKV(ctx, "registry.last_scan")
+	var t time.Time
+	_ = nullTime{&t}.parse(v)
+	return t
+}

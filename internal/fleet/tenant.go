@@ -1,0 +1,67 @@
+package fleet
+
+import (
+	"regexp"
+	"time"
+)
+
+// Tenant statuses. Only StatusReady tenants are fully made and usable.
+const (
+	StatusCreating = "creating" // a create, clone or import job is making it
+	StatusReady    = "ready"
+	StatusDeleting = "deleting" // a delete job is archiving it
+	StatusArchived = "archived" // deleted; restorable from the archive
+	StatusMissing  = "missing"  // the registry knows it, the platform does not
+	StatusFailed   = "failed"   // its creating job failed; leftovers were cleaned
+)
+
+// Statuses lists every status in display order.
+var Statuses = []string{StatusReady, StatusCreating, StatusDeleting, StatusArchived, StatusMissing, StatusFailed}
+
+// Tenant is one store's database as the registry knows it.
+type Tenant struct {
+	Name          string
+	Platform      string
+	PlatformID    string
+	URL           string
+	Status        string
+	SchemaVersion int64
+	SizeBytes     int64
+	Parent        string    // source of a branch, "" otherwise
+	BranchedAt    time.Time // point the branch was taken at
+	CreatedAt     time.Time
+	LastSeenAt    time.Time // last time the platform listed it
+	LastWriteAt   time.Time // last modification the platform reported
+	ArchivedAt    time.Time
+	Error         string // why the last job on it failed
+	JobID         int64  // the job currently working on it, 0 if none
+}
+
+// MaxNameLen is the longest tenant name: a DNS label.
+const MaxNameLen = 63
+
+var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+
+// ValidateName checks a tenant name before anything touches a file,
+// namespace or API. Names are DNS labels: 1 to 63 characters of a-z, 0-9
+// and '-', not starting or ending with '-'.
+func ValidateName(name string) error {
+	switch {
+	case name == "":
+		return Errorf(EINVALID, "Tenant name is required.")
+	case len(name) > MaxNameLen:
+		return Errorf(EINVALID, "Tenant name %q is too long: %d characters, at most %d.", Truncate(name, 20), len(name), MaxNameLen)
+	case !nameRE.MatchString(name):
+		return Errorf(EINVALID, "Tenant name %q is invalid: use lowercase letters a-z, digits and '-', not starting or ending with '-'.", Truncate(name, 70))
+	}
+	return nil
+}
+
+// Truncate shortens s to at most n runes, marking the cut with "…".
+func Truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}

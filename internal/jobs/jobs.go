@@ -1,0 +1,278 @@
+// Package jobs runs durable background jobs stored in the central
+// database. A job is claimed under a lease that its runner renews; if the
+// runner dies, the lease lapses (or, on the same host, the dead process is
+// noticed at once) and another runner resumes the job. Handlers must
+// therefore be idempotent: each attempt finishes what the last began.
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/fleet"
+)
+
+// Progress reports what a running job is doing.
+type Progress func(step string, done, total int64)
+
+// Handler does one job. It is called again after a crash, so it must pick
+// up where an earlier attempt stopped. GiveUp, if set, cleans up after a job
+// that failed for good.
+type Handler struct {
+	Run    func(ctx context.Context, j *fleet.Job, p Progress) error
+	GiveUp func(ctx context.Context, j *fleet.Job, cause error)
+}
+
+// MaxAttempts is how often a job is tried before it fails for good.
+const MaxAttempts = 3
+
+// Runner claims and runs jobs.
+type Runner struct {
+	db       *central.DB
+	handlers map[string]Handler
+	owner    string
+	host     string
+	Lease    time.Duration
+	Workers  int
+	wake     chan struct{}
+	wg       sync.WaitGroup
+	log      *slog.Logger
+}
+
+// NewRunner returns a runner with no handlers.
+func NewRunner(db *central.DB, log *slog.Logger) *Runner {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return &Runner{
+		db:       db,
+		handlers: map[string]Handler{},
+		host:     host,
+		owner:    fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b)),
+		Lease:    30 * time.Second,
+		Workers:  2,
+		wake:     make(chan struct{}, 1),
+		log:      log,
+	}
+}
+
+// Handle registers the handler of a job kind.
+func (r *Runner) Handle(kind string, h Handler) { r.handlers[kind] = h }
+
+// Submit queues a job and wakes the workers.
+func (r *Runner) Submit(ctx context.Context, j *fleet.Job) (int64, error) {
+	id, err := r.db.InsertJob(ctx, j)
+	if err != nil {
+		return 0, err
+	}
+	r.Wake()
+	return id, nil
+}
+
+// Wake tells idle workers to look for work now.
+func (r *Runner) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// stale reports whether a lease owner is a process on this host that no
+// longer runs, so its jobs can be resumed without waiting out the lease.
+func (r *Runner) stale(owner string) bool {
+	parts := strings.Split(owner, ":")
+	if len(parts) != 3 || parts[0] != r.host {
+		return false
+	}
+	if owner == r.owner {
+		return false
+	}
+	pid, err := strconv.Atoi(parts[1])
+	if err != nil || pid <= 0 {
+		return false
+	}
+	if pid == os.Getpid() {
+		return true // an earlier runner in this process, since stopped
+	}
+	return syscall.Kill(pid, 0) == syscall.ESRCH
+}
+
+// RunNow claims the job and runs it in this goroutine. It returns the job
+// as it ended, or nil if another runner holds it.
+func (r *Runner) RunNow(ctx context.Context, id int64) (*fleet.Job, error) {
+	j, err := r.db.ClaimJob(ctx, id, r.owner, r.Lease, r.stale)
+	if err != nil || j == nil {
+		return nil, err
+	}
+	r.run(ctx, j)
+	return r.db.Job(context.WithoutCancel(ctx), id)
+}
+
+// RunPending runs every claimable job (queued, or abandoned by a dead
+// runner) in this goroutine, oldest first. The CLI calls it so that a
+// command killed part-way is finished by the next one.
+func (r *Runner) RunPending(ctx context.Context) error {
+	ids, owners, err := r.db.ClaimableJobs(ctx, 100)
+	if err != nil {
+		return err
+	}
+	for i, id := range ids {
+		if owners[i] != "" && !r.stale(owners[i]) {
+			continue // a live runner holds it (or its lease has not lapsed)
+		}
+		if _, err := r.RunNow(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Start runs workers until ctx ends; Wait waits for them.
+func (r *Runner) Start(ctx context.Context) {
+	for range max(r.Workers, 1) {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.work(ctx)
+		}()
+	}
+}
+
+// Wait blocks until the workers stopped.
+func (r *Runner) Wait() { r.wg.Wait() }
+
+func (r *Runner) work(ctx context.Context) {
+	tick := time.NewTicker(r.Lease / 3)
+	defer tick.Stop()
+	for {
+		r.claimAndRun(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+func (r *Runner) claimAndRun(ctx context.Context) {
+	for ctx.Err() == nil {
+		ids, _, err := r.db.ClaimableJobs(ctx, 20)
+		if err != nil {
+			r.log.Error("list jobs", "err", err)
+			return
+		}
+		ran := false
+		for _, id := range ids {
+			j, err := r.db.ClaimJob(ctx, id, r.owner, r.Lease, r.stale)
+			if err != nil {
+				r.log.Error("claim job", "job", id, "err", err)
+				continue
+			}
+			if j == nil {
+				continue
+			}
+			r.run(ctx, j)
+			ran = true
+			break
+		}
+		if !ran {
+			return
+		}
+	}
+}
+
+// run executes a claimed job: renews its lease while it runs, records
+// progress, and records the outcome. A job whose context was cancelled
+// (shutdown) is left running under a lapsing lease so that it resumes.
+func (r *Runner) run(ctx context.Context, j *fleet.Job) {
+	h, ok := r.handlers[j.Kind]
+	if !ok {
+		_ = r.db.FinishJob(ctx, j.ID, fleet.JobFailed, "Failed", "no handler for job kind "+j.Kind)
+		return
+	}
+	log := r.log.With("job", j.ID, "kind", j.Kind, "tenant", j.Tenant, "attempt", j.Attempts)
+	if j.Attempts > MaxAttempts {
+		cause := fmt.Errorf("gave up after %d attempts", MaxAttempts)
+		r.giveUp(ctx, h, j, cause, log)
+		return
+	}
+	jctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		t := time.NewTicker(r.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-jctx.Done():
+				return
+			case <-t.C:
+				if err := r.db.RenewLease(jctx, j.ID, r.owner, r.Lease); err != nil && jctx.Err() == nil {
+					log.Error("lost job lease", "err", err)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	progress := func(step string, done, total int64) {
+		if err := r.db.JobProgress(jctx, j.ID, step, done, total); err != nil && jctx.Err() == nil {
+			log.Warn("record job progress", "err", err)
+		}
+	}
+	start := time.Now()
+	err := safeRun(jctx, h, j, progress)
+	cancel()
+	<-renewed
+	switch {
+	case err == nil:
+		log.Info("job succeeded", "duration", time.Since(start))
+		if ferr := r.db.FinishJob(ctx, j.ID, fleet.JobSucceeded, "Done", ""); ferr != nil {
+			log.Error("record job success", "err", ferr)
+		}
+	case ctx.Err() != nil:
+		log.Info("job interrupted; it resumes on the next start", "err", err)
+	default:
+		r.giveUp(ctx, h, j, err, log)
+	}
+}
+
+func (r *Runner) giveUp(ctx context.Context, h Handler, j *fleet.Job, cause error, log *slog.Logger) {
+	if fleet.ErrorCode(cause) == fleet.EINTERNAL {
+		log.Error("job failed", "err", cause)
+	} else {
+		log.Info("job failed", "err", cause)
+	}
+	if h.GiveUp != nil {
+		h.GiveUp(context.WithoutCancel(ctx), j, cause)
+	}
+	msg := fleet.ErrorMessage(cause)
+	if fleet.ErrorCode(cause) == fleet.EINTERNAL {
+		msg = cause.Error() // operators need the real cause of an internal failure
+	}
+	if err := r.db.FinishJob(ctx, j.ID, fleet.JobFailed, "Failed", msg); err != nil {
+		log.Error("record job failure", "err", err)
+	}
+}
+
+func safeRun(ctx context.Context, h Handler, j *fleet.Job, p Progress) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("job panicked: %v\n%s", v, debug.Stack())
+		}
+	}()
+	return h.Run(ctx, j, p)
+}

@@ -1,0 +1,421 @@
+// Package lifecycle creates, branches, imports, deletes and restores
+// tenants. Every change runs as a durable job: the registry row is claimed
+// first (status creating or deleting), the platform does the work, and only
+// a finished tenant is marked ready. A job killed part-way is resumed by
+// the next runner, or fails and cleans up what it left.
+package lifecycle
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/jobs"
+	"github.com/tenantry/tenantry/internal/platform"
+	"github.com/tenantry/tenantry/internal/schema"
+)
+
+// Service is the tenant lifecycle.
+type Service struct {
+	db   *central.DB
+	p    platform.Platform
+	jobs *jobs.Runner
+	log  *slog.Logger
+}
+
+// New returns the service and registers its job handlers with the runner.
+func New(db *central.DB, p platform.Platform, runner *jobs.Runner, log *slog.Logger) *Service {
+	s := &Service{db: db, p: p, jobs: runner, log: log}
+	runner.Handle(fleet.JobCreate, jobs.Handler{Run: s.runCreate, GiveUp: s.giveUpMaking})
+	runner.Handle(fleet.JobClone, jobs.Handler{Run: s.runClone, GiveUp: s.giveUpMaking})
+	runner.Handle(fleet.JobImport, jobs.Handler{Run: s.runImport, GiveUp: s.giveUpMaking})
+	runner.Handle(fleet.JobDelete, jobs.Handler{Run: s.runDelete, GiveUp: s.giveUpDelete})
+	runner.Handle(fleet.JobRestore, jobs.Handler{Run: s.runRestore, GiveUp: s.giveUpRestore})
+	return s
+}
+
+// Platform returns the platform the service manages.
+func (s *Service) Platform() platform.Platform { return s.p }
+
+type cloneArgs struct {
+	Source string    `json:"source"`
+	At     time.Time `json:"at,omitzero"`
+}
+
+type importArgs struct {
+	File string `json:"file"`
+}
+
+// Create queues the creation of a tenant with the latest schema.
+func (s *Service) Create(ctx context.Context, actor, name string) (*fleet.Job, error) {
+	if err := fleet.ValidateName(name); err != nil {
+		return nil, s.refused(ctx, actor, "tenant.create", name, "", err)
+	}
+	return s.claim(ctx, actor, &fleet.Tenant{Name: name}, fleet.JobCreate, nil)
+}
+
+// Clone queues a branch of src named dst, as of at if not zero.
+func (s *Service) Clone(ctx context.Context, actor, src, dst string, at time.Time) (*fleet.Job, error) {
+	detail := "from " + src
+	if !at.IsZero() {
+		detail += " at " + at.UTC().Format(time.RFC3339)
+	}
+	for _, n := range []string{src, dst} {
+		if err := fleet.ValidateName(n); err != nil {
+			return nil, s.refused(ctx, actor, "tenant.clone", dst, detail, err)
+		}
+	}
+	if src == dst {
+		return nil, s.refused(ctx, actor, "tenant.clone", dst, detail, fleet.Errorf(fleet.EINVALID, "A branch needs a name different from its source."))
+	}
+	st, err := s.db.Tenant(ctx, src)
+	if err != nil {
+		return nil, s.refused(ctx, actor, "tenant.clone", dst, detail, err)
+	}
+	if st.Status != fleet.StatusReady {
+		return nil, s.refused(ctx, actor, "tenant.clone", dst, detail, fleet.Errorf(fleet.ECONFLICT, "Tenant %q is %s; only a ready tenant can be branched.", src, st.Status))
+	}
+	if !at.IsZero() && at.After(time.Now()) {
+		return nil, s.refused(ctx, actor, "tenant.clone", dst, detail, fleet.Errorf(fleet.EINVALID, "The branch point %s is in the future.", at.UTC().Format(time.RFC3339)))
+	}
+	return s.claim(ctx, actor, &fleet.Tenant{Name: dst, Parent: src, BranchedAt: at}, fleet.JobClone, cloneArgs{Source: src, At: at})
+}
+
+// Import queues a new tenant seeded from a SQLite file on this machine.
+func (s *Service) Import(ctx context.Context, actor, name, file string) (*fleet.Job, error) {
+	if err := fleet.ValidateName(name); err != nil {
+		return nil, s.refused(ctx, actor, "tenant.import", name, file, err)
+	}
+	abs, err := os.Stat(file)
+	if err != nil || !abs.Mode().IsRegular() {
+		return nil, s.refused(ctx, actor, "tenant.import", name, file, fleet.Errorf(fleet.EINVALID, "Cannot read %s: not a regular file.", file))
+	}
+	return s.claim(ctx, actor, &fleet.Tenant{Name: name}, fleet.JobImport, importArgs{File: file})
+}
+
+func (s *Service) claim(ctx context.Context, actor string, t *fleet.Tenant, kind string, args any) (*fleet.Job, error) {
+	b, _ := json.Marshal(args)
+	if args == nil {
+		b = []byte("{}")
+	}
+	t.Platform, t.Status, t.CreatedAt = s.p.Name(), fleet.StatusCreating, time.Now()
+	j := &fleet.Job{Kind: kind, Tenant: t.Name, Args: string(b), CreatedBy: actor}
+	if err := s.db.ClaimTenantJob(ctx, t, j); err != nil {
+		return nil, s.refused(ctx, actor, kind, t.Name, "", err)
+	}
+	s.jobs.Wake()
+	return j, nil
+}
+
+// Delete queues the deletion of a tenant: archived, restorable.
+func (s *Service) Delete(ctx context.Context, actor, name string) (*fleet.Job, error) {
+	if err := fleet.ValidateName(name); err != nil {
+		return nil, s.refused(ctx, actor, fleet.JobDelete, name, "", err)
+	}
+	return s.move(ctx, actor, name, fleet.JobDelete, fleet.StatusDeleting,
+		[]string{fleet.StatusReady, fleet.StatusMissing, fleet.StatusFailed})
+}
+
+// Restore queues bringing an archived tenant back.
+func (s *Service) Restore(ctx context.Context, actor, name string) (*fleet.Job, error) {
+	if err := fleet.ValidateName(name); err != nil {
+		return nil, s.refused(ctx, actor, fleet.JobRestore, name, "", err)
+	}
+	return s.move(ctx, actor, name, fleet.JobRestore, fleet.StatusCreating, []string{fleet.StatusArchived})
+}
+
+// move queues a job on an existing tenant, moving it to a transitional
+// status only from the states allowed.
+func (s *Service) move(ctx context.Context, actor, name, kind, status string, from []string) (*fleet.Job, error) {
+	t, err := s.db.Tenant(ctx, name)
+	if err != nil {
+		return nil, s.refused(ctx, actor, kind, name, "", err)
+	}
+	ok := false
+	for _, f := range from {
+		ok = ok || t.Status == f
+	}
+	if !ok {
+		verb := map[string]string{fleet.JobDelete: "deleted", fleet.JobRestore: "restored"}[kind]
+		return nil, s.refused(ctx, actor, kind, name, "", fleet.Errorf(fleet.ECONFLICT, "Tenant %q is %s and cannot be %s now.", name, t.Status, verb))
+	}
+	j := &fleet.Job{Kind: kind, Tenant: name, CreatedBy: actor}
+	if _, err := s.db.InsertJob(ctx, j); err != nil {
+		return nil, err
+	}
+	if err := s.db.UpdateTenant(ctx, name, central.TenantUpdate{Status: &status, JobID: &j.ID, IfStatus: []string{t.Status}}); err != nil {
+		_ = s.db.FinishJob(ctx, j.ID, fleet.JobFailed, "Failed", fleet.ErrorMessage(err))
+		return nil, s.refused(ctx, actor, kind, name, "", err)
+	}
+	s.jobs.Wake()
+	return j, nil
+}
+
+// refused audits a request turned down before any job ran.
+func (s *Service) refused(ctx context.Context, actor, action, tenant, detail string, err error) error {
+	if tenant != "" && fleet.ValidateName(tenant) != nil {
+		tenant = fleet.Truncate(tenant, 80)
+	}
+	if aerr := s.db.Audit(ctx, fleet.AuditEntry{Actor: actor, Action: action, Tenant: tenant, Detail: detail,
+		Outcome: "error", Error: fleet.ErrorMessage(err)}); aerr != nil {
+		s.log.Error("write audit entry", "err", aerr)
+	}
+	return err
+}
+
+func (s *Service) audit(ctx context.Context, j *fleet.Job, detail string, err error) {
+	e := fleet.AuditEntry{Actor: j.CreatedBy, Action: j.Kind, Tenant: j.Tenant, Detail: detail, Outcome: "ok"}
+	if err != nil {
+		e.Outcome, e.Error = "error", fleet.ErrorMessage(err)
+		if fleet.ErrorCode(err) == fleet.EINTERNAL {
+			e.Error = err.Error()
+		}
+	}
+	if aerr := s.db.Audit(ctx, e); aerr != nil {
+		s.log.Error("write audit entry", "err", aerr)
+	}
+}
+
+// finish migrates (when asked) and checks a made tenant, then marks it
+// ready. It is the last step of every job that makes a tenant.
+func (s *Service) finish(ctx context.Context, j *fleet.Job, d platform.Database, migrate bool, p jobs.Progress) error {
+	db, err := s.p.Open(ctx, j.Tenant)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var version int64
+	if migrate {
+		p("Applying the store schema", 2, 3)
+		if version, err = schema.Migrate(ctx, db); err != nil {
+			return err
+		}
+	} else if version, err = schema.Version(ctx, db); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	p("Checking the database answers", 3, 3)
+	var one int
+	if err := db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("database does not answer: %w", err)
+	}
+	if d2, err := s.p.Get(ctx, j.Tenant); err == nil {
+		d = d2 // size after migrating
+	}
+	ready, noJob, empty := fleet.StatusReady, int64(0), ""
+	lastWrite := d.ModifiedAt
+	var zero time.Time
+	return s.db.UpdateTenant(ctx, j.Tenant, central.TenantUpdate{
+		Status: &ready, PlatformID: &d.ID, URL: &d.URL, SchemaVersion: &version, SizeBytes: &d.SizeBytes,
+		LastWriteAt: &lastWrite, ArchivedAt: &zero, Error: &empty, JobID: &noJob,
+		IfStatus: []string{fleet.StatusCreating},
+	})
+}
+
+func (s *Service) runCreate(ctx context.Context, j *fleet.Job, p jobs.Progress) error {
+	p("Creating the database", 1, 3)
+	d, err := s.p.Get(ctx, j.Tenant)
+	if fleet.ErrorCode(err) == fleet.ENOTFOUND {
+		d, err = s.p.Create(ctx, j.Tenant)
+	}
+	// On a resumed attempt the database exists already: it is this job's,
+	// since the registry row (status creating) has been ours all along.
+	if err != nil {
+		return err
+	}
+	if err := s.finish(ctx, j, d, true, p); err != nil {
+		return err
+	}
+	s.audit(ctx, j, "", nil)
+	return nil
+}
+
+func (s *Service) runClone(ctx context.Context, j *fleet.Job, p jobs.Progress) error {
+	var a cloneArgs
+	if err := json.Unmarshal([]byte(j.Args), &a); err != nil {
+		return fmt.Errorf("clone job arguments: %w", err)
+	}
+	p("Copying "+a.Source, 1, 3)
+	// Platforms publish a branch atomically: if it exists, it is whole.
+	d, err := s.p.Get(ctx, j.Tenant)
+	if fleet.ErrorCode(err) == fleet.ENOTFOUND {
+		d, err = s.p.Clone(ctx, a.Source, j.Tenant, a.At)
+	}
+	if err != nil {
+		return err
+	}
+	// A branch keeps its source's schema version.
+	if err := s.finish(ctx, j, d, false, p); err != nil {
+		return err
+	}
+	s.audit(ctx, j, "from "+a.Source, nil)
+	return nil
+}
+
+func (s *Service) runImport(ctx context.Context, j *fleet.Job, p jobs.Progress) error {
+	var a importArgs
+	if err := json.Unmarshal([]byte(j.Args), &a); err != nil {
+		return fmt.Errorf("import job arguments: %w", err)
+	}
+	p("Importing "+a.File, 1, 3)
+	d, err := s.p.Get(ctx, j.Tenant)
+	if fleet.ErrorCode(err) == fleet.ENOTFOUND {
+		var f *os.File
+		if f, err = os.Open(a.File); err != nil {
+			return fleet.Errorf(fleet.EINVALID, "Cannot read %s: %v.", a.File, errors.Unwrap(err))
+		}
+		d, err = s.p.Import(ctx, j.Tenant, f)
+		f.Close()
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.finish(ctx, j, d, true, p); err != nil {
+		return err
+	}
+	s.audit(ctx, j, "from "+a.File, nil)
+	return nil
+}
+
+// giveUpMaking cleans up after a create, clone or import that failed for
+// good: whatever it made is discarded and the row says failed, freeing
+// the name.
+func (s *Service) giveUpMaking(ctx context.Context, j *fleet.Job, cause error) {
+	if err := s.p.Discard(ctx, j.Tenant); err != nil {
+		s.log.Error("discard leftovers", "tenant", j.Tenant, "err", err)
+	}
+	failed, msg, noJob := fleet.StatusFailed, fleet.ErrorMessage(cause), int64(0)
+	if fleet.ErrorCode(cause) == fleet.EINTERNAL {
+		msg = cause.Error()
+	}
+	if err := s.db.UpdateTenant(ctx, j.Tenant, central.TenantUpdate{Status: &failed, Error: &msg, JobID: &noJob,
+		IfStatus: []string{fleet.StatusCreating}}); err != nil {
+		s.log.Error("mark tenant failed", "tenant", j.Tenant, "err", err)
+	}
+	s.audit(ctx, j, "", cause)
+}
+
+func (s *Service) runDelete(ctx context.Context, j *fleet.Job, p jobs.Progress) error {
+	p("Archiving the database", 1, 2)
+	err := s.p.Delete(ctx, j.Tenant)
+	// Not found: an earlier attempt archived it already, or it was missing.
+	if err != nil && fleet.ErrorCode(err) != fleet.ENOTFOUND {
+		return err
+	}
+	p("Updating the registry", 2, 2)
+	archived, now, noJob, empty := fleet.StatusArchived, time.Now(), int64(0), ""
+	if err := s.db.UpdateTenant(ctx, j.Tenant, central.TenantUpdate{Status: &archived, ArchivedAt: &now, JobID: &noJob,
+		Error: &empty, IfStatus: []string{fleet.StatusDeleting}}); err != nil {
+		return err
+	}
+	s.audit(ctx, j, "archived", nil)
+	return nil
+}
+
+func (s *Service) giveUpDelete(ctx context.Context, j *fleet.Job, cause error) {
+	// Whatever state the database is in, say so truthfully.
+	status := fleet.StatusArchived
+	if _, err := s.p.Get(ctx, j.Tenant); err == nil {
+		status = fleet.StatusReady
+	}
+	msg, noJob := "Delete failed: "+fleet.ErrorMessage(cause), int64(0)
+	if err := s.db.UpdateTenant(ctx, j.Tenant, central.TenantUpdate{Status: &status, Error: &msg, JobID: &noJob,
+		IfStatus: []string{fleet.StatusDeleting}}); err != nil {
+		s.log.Error("reset tenant after failed delete", "tenant", j.Tenant, "err", err)
+	}
+	s.audit(ctx, j, "", cause)
+}
+
+func (s *Service) runRestore(ctx context.Context, j *fleet.Job, p jobs.Progress) error {
+	p("Restoring from the archive", 1, 3)
+	d, err := s.p.Get(ctx, j.Tenant)
+	if fleet.ErrorCode(err) == fleet.ENOTFOUND {
+		d, err = s.p.Restore(ctx, j.Tenant)
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.finish(ctx, j, d, false, p); err != nil {
+		return err
+	}
+	s.audit(ctx, j, "", nil)
+	return nil
+}
+
+func (s *Service) giveUpRestore(ctx context.Context, j *fleet.Job, cause error) {
+	status := fleet.StatusArchived
+	if _, err := s.p.Get(ctx, j.Tenant); err == nil {
+		status = fleet.StatusReady
+	}
+	msg, noJob := "Restore failed: "+fleet.ErrorMessage(cause), int64(0)
+	if err := s.db.UpdateTenant(ctx, j.Tenant, central.TenantUpdate{Status: &status, Error: &msg, JobID: &noJob,
+		IfStatus: []string{fleet.StatusCreating}}); err != nil {
+		s.log.Error("reset tenant after failed restore", "tenant", j.Tenant, "err", err)
+	}
+	s.audit(ctx, j, "", cause)
+}
+
+// Export writes a consistent SQLite copy of a tenant to w.
+func (s *Service) Export(ctx context.Context, actor, name string, w io.Writer) error {
+	if err := fleet.ValidateName(name); err != nil {
+		return err
+	}
+	t, err := s.db.Tenant(ctx, name)
+	if err != nil {
+		return err
+	}
+	if t.Status != fleet.StatusReady {
+		return fleet.Errorf(fleet.ECONFLICT, "Tenant %q is %s; only a ready tenant can be exported.", name, t.Status)
+	}
+	err = s.p.Export(ctx, name, w)
+	s.audit(ctx, &fleet.Job{CreatedBy: actor, Kind: "tenant.export", Tenant: name}, "", err)
+	return err
+}
+
+// Rescan reconciles the registry with the platform's list and reads the
+// schema version of every database it adopted.
+func (s *Service) Rescan(ctx context.Context) (central.ReconcileResult, error) {
+	dbs, err := s.p.List(ctx)
+	if err != nil {
+		return central.ReconcileResult{}, err
+	}
+	seen := make([]central.Observed, len(dbs))
+	for i, d := range dbs {
+		seen[i] = central.Observed{Name: d.Name, PlatformID: d.ID, URL: d.URL, SizeBytes: d.SizeBytes, ModifiedAt: d.ModifiedAt, CreatedAt: d.CreatedAt}
+	}
+	res, err := s.db.Reconcile(ctx, s.p.Name(), seen)
+	if err != nil {
+		return res, err
+	}
+	for _, name := range append(res.Adopted, res.Reappeared...) {
+		s.readVersion(ctx, name)
+	}
+	if len(res.Adopted)+len(res.Missing)+len(res.Reappeared) > 0 {
+		s.log.Info("registry reconciled", "adopted", len(res.Adopted), "missing", len(res.Missing), "reappeared", len(res.Reappeared))
+	}
+	return res, nil
+}
+
+func (s *Service) readVersion(ctx context.Context, name string) {
+	var msg string
+	v, err := func() (int64, error) {
+		db, err := s.p.Open(ctx, name)
+		if err != nil {
+			return 0, err
+		}
+		defer db.Close()
+		return schema.Version(ctx, db)
+	}()
+	if err != nil {
+		msg = "Cannot read the database: " + err.Error()
+	}
+	if err := s.db.UpdateTenant(ctx, name, central.TenantUpdate{SchemaVersion: &v, Error: &msg}); err != nil {
+		s.log.Warn("record schema version", "tenant", name, "err", err)
+	}
+}

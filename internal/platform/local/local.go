@@ -1,0 +1,521 @@
+// Package local keeps tenant databases as SQLite files under a data
+// directory: <data>/tenants/<name>.db live, <data>/archive/ deleted (and
+// restorable), <data>/tmp/ for copies being made.
+package local
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/platform"
+	"github.com/tenantry/tenantry/internal/tenantdb"
+	"modernc.org/sqlite"
+)
+
+// Platform is the local file platform.
+type Platform struct {
+	dir string // the data directory
+}
+
+// New returns the local platform over a data directory, creating its
+// sub-directories.
+func New(dataDir string) (*Platform, error) {
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	p := &Platform{dir: abs}
+	for _, d := range []string{p.tenantsDir(), p.archiveDir(), p.tmpDir()} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return nil, fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	return p, nil
+}
+
+var _ platform.Platform = (*Platform)(nil)
+
+// Name implements platform.Platform.
+func (p *Platform) Name() string { return "local" }
+
+func (p *Platform) tenantsDir() string { return filepath.Join(p.dir, "tenants") }
+func (p *Platform) archiveDir() string { return filepath.Join(p.dir, "archive") }
+func (p *Platform) tmpDir() string     { return filepath.Join(p.dir, "tmp") }
+
+// path returns a tenant's file, refusing any name that is not a valid
+// tenant name, so that no path outside the data directory can be formed.
+func (p *Platform) path(name string) (string, error) {
+	if err := fleet.ValidateName(name); err != nil {
+		return "", err
+	}
+	return filepath.Join(p.tenantsDir(), name+".db"), nil
+}
+
+func (p *Platform) url(path string) string {
+	u, _ := tenantdb.FileURL(path, false)
+	return u
+}
+
+// describe stats a tenant file. The size includes the WAL, and the last
+// write is the newer of the two files' times.
+func (p *Platform) describe(name, path string) (platform.Database, error) {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return platform.Database{}, fleet.Errorf(fleet.ENOTFOUND, "Tenant %q not found.", name)
+	} else if err != nil {
+		return platform.Database{}, err
+	}
+	d := platform.Database{Name: name, ID: path, URL: "file:" + path, SizeBytes: fi.Size(), ModifiedAt: fi.ModTime().UTC()}
+	if wi, err := os.Stat(path + "-wal"); err == nil {
+		d.SizeBytes += wi.Size()
+		if wi.ModTime().After(d.ModifiedAt) {
+			d.ModifiedAt = wi.ModTime().UTC()
+		}
+	}
+	return d, nil
+}
+
+// Get implements platform.Platform.
+func (p *Platform) Get(ctx context.Context, name string) (platform.Database, error) {
+	path, err := p.path(name)
+	if err != nil {
+		return platform.Database{}, err
+	}
+	return p.describe(name, path)
+}
+
+var sqliteHeader = []byte("SQLite format 3\x00")
+
+// isSQLite reports whether a file starts like a SQLite database (an empty
+// file is an empty database too).
+func isSQLite(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, len(sqliteHeader))
+	n, _ := io.ReadFull(f, b)
+	return n == 0 || bytes.Equal(b[:n], sqliteHeader)
+}
+
+// List implements platform.Platform. Files whose names are not valid
+// tenant names, or that are not SQLite databases, are not tenants.
+func (p *Platform) List(ctx context.Context) ([]platform.Database, error) {
+	entries, err := os.ReadDir(p.tenantsDir())
+	if err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	out := make([]platform.Database, 0, len(entries))
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".db")
+		if !ok || e.IsDir() || fleet.ValidateName(name) != nil {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		path := filepath.Join(p.tenantsDir(), e.Name())
+		if !isSQLite(path) {
+			continue
+		}
+		d, err := p.describe(name, path)
+		if err != nil {
+			continue // vanished while listing
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// Create implements platform.Platform: an empty database in WAL mode.
+func (p *Platform) Create(ctx context.Context, name string) (platform.Database, error) {
+	path, err := p.path(name)
+	if err != nil {
+		return platform.Database{}, err
+	}
+	// O_EXCL makes the existence check and the creation one step.
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if errors.Is(err, fs.ErrExist) {
+		return platform.Database{}, fleet.Errorf(fleet.ECONFLICT, "Tenant %q already exists.", name)
+	} else if err != nil {
+		return platform.Database{}, fmt.Errorf("create tenant file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return platform.Database{}, err
+	}
+	db, err := p.Open(ctx, name)
+	if err != nil {
+		return platform.Database{}, err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `PRAGMA user_version = 0`); err != nil {
+		return platform.Database{}, fmt.Errorf("initialise %s: %w", name, err)
+	}
+	return p.describe(name, path)
+}
+
+// Open implements platform.Platform.
+func (p *Platform) Open(ctx context.Context, name string) (*sql.DB, error) {
+	path, err := p.path(name)
+	if err != nil {
+		return nil, err
+	}
+	u, err := tenantdb.FileURL(path, false)
+	if err != nil {
+		return nil, err
+	}
+	return tenantdb.Open(u)
+}
+
+// tmpFile returns a fresh path in the tmp directory.
+func (p *Platform) tmpFile(prefix string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return filepath.Join(p.tmpDir(), prefix+"."+hex.EncodeToString(b)+".db")
+}
+
+// backup writes a consistent copy of the tenant at srcPath to dstPath with
+// SQLite's online backup API, copying every page in one step under one read
+// transaction, so concurrent writers neither block it nor tear it.
+func backup(ctx context.Context, srcPath, dstPath string) error {
+	u, err := tenantdb.FileURL(srcPath, false)
+	if err != nil {
+		return err
+	}
+	db, err := tenantdb.Open(u)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		src, ok := dc.(interface {
+			NewBackup(string) (*sqlite.Backup, error)
+		})
+		if !ok {
+			return fmt.Errorf("driver connection %T has no backup API", dc)
+		}
+		bk, err := src.NewBackup(dstPath)
+		if err != nil {
+			return err
+		}
+		if _, err := bk.Step(-1); err != nil {
+			_ = bk.Finish()
+			return err
+		}
+		return bk.Finish()
+	})
+}
+
+// publish moves a finished file from tmp into place without ever replacing
+// an existing tenant: a hard link fails if the name exists.
+func publish(tmp, final, name string) error {
+	if err := syncFile(tmp); err != nil {
+		return err
+	}
+	if err := os.Link(tmp, final); errors.Is(err, fs.ErrExist) {
+		return fleet.Errorf(fleet.ECONFLICT, "Tenant %q already exists.", name)
+	} else if err != nil {
+		return fmt.Errorf("publish %s: %w", name, err)
+	}
+	_ = os.Remove(tmp)
+	return syncDir(filepath.Dir(final))
+}
+
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// removeDB removes a database file and its WAL and shared-memory files.
+func removeDB(path string) {
+	for _, s := range []string{"", "-wal", "-shm", "-journal"} {
+		_ = os.Remove(path + s)
+	}
+}
+
+// Clone implements platform.Platform. The local platform keeps no history,
+// so a point-in-time clone is refused.
+func (p *Platform) Clone(ctx context.Context, src, dst string, at time.Time) (platform.Database, error) {
+	srcPath, err := p.path(src)
+	if err != nil {
+		return platform.Database{}, err
+	}
+	dstPath, err := p.path(dst)
+	if err != nil {
+		return platform.Database{}, err
+	}
+	if !at.IsZero() {
+		return platform.Database{}, fleet.Errorf(fleet.EINVALID,
+			"Point-in-time branching is not available on the local platform: it keeps no history of past writes. Branch without a timestamp, or use the turso platform.")
+	}
+	if _, err := p.describe(src, srcPath); err != nil {
+		return platform.Database{}, err
+	}
+	if _, err := os.Stat(dstPath); err == nil {
+		return platform.Database{}, fleet.Errorf(fleet.ECONFLICT, "Tenant %q already exists.", dst)
+	}
+	tmp := p.tmpFile(dst)
+	defer removeDB(tmp)
+	if err := backup(ctx, srcPath, tmp); err != nil {
+		return platform.Database{}, fmt.Errorf("copy %s: %w", src, err)
+	}
+	if err := publish(tmp, dstPath, dst); err != nil {
+		return platform.Database{}, err
+	}
+	return p.describe(dst, dstPath)
+}
+
+const archiveStamp = "20060102T150405.000000000Z"
+
+// archiveName is "<name>.<UTC time>.db"; the time sorts lexically.
+func (p *Platform) archiveName(name string, at time.Time) string {
+	return filepath.Join(p.archiveDir(), name+"."+at.UTC().Format(archiveStamp)+".db")
+}
+
+// archived returns the archive files of a tenant, newest last.
+func (p *Platform) archived(name string) ([]string, error) {
+	entries, err := os.ReadDir(p.archiveDir())
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		// "a.<stamp>.db" must not match tenant "a-b": the stamp must parse.
+		rest, ok := strings.CutPrefix(e.Name(), name+".")
+		stamp, ok2 := strings.CutSuffix(rest, ".db")
+		if _, err := time.Parse(archiveStamp, stamp); ok && ok2 && err == nil {
+			out = append(out, filepath.Join(p.archiveDir(), e.Name()))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Delete implements platform.Platform: the database is checkpointed into a
+// single self-contained file (no WAL) and moved to the archive.
+func (p *Platform) Delete(ctx context.Context, name string) error {
+	path, err := p.path(name)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return fleet.Errorf(fleet.ENOTFOUND, "Tenant %q not found.", name)
+	}
+	if err := p.checkpoint(ctx, path); err != nil {
+		return fmt.Errorf("prepare %s for the archive: %w", name, err)
+	}
+	dst := p.archiveName(name, time.Now())
+	if err := os.Rename(path, dst); err != nil {
+		return fmt.Errorf("archive %s: %w", name, err)
+	}
+	removeDB(path) // a -shm left by the checkpoint
+	tenantdb.Forget(p.url(path))
+	return syncDir(p.tenantsDir())
+}
+
+// checkpoint folds the WAL into the database and leaves WAL mode, so that
+// the file alone holds every committed write.
+func (p *Platform) checkpoint(ctx context.Context, path string) error {
+	u, err := tenantdb.FileURL(path, false)
+	if err != nil {
+		return err
+	}
+	// Open without the WAL pragma so the connection can switch modes.
+	u = strings.Replace(u, "&_pragma=journal_mode%28WAL%29", "", 1)
+	db, err := tenantdb.Open(u)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return err
+	}
+	var mode string
+	if err := db.QueryRowContext(ctx, `PRAGMA journal_mode = DELETE`).Scan(&mode); err != nil {
+		return err
+	}
+	if mode != "delete" {
+		return fleet.Errorf(fleet.EUNAVAILABLE, "The database is in use by another process; try again when it is idle.")
+	}
+	return nil
+}
+
+// Restore implements platform.Platform.
+func (p *Platform) Restore(ctx context.Context, name string) (platform.Database, error) {
+	path, err := p.path(name)
+	if err != nil {
+		return platform.Database{}, err
+	}
+	files, err := p.archived(name)
+	if err != nil {
+		return platform.Database{}, err
+	}
+	if len(files) == 0 {
+		return platform.Database{}, fleet.Errorf(fleet.ENOTFOUND, "No archived copy of tenant %q to restore.", name)
+	}
+	newest := files[len(files)-1]
+	if err := os.Link(newest, path); errors.Is(err, fs.ErrExist) {
+		return platform.Database{}, fleet.Errorf(fleet.ECONFLICT, "Tenant %q already exists; it cannot be restored over.", name)
+	} else if err != nil {
+		return platform.Database{}, fmt.Errorf("restore %s: %w", name, err)
+	}
+	_ = os.Remove(newest)
+	if err := syncDir(p.tenantsDir()); err != nil {
+		return platform.Database{}, err
+	}
+	return p.describe(name, path)
+}
+
+// Archived lists when each archived copy of a tenant was made, oldest first.
+func (p *Platform) Archived(name string) ([]time.Time, error) {
+	files, err := p.archived(name)
+	if err != nil {
+		return nil, err
+	}
+	var out []time.Time
+	for _, f := range files {
+		stamp := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), name+"."), ".db")
+		if t, err := time.Parse(archiveStamp, stamp); err == nil {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// Import implements platform.Platform. The bytes are staged in tmp,
+// checked to be an intact SQLite database, and only then published.
+func (p *Platform) Import(ctx context.Context, name string, src io.Reader) (platform.Database, error) {
+	path, err := p.path(name)
+	if err != nil {
+		return platform.Database{}, err
+	}
+	if _, err := os.Stat(path); err == nil {
+		return platform.Database{}, fleet.Errorf(fleet.ECONFLICT, "Tenant %q already exists.", name)
+	}
+	tmp := p.tmpFile(name)
+	defer removeDB(tmp)
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		return platform.Database{}, err
+	}
+	_, err = io.Copy(f, src)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return platform.Database{}, fmt.Errorf("stage import of %s: %w", name, err)
+	}
+	if err := checkSQLite(ctx, tmp); err != nil {
+		return platform.Database{}, err
+	}
+	if err := publish(tmp, path, name); err != nil {
+		return platform.Database{}, err
+	}
+	return p.describe(name, path)
+}
+
+// checkSQLite refuses files that are not intact SQLite databases.
+func checkSQLite(ctx context.Context, path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Size() == 0 || !isSQLite(path) {
+		return fleet.Errorf(fleet.EINVALID, "The file is not a SQLite database.")
+	}
+	u, err := tenantdb.FileURL(path, true)
+	if err != nil {
+		return err
+	}
+	db, err := tenantdb.Open(u)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var res string
+	if err := db.QueryRowContext(ctx, `PRAGMA quick_check`).Scan(&res); err != nil {
+		return fleet.Errorf(fleet.EINVALID, "The file is not a usable SQLite database: %v.", err)
+	}
+	if res != "ok" {
+		return fleet.Errorf(fleet.EINVALID, "The SQLite database is damaged: %s.", fleet.Truncate(res, 200))
+	}
+	return nil
+}
+
+// Export implements platform.Platform: an online backup into tmp, streamed
+// to w.
+func (p *Platform) Export(ctx context.Context, name string, w io.Writer) error {
+	path, err := p.path(name)
+	if err != nil {
+		return err
+	}
+	if _, err := p.describe(name, path); err != nil {
+		return err
+	}
+	tmp := p.tmpFile(name + ".export")
+	defer removeDB(tmp)
+	if err := backup(ctx, path, tmp); err != nil {
+		return fmt.Errorf("export %s: %w", name, err)
+	}
+	f, err := os.Open(tmp)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return err
+}
+
+// Discard implements platform.Platform.
+func (p *Platform) Discard(ctx context.Context, name string) error {
+	path, err := p.path(name)
+	if err != nil {
+		return err
+	}
+	tenantdb.Forget(p.url(path))
+	removeDB(path)
+	return nil
+}
+
+// CleanTmp removes staging files older than age left by crashed copies.
+func (p *Platform) CleanTmp(age time.Duration) {
+	entries, _ := os.ReadDir(p.tmpDir())
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > age {
+			_ = os.Remove(filepath.Join(p.tmpDir(), e.Name()))
+		}
+	}
+}

@@ -1,0 +1,67 @@
+package local_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tenantry/tenantry/internal/platform"
+	"github.com/tenantry/tenantry/internal/platform/local"
+	"github.com/tenantry/tenantry/internal/platform/platformtest"
+)
+
+func TestContract(t *testing.T) {
+	platformtest.Run(t, func(t *testing.T) platform.Platform {
+		p, err := local.New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}, platformtest.Options{CanRestore: true})
+}
+
+// TestNothingOutsideData proves invalid names never create files outside
+// (or inside) the data directory.
+func TestNothingOutsideData(t *testing.T) {
+	root := t.TempDir()
+	data := filepath.Join(root, "data")
+	p, err := local.New(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range platformtest.InvalidNames {
+		_, _ = p.Create(t.Context(), n)
+	}
+	entries, _ := os.ReadDir(root)
+	if len(entries) != 1 || entries[0].Name() != "data" {
+		t.Fatalf("files appeared outside the data directory: %v", entries)
+	}
+	for _, d := range []string{"tenants", "archive", "tmp"} {
+		if e, _ := os.ReadDir(filepath.Join(data, d)); len(e) != 0 {
+			t.Fatalf("%s holds %v", d, e)
+		}
+	}
+}
+
+func TestListSkipsNonTenants(t *testing.T) {
+	dir := t.TempDir()
+	p, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{"Bad_Name.db": "", "notes.txt": "x", "junk.db": "not sqlite at all"} {
+		if err := os.WriteFile(filepath.Join(dir, "tenants", name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.Create(t.Context(), "real"); err != nil {
+		t.Fatal(err)
+	}
+	dbs, err := p.List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dbs) != 1 || dbs[0].Name != "real" {
+		t.Fatalf("list = %+v", dbs)
+	}
+}

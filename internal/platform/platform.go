@@ -1,0 +1,52 @@
+// Package platform defines where tenant databases live. Every
+// implementation (local files, a self-hosted sqld, Turso Cloud) passes the
+// contract suite in platformtest.
+package platform
+
+import (
+	"context"
+	"database/sql"
+	"io"
+	"time"
+)
+
+// Database is a tenant database as its platform describes it.
+type Database struct {
+	Name       string
+	ID         string // the platform's own id (a path, namespace or DbId)
+	URL        string // data-plane URL, without credentials
+	SizeBytes  int64
+	ModifiedAt time.Time // last write the platform knows of; zero if unknown
+	CreatedAt  time.Time // zero if unknown
+}
+
+// Platform is the control plane and data plane of one kind of fleet.
+// Names passed in must already be valid (fleet.ValidateName); platforms
+// check again and refuse invalid ones before touching anything.
+type Platform interface {
+	// Name is "local", "sqld" or "turso".
+	Name() string
+	// List returns every live tenant database.
+	List(ctx context.Context) ([]Database, error)
+	// Get returns one live database, or a fleet ENOTFOUND error.
+	Get(ctx context.Context, name string) (Database, error)
+	// Create makes an empty database; ECONFLICT if the name is taken.
+	Create(ctx context.Context, name string) (Database, error)
+	// Clone makes dst a consistent copy of src, as of at when at is not
+	// zero (point in time) or of now. It never exposes a partial dst.
+	Clone(ctx context.Context, src, dst string, at time.Time) (Database, error)
+	// Delete removes a database; where the platform can, it is archived
+	// and Restore brings it back.
+	Delete(ctx context.Context, name string) error
+	// Restore brings back the newest archived copy of a deleted database.
+	Restore(ctx context.Context, name string) (Database, error)
+	// Import makes a new database from a SQLite file's bytes; EINVALID if
+	// they are not a SQLite database.
+	Import(ctx context.Context, name string, src io.Reader) (Database, error)
+	// Export writes a consistent SQLite file of the database to w.
+	Export(ctx context.Context, name string, w io.Writer) error
+	// Discard removes what a failed create left behind, without archiving.
+	Discard(ctx context.Context, name string) error
+	// Open returns a data-plane connection to the database. Callers close it.
+	Open(ctx context.Context, name string) (*sql.DB, error)
+}

@@ -1,0 +1,336 @@
+// Package platformtest is the contract every platform.Platform passes:
+// create, clone, delete, restore, list, import, export, and the refusals
+// (not found, conflict, invalid name) that must touch nothing.
+package platformtest
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/platform"
+)
+
+// Options describe what a platform can do.
+type Options struct {
+	// CanRestore: deleted databases can be brought back.
+	CanRestore bool
+}
+
+// Run runs the contract against platforms made by newPlatform, each test
+// with a fresh, empty one.
+func Run(t *testing.T, newPlatform func(t *testing.T) platform.Platform, opts Options) {
+	t.Run("CreateListGetOpen", func(t *testing.T) { testCreate(t, newPlatform(t)) })
+	t.Run("Conflict", func(t *testing.T) { testConflict(t, newPlatform(t)) })
+	t.Run("InvalidNames", func(t *testing.T) { testInvalid(t, newPlatform(t)) })
+	t.Run("NotFound", func(t *testing.T) { testNotFound(t, newPlatform(t)) })
+	t.Run("CloneIsIndependent", func(t *testing.T) { testClone(t, newPlatform(t)) })
+	t.Run("CloneUnderConcurrentWrites", func(t *testing.T) { testCloneConcurrent(t, newPlatform(t)) })
+	t.Run("DeleteRestore", func(t *testing.T) { testDelete(t, newPlatform(t), opts) })
+	t.Run("ExportImport", func(t *testing.T) { testExportImport(t, newPlatform(t)) })
+	t.Run("ImportRejectsNonSQLite", func(t *testing.T) { testImportBad(t, newPlatform(t)) })
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if fleet.ErrorCode(err) != code {
+		t.Fatalf("got error %v (code %q), want code %q", err, fleet.ErrorCode(err), code)
+	}
+	if code != fleet.EINTERNAL && fleet.ErrorMessage(err) == "" {
+		t.Fatalf("error %v has no message", err)
+	}
+}
+
+func names(t *testing.T, p platform.Platform) []string {
+	t.Helper()
+	dbs, err := p.List(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, d := range dbs {
+		out = append(out, d.Name)
+	}
+	return out
+}
+
+func exec(t *testing.T, p platform.Platform, name string, stmts ...string) {
+	t.Helper()
+	db, err := p.Open(ctx(t), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, s := range stmts {
+		if _, err := db.ExecContext(ctx(t), s); err != nil {
+			t.Fatalf("%s on %s: %v", s, name, err)
+		}
+	}
+}
+
+func count(t *testing.T, p platform.Platform, name, table string) int {
+	t.Helper()
+	db, err := p.Open(ctx(t), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx(t), `SELECT count(*) FROM `+table).Scan(&n); err != nil {
+		t.Fatalf("count %s.%s: %v", name, table, err)
+	}
+	return n
+}
+
+func mustCreate(t *testing.T, p platform.Platform, name string) {
+	t.Helper()
+	if _, err := p.Create(ctx(t), name); err != nil {
+		t.Fatalf("create %s: %v", name, err)
+	}
+	exec(t, p, name, `CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)`, `INSERT INTO t(v) VALUES ('a'), ('b')`)
+}
+
+func testCreate(t *testing.T, p platform.Platform) {
+	if got := names(t, p); len(got) != 0 {
+		t.Fatalf("fresh platform lists %v", got)
+	}
+	d, err := p.Create(ctx(t), "store-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Name != "store-1" || d.URL == "" {
+		t.Fatalf("create returned %+v", d)
+	}
+	exec(t, p, "store-1", `CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)`, `INSERT INTO t(v) VALUES ('x')`)
+	if n := count(t, p, "store-1", "t"); n != 1 {
+		t.Fatalf("count = %d", n)
+	}
+	mustCreate(t, p, "store-2")
+	if got := strings.Join(names(t, p), ","); got != "store-1,store-2" && got != "store-2,store-1" {
+		t.Fatalf("list = %s", got)
+	}
+	g, err := p.Get(ctx(t), "store-1")
+	if err != nil || g.Name != "store-1" {
+		t.Fatalf("get = %+v, %v", g, err)
+	}
+}
+
+func testConflict(t *testing.T, p platform.Platform) {
+	mustCreate(t, p, "taken")
+	_, err := p.Create(ctx(t), "taken")
+	wantCode(t, err, fleet.ECONFLICT)
+	if n := count(t, p, "taken", "t"); n != 2 {
+		t.Fatalf("conflicting create changed the database: %d rows", n)
+	}
+	mustCreate(t, p, "other")
+	_, err = p.Clone(ctx(t), "other", "taken", time.Time{})
+	wantCode(t, err, fleet.ECONFLICT)
+	_, err = p.Import(ctx(t), "taken", bytes.NewReader(nil))
+	if code := fleet.ErrorCode(err); code != fleet.ECONFLICT && code != fleet.EINVALID {
+		t.Fatalf("import over an existing tenant: %v", err)
+	}
+	if n := count(t, p, "taken", "t"); n != 2 {
+		t.Fatalf("refused clone/import changed the database: %d rows", n)
+	}
+}
+
+// InvalidNames are names every platform refuses before touching anything.
+var InvalidNames = []string{"", "Store", "UPPER", "../x", "a/b", "a\\b", "-lead", "trail-", "a.b", "a b",
+	"café", "store_1", strings.Repeat("a", 64), "..", ".", "a\x00b"}
+
+func testInvalid(t *testing.T, p platform.Platform) {
+	mustCreate(t, p, "good")
+	for _, n := range InvalidNames {
+		_, err := p.Create(ctx(t), n)
+		wantCode(t, err, fleet.EINVALID)
+		_, err = p.Clone(ctx(t), "good", n, time.Time{})
+		wantCode(t, err, fleet.EINVALID)
+		_, err = p.Clone(ctx(t), n, "fresh", time.Time{})
+		wantCode(t, err, fleet.EINVALID)
+		wantCode(t, p.Delete(ctx(t), n), fleet.EINVALID)
+		_, err = p.Import(ctx(t), n, bytes.NewReader(nil))
+		wantCode(t, err, fleet.EINVALID)
+		wantCode(t, p.Export(ctx(t), n, &bytes.Buffer{}), fleet.EINVALID)
+		_, err = p.Get(ctx(t), n)
+		wantCode(t, err, fleet.EINVALID)
+	}
+	if got := strings.Join(names(t, p), ","); got != "good" {
+		t.Fatalf("after invalid names the platform lists %s", got)
+	}
+}
+
+func testNotFound(t *testing.T, p platform.Platform) {
+	_, err := p.Get(ctx(t), "nope")
+	wantCode(t, err, fleet.ENOTFOUND)
+	_, err = p.Clone(ctx(t), "nope", "copy", time.Time{})
+	wantCode(t, err, fleet.ENOTFOUND)
+	wantCode(t, p.Delete(ctx(t), "nope"), fleet.ENOTFOUND)
+	wantCode(t, p.Export(ctx(t), "nope", &bytes.Buffer{}), fleet.ENOTFOUND)
+	if got := names(t, p); len(got) != 0 {
+		t.Fatalf("not-found calls left %v", got)
+	}
+}
+
+func testClone(t *testing.T, p platform.Platform) {
+	mustCreate(t, p, "src")
+	if _, err := p.Clone(ctx(t), "src", "dst", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, p, "src", `INSERT INTO t(v) VALUES ('only in src')`)
+	exec(t, p, "dst", `DELETE FROM t`)
+	if a, b := count(t, p, "src", "t"), count(t, p, "dst", "t"); a != 3 || b != 0 {
+		t.Fatalf("src %d rows, dst %d rows: branches are not independent", a, b)
+	}
+}
+
+// testCloneConcurrent branches a database while a writer commits
+// transactions that each insert a pair of rows: a consistent snapshot holds
+// an even number of rows and passes an integrity check.
+func testCloneConcurrent(t *testing.T, p platform.Platform) {
+	mustCreate(t, p, "busy")
+	exec(t, p, "busy", `DELETE FROM t`, `CREATE TABLE big(id INTEGER PRIMARY KEY, pad BLOB)`,
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 2000) INSERT INTO big(pad) SELECT randomblob(1000) FROM n`)
+	db, err := p.Open(ctx(t), "busy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	var writes atomic.Int64
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for !stop.Load() {
+			if err := pair(db); err != nil {
+				t.Errorf("writer: %v", err)
+				return
+			}
+			writes.Add(1)
+		}
+	}()
+	for writes.Load() < 5 {
+		time.Sleep(time.Millisecond)
+	}
+	for i := range 3 {
+		name := "snap-" + string(rune('a'+i))
+		if _, err := p.Clone(ctx(t), "busy", name, time.Time{}); err != nil {
+			stop.Store(true)
+			wg.Wait()
+			t.Fatal(err)
+		}
+		n := count(t, p, name, "t")
+		if n%2 != 0 {
+			t.Errorf("%s: %d rows, a torn copy", name, n)
+		}
+		cdb, _ := p.Open(ctx(t), name)
+		var res string
+		if err := cdb.QueryRowContext(ctx(t), `PRAGMA integrity_check`).Scan(&res); err != nil || res != "ok" {
+			t.Errorf("%s integrity: %s %v", name, res, err)
+		}
+		cdb.Close()
+	}
+	stop.Store(true)
+	wg.Wait()
+	if writes.Load() < 10 {
+		t.Fatalf("writer made only %d commits; the test proved nothing", writes.Load())
+	}
+}
+
+func pair(db *sql.DB) error {
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for range 2 {
+		if _, err := tx.Exec(`INSERT INTO t(v) VALUES ('p')`); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func testDelete(t *testing.T, p platform.Platform, opts Options) {
+	mustCreate(t, p, "doomed")
+	mustCreate(t, p, "keep")
+	if err := p.Delete(ctx(t), "doomed"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(names(t, p), ","); got != "keep" {
+		t.Fatalf("after delete the platform lists %s", got)
+	}
+	_, err := p.Get(ctx(t), "doomed")
+	wantCode(t, err, fleet.ENOTFOUND)
+	if !opts.CanRestore {
+		return
+	}
+	if _, err := p.Restore(ctx(t), "doomed"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, p, "doomed", "t"); n != 2 {
+		t.Fatalf("restored database has %d rows, want 2", n)
+	}
+	_, err = p.Restore(ctx(t), "doomed")
+	if c := fleet.ErrorCode(err); c != fleet.ECONFLICT && c != fleet.ENOTFOUND {
+		t.Fatalf("restore over a live tenant: %v", err)
+	}
+	_, err = p.Restore(ctx(t), "never-was")
+	wantCode(t, err, fleet.ENOTFOUND)
+	// A new tenant with a deleted one's name, deleted again, restores the newest.
+	if err := p.Delete(ctx(t), "doomed"); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, p, "doomed")
+	exec(t, p, "doomed", `INSERT INTO t(v) VALUES ('third')`)
+	if err := p.Delete(ctx(t), "doomed"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Restore(ctx(t), "doomed"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, p, "doomed", "t"); n != 3 {
+		t.Fatalf("restore brought back %d rows, want the newest copy's 3", n)
+	}
+}
+
+func testExportImport(t *testing.T, p platform.Platform) {
+	mustCreate(t, p, "orig")
+	var buf bytes.Buffer
+	if err := p.Export(ctx(t), "orig", &buf); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(buf.Bytes(), []byte("SQLite format 3\x00")) {
+		t.Fatalf("export is not a SQLite file (%d bytes)", buf.Len())
+	}
+	if _, err := p.Import(ctx(t), "copy", bytes.NewReader(buf.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, p, "copy", "t"); n != 2 {
+		t.Fatalf("imported copy has %d rows", n)
+	}
+}
+
+func testImportBad(t *testing.T, p platform.Platform) {
+	for _, content := range [][]byte{nil, []byte("hello, not a database"), append([]byte("SQLite format 3\x00"), make([]byte, 50)...)} {
+		_, err := p.Import(ctx(t), "bad", bytes.NewReader(content))
+		wantCode(t, err, fleet.EINVALID)
+		_, err = p.Get(ctx(t), "bad")
+		if !errors.Is(err, err) || fleet.ErrorCode(err) != fleet.ENOTFOUND {
+			t.Fatalf("a refused import left a tenant: %v", err)
+		}
+	}
+}

@@ -1,0 +1,144 @@
+// Package pages holds the console's pages. Each page takes a layouts.Page
+// and a typed view model defined here; handlers fill the models, views only
+// format them.
+package pages
+
+import "time"
+
+// Login is the login form.
+type Login struct {
+	CSRF  string
+	Email string // echoed back after a failed attempt
+	Next  string // where to go after logging in
+	Error string // inline error, "" if none
+}
+
+// Overview is the dashboard at "/". Issue-4 dashboards extend it.
+type Overview struct {
+	TotalTenants int64
+	TotalBytes   int64
+	ByStatus     []StatusCount // every status with a count > 0
+	RecentJobs   []JobRow      // newest first, at most 10
+}
+
+// StatusCount is how many tenants have a status.
+type StatusCount struct {
+	Status string
+	Count  int64
+}
+
+// TenantRow is one tenant in a table or on its page.
+type TenantRow struct {
+	Name          string
+	Status        string
+	SchemaVersion int64
+	LatestVersion int64 // latest tenant schema version, to flag lagging tenants
+	SizeBytes     int64
+	URL           string
+	Parent        string
+	CreatedAt     time.Time
+	LastWriteAt   time.Time // zero if unknown
+	ArchivedAt    time.Time // zero unless archived
+	Error         string
+	JobID         int64 // running job, 0 if none
+}
+
+// TenantList is the registry page "/tenants".
+type TenantList struct {
+	Query    string // name search
+	Status   string // "" = any
+	Sort     string // name, status, schema_version, created_at, last_write_at, size_bytes
+	Desc     bool
+	Page     int // 1-based
+	PageSize int
+	Total    int64 // rows matching the filter
+	Rows     []TenantRow
+	Statuses []string // for the status filter
+	// Create form state after a failed create.
+	CreateName  string
+	CreateError string
+	LastScan    time.Time // when the registry was last reconciled with the platform
+}
+
+// Pages returns the number of pages for the current filter.
+func (l TenantList) Pages() int {
+	if l.PageSize <= 0 {
+		return 1
+	}
+	n := int((l.Total + int64(l.PageSize) - 1) / int64(l.PageSize))
+	if n < 1 {
+		n = 1
+	}
+	return n
+}
+
+// TenantDetail is a tenant's page "/tenants/{name}".
+type TenantDetail struct {
+	Tenant      TenantRow
+	Jobs        []JobRow // jobs on this tenant, newest first
+	CloneName   string   // clone form state after a failed clone
+	CloneError  string
+	DeleteError string
+}
+
+// JobRow is one background job.
+type JobRow struct {
+	ID         int64
+	Kind       string // e.g. "tenant.create"
+	Label      string // e.g. "Create store-1"
+	Tenant     string
+	State      string // queued, running, succeeded, failed
+	Step       string
+	Done       int64
+	Total      int64
+	Error      string
+	CreatedBy  string
+	CreatedAt  time.Time
+	FinishedAt time.Time
+	Link       string // where to go when it succeeded ("" if nowhere)
+}
+
+// Finished reports whether the job reached a final state.
+func (j JobRow) Finished() bool { return j.State == "succeeded" || j.State == "failed" }
+
+// Percent is the job's progress 0..100.
+func (j JobRow) Percent() int {
+	if j.State == "succeeded" {
+		return 100
+	}
+	if j.Total <= 0 {
+		return 0
+	}
+	return int(j.Done * 100 / j.Total)
+}
+
+// Jobs is the jobs page "/jobs".
+type Jobs struct {
+	Rows []JobRow
+}
+
+// Audit is the audit log page "/audit".
+type Audit struct {
+	Entries []AuditRow
+	Actor   string // filters
+	Tenant  string
+	Action  string
+}
+
+// AuditRow is one audit entry.
+type AuditRow struct {
+	At      time.Time
+	Actor   string
+	Action  string
+	Tenant  string
+	Detail  string
+	Outcome string // "ok" or "error"
+	Error   string
+}
+
+// ErrorView is the error page.
+type ErrorView struct {
+	Status  int
+	Title   string
+	Message string
+}
