@@ -21,20 +21,20 @@ const (
 
 // Job is a durable unit of background work with progress.
 type Job struct {
-	ID         int64
-	Kind       string
-	Tenant     string
-	Args       string // JSON
-	State      string
-	Step       string // what it is doing now, for people
-	Done       int64  // progress: units done of Total
-	Total      int64
-	Error      string
-	Attempts   int
-	CreatedBy  string
-	CreatedAt  time.Time
-	StartedAt  time.Time
-	FinishedAt time.Time
+	ID         int64     `json:"id"`
+	Kind       string    `json:"kind"`
+	Tenant     string    `json:"tenant,omitempty"`
+	Args       string    `json:"-"` // JSON
+	State      string    `json:"state"`
+	Step       string    `json:"step"` // what it is doing now, for people
+	Done       int64     `json:"done"` // progress: units done of Total
+	Total      int64     `json:"total"`
+	Error      string    `json:"error,omitempty"`
+	Attempts   int       `json:"attempts"`
+	CreatedBy  string    `json:"created_by"`
+	CreatedAt  time.Time `json:"created_at"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
 }
 
 // Finished reports whether the job reached a final state.
@@ -42,12 +42,12 @@ func (j *Job) Finished() bool { return j.State == JobSucceeded || j.State == Job
 
 // AuditEntry records one state change: who, what, which tenant, outcome.
 type AuditEntry struct {
-	ID      int64
-	At      time.Time
-	Actor   string // e-mail, or "cli" / "system"
-	Action  string
-	Tenant  string
-	Detail  string
-	Outcome string // "ok" or "error"
-	Error   string
+	ID      int64     `json:"id"`
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor"` // e-mail, or "cli" / "system"
+	Action  string    `json:"action"`
+	Tenant  string    `json:"tenant,omitempty"`
+	Detail  string    `json:"detail,omitempty"`
+	Outcome string    `json:"outcome"` // "ok" or "error"
+	Error   string    `json:"error,omitempty"`
 }

@@ -20,21 +20,21 @@ var Statuses = []string{StatusReady, StatusCreating, StatusDeleting, StatusArchi
 
 // Tenant is one store's database as the registry knows it.
 type Tenant struct {
-	Name          string
-	Platform      string
-	PlatformID    string
-	URL           string
-	Status        string
-	SchemaVersion int64
-	SizeBytes     int64
-	Parent        string    // source of a branch, "" otherwise
-	BranchedAt    time.Time // point the branch was taken at
-	CreatedAt     time.Time
-	LastSeenAt    time.Time // last time the platform listed it
-	LastWriteAt   time.Time // last modification the platform reported
-	ArchivedAt    time.Time
-	Error         string // why the last job on it failed
-	JobID         int64  // the job currently working on it, 0 if none
+	Name          string    `json:"name"`
+	Platform      string    `json:"platform"`
+	PlatformID    string    `json:"platform_id,omitempty"`
+	URL           string    `json:"url"`
+	Status        string    `json:"status"`
+	SchemaVersion int64     `json:"schema_version"`
+	SizeBytes     int64     `json:"size_bytes"`
+	Parent        string    `json:"parent,omitempty"`     // source of a branch, "" otherwise
+	BranchedAt    time.Time `json:"branched_at,omitzero"` // point the branch was taken at
+	CreatedAt     time.Time `json:"created_at"`
+	LastSeenAt    time.Time `json:"last_seen_at,omitzero"`  // last time the platform listed it
+	LastWriteAt   time.Time `json:"last_write_at,omitzero"` // last modification the platform reported
+	ArchivedAt    time.Time `json:"archived_at,omitzero"`
+	Error         string    `json:"error,omitempty"`  // why the last job on it failed
+	JobID         int64     `json:"job_id,omitempty"` // the job currently working on it, 0 if none
 }
 
 // MaxNameLen is the longest tenant name: a DNS label.

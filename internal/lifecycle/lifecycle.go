@@ -20,6 +20,7 @@ import (
 	"github.com/tenantry/tenantry/internal/jobs"
 	"github.com/tenantry/tenantry/internal/platform"
 	"github.com/tenantry/tenantry/internal/schema"
+	"github.com/tenantry/tenantry/internal/tenantdb"
 )
 
 // Service is the tenant lifecycle.
@@ -56,7 +57,7 @@ type importArgs struct {
 // Create queues the creation of a tenant with the latest schema.
 func (s *Service) Create(ctx context.Context, actor, name string) (*fleet.Job, error) {
 	if err := fleet.ValidateName(name); err != nil {
-		return nil, s.refused(ctx, actor, "tenant.create", name, "", err)
+		return nil, s.refused(ctx, actor, fleet.JobCreate, name, "", err)
 	}
 	return s.claim(ctx, actor, &fleet.Tenant{Name: name}, fleet.JobCreate, nil)
 }
@@ -69,21 +70,24 @@ func (s *Service) Clone(ctx context.Context, actor, src, dst string, at time.Tim
 	}
 	for _, n := range []string{src, dst} {
 		if err := fleet.ValidateName(n); err != nil {
-			return nil, s.refused(ctx, actor, "tenant.clone", dst, detail, err)
+			return nil, s.refused(ctx, actor, fleet.JobClone, dst, detail, err)
 		}
 	}
 	if src == dst {
-		return nil, s.refused(ctx, actor, "tenant.clone", dst, detail, fleet.Errorf(fleet.EINVALID, "A branch needs a name different from its source."))
+		return nil, s.refused(ctx, actor, fleet.JobClone, dst, detail, fleet.Errorf(fleet.EINVALID, "A branch needs a name different from its source."))
 	}
 	st, err := s.db.Tenant(ctx, src)
 	if err != nil {
-		return nil, s.refused(ctx, actor, "tenant.clone", dst, detail, err)
+		return nil, s.refused(ctx, actor, fleet.JobClone, dst, detail, err)
 	}
 	if st.Status != fleet.StatusReady {
-		return nil, s.refused(ctx, actor, "tenant.clone", dst, detail, fleet.Errorf(fleet.ECONFLICT, "Tenant %q is %s; only a ready tenant can be branched.", src, st.Status))
+		return nil, s.refused(ctx, actor, fleet.JobClone, dst, detail, fleet.Errorf(fleet.ECONFLICT, "Tenant %q is %s; only a ready tenant can be branched.", src, st.Status))
+	}
+	if caps := s.p.Caps(); !at.IsZero() && !caps.PointInTime {
+		return nil, s.refused(ctx, actor, fleet.JobClone, dst, detail, fleet.Errorf(fleet.EINVALID, "%s", caps.NoPointInTime))
 	}
 	if !at.IsZero() && at.After(time.Now()) {
-		return nil, s.refused(ctx, actor, "tenant.clone", dst, detail, fleet.Errorf(fleet.EINVALID, "The branch point %s is in the future.", at.UTC().Format(time.RFC3339)))
+		return nil, s.refused(ctx, actor, fleet.JobClone, dst, detail, fleet.Errorf(fleet.EINVALID, "The branch point %s is in the future.", at.UTC().Format(time.RFC3339)))
 	}
 	return s.claim(ctx, actor, &fleet.Tenant{Name: dst, Parent: src, BranchedAt: at}, fleet.JobClone, cloneArgs{Source: src, At: at})
 }
@@ -91,11 +95,11 @@ func (s *Service) Clone(ctx context.Context, actor, src, dst string, at time.Tim
 // Import queues a new tenant seeded from a SQLite file on this machine.
 func (s *Service) Import(ctx context.Context, actor, name, file string) (*fleet.Job, error) {
 	if err := fleet.ValidateName(name); err != nil {
-		return nil, s.refused(ctx, actor, "tenant.import", name, file, err)
+		return nil, s.refused(ctx, actor, fleet.JobImport, name, file, err)
 	}
-	abs, err := os.Stat(file)
-	if err != nil || !abs.Mode().IsRegular() {
-		return nil, s.refused(ctx, actor, "tenant.import", name, file, fleet.Errorf(fleet.EINVALID, "Cannot read %s: not a regular file.", file))
+	// Check the file before claiming the name, so a bad file leaves no trace.
+	if err := tenantdb.CheckFile(ctx, file); err != nil {
+		return nil, s.refused(ctx, actor, fleet.JobImport, name, file, err)
 	}
 	return s.claim(ctx, actor, &fleet.Tenant{Name: name}, fleet.JobImport, importArgs{File: file})
 }

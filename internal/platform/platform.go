@@ -26,6 +26,9 @@ type Database struct {
 type Platform interface {
 	// Name is "local", "sqld" or "turso".
 	Name() string
+	// Caps says what the platform can do, so that callers refuse what it
+	// cannot before changing anything.
+	Caps() Caps
 	// List returns every live tenant database.
 	List(ctx context.Context) ([]Database, error)
 	// Get returns one live database, or a fleet ENOTFOUND error.
@@ -49,4 +52,15 @@ type Platform interface {
 	Discard(ctx context.Context, name string) error
 	// Open returns a data-plane connection to the database. Callers close it.
 	Open(ctx context.Context, name string) (*sql.DB, error)
+}
+
+// Caps are a platform's capabilities.
+type Caps struct {
+	// PointInTime: Clone honours a non-zero at.
+	PointInTime bool
+	// NoPointInTime explains, for people, why a point-in-time branch is
+	// not available and what to do instead.
+	NoPointInTime string
+	// Restore: deleted databases are archived and Restore brings them back.
+	Restore bool
 }

@@ -4,7 +4,6 @@
 package local
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -50,6 +49,13 @@ var _ platform.Platform = (*Platform)(nil)
 
 // Name implements platform.Platform.
 func (p *Platform) Name() string { return "local" }
+
+const noPointInTime = "Point-in-time branching is not available on the local platform: it keeps no history of past writes. Branch without a timestamp, or use the turso platform."
+
+// Caps implements platform.Platform.
+func (p *Platform) Caps() platform.Caps {
+	return platform.Caps{Restore: true, NoPointInTime: noPointInTime}
+}
 
 func (p *Platform) tenantsDir() string { return filepath.Join(p.dir, "tenants") }
 func (p *Platform) archiveDir() string { return filepath.Join(p.dir, "archive") }
@@ -97,21 +103,6 @@ func (p *Platform) Get(ctx context.Context, name string) (platform.Database, err
 	return p.describe(name, path)
 }
 
-var sqliteHeader = []byte("SQLite format 3\x00")
-
-// isSQLite reports whether a file starts like a SQLite database (an empty
-// file is an empty database too).
-func isSQLite(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	b := make([]byte, len(sqliteHeader))
-	n, _ := io.ReadFull(f, b)
-	return n == 0 || bytes.Equal(b[:n], sqliteHeader)
-}
-
 // List implements platform.Platform. Files whose names are not valid
 // tenant names, or that are not SQLite databases, are not tenants.
 func (p *Platform) List(ctx context.Context) ([]platform.Database, error) {
@@ -129,7 +120,7 @@ func (p *Platform) List(ctx context.Context) ([]platform.Database, error) {
 			return nil, err
 		}
 		path := filepath.Join(p.tenantsDir(), e.Name())
-		if !isSQLite(path) {
+		if !tenantdb.LooksLikeSQLite(path) {
 			continue
 		}
 		d, err := p.describe(name, path)
@@ -277,8 +268,7 @@ func (p *Platform) Clone(ctx context.Context, src, dst string, at time.Time) (pl
 		return platform.Database{}, err
 	}
 	if !at.IsZero() {
-		return platform.Database{}, fleet.Errorf(fleet.EINVALID,
-			"Point-in-time branching is not available on the local platform: it keeps no history of past writes. Branch without a timestamp, or use the turso platform.")
+		return platform.Database{}, fleet.Errorf(fleet.EINVALID, "%s", noPointInTime)
 	}
 	if _, err := p.describe(src, srcPath); err != nil {
 		return platform.Database{}, err
@@ -438,41 +428,13 @@ func (p *Platform) Import(ctx context.Context, name string, src io.Reader) (plat
 	if err != nil {
 		return platform.Database{}, fmt.Errorf("stage import of %s: %w", name, err)
 	}
-	if err := checkSQLite(ctx, tmp); err != nil {
+	if err := tenantdb.CheckFile(ctx, tmp); err != nil {
 		return platform.Database{}, err
 	}
 	if err := publish(tmp, path, name); err != nil {
 		return platform.Database{}, err
 	}
 	return p.describe(name, path)
-}
-
-// checkSQLite refuses files that are not intact SQLite databases.
-func checkSQLite(ctx context.Context, path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if fi.Size() == 0 || !isSQLite(path) {
-		return fleet.Errorf(fleet.EINVALID, "The file is not a SQLite database.")
-	}
-	u, err := tenantdb.FileURL(path, true)
-	if err != nil {
-		return err
-	}
-	db, err := tenantdb.Open(u)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	var res string
-	if err := db.QueryRowContext(ctx, `PRAGMA quick_check`).Scan(&res); err != nil {
-		return fleet.Errorf(fleet.EINVALID, "The file is not a usable SQLite database: %v.", err)
-	}
-	if res != "ok" {
-		return fleet.Errorf(fleet.EINVALID, "The SQLite database is damaged: %s.", fleet.Truncate(res, 200))
-	}
-	return nil
 }
 
 // Export implements platform.Platform: an online backup into tmp, streamed

@@ -17,7 +17,7 @@ func TestContract(t *testing.T) {
 			t.Fatal(err)
 		}
 		return p
-	}, platformtest.Options{CanRestore: true})
+	})
 }
 
 // TestNothingOutsideData proves invalid names never create files outside

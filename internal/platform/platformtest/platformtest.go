@@ -18,22 +18,16 @@ import (
 	"github.com/tenantry/tenantry/internal/platform"
 )
 
-// Options describe what a platform can do.
-type Options struct {
-	// CanRestore: deleted databases can be brought back.
-	CanRestore bool
-}
-
 // Run runs the contract against platforms made by newPlatform, each test
-// with a fresh, empty one.
-func Run(t *testing.T, newPlatform func(t *testing.T) platform.Platform, opts Options) {
+// with a fresh, empty one. Restore is tested where Caps says it works.
+func Run(t *testing.T, newPlatform func(t *testing.T) platform.Platform) {
 	t.Run("CreateListGetOpen", func(t *testing.T) { testCreate(t, newPlatform(t)) })
 	t.Run("Conflict", func(t *testing.T) { testConflict(t, newPlatform(t)) })
 	t.Run("InvalidNames", func(t *testing.T) { testInvalid(t, newPlatform(t)) })
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, newPlatform(t)) })
 	t.Run("CloneIsIndependent", func(t *testing.T) { testClone(t, newPlatform(t)) })
 	t.Run("CloneUnderConcurrentWrites", func(t *testing.T) { testCloneConcurrent(t, newPlatform(t)) })
-	t.Run("DeleteRestore", func(t *testing.T) { testDelete(t, newPlatform(t), opts) })
+	t.Run("DeleteRestore", func(t *testing.T) { testDelete(t, newPlatform(t)) })
 	t.Run("ExportImport", func(t *testing.T) { testExportImport(t, newPlatform(t)) })
 	t.Run("ImportRejectsNonSQLite", func(t *testing.T) { testImportBad(t, newPlatform(t)) })
 }
@@ -264,7 +258,7 @@ func pair(db *sql.DB) error {
 	return tx.Commit()
 }
 
-func testDelete(t *testing.T, p platform.Platform, opts Options) {
+func testDelete(t *testing.T, p platform.Platform) {
 	mustCreate(t, p, "doomed")
 	mustCreate(t, p, "keep")
 	if err := p.Delete(ctx(t), "doomed"); err != nil {
@@ -275,7 +269,7 @@ func testDelete(t *testing.T, p platform.Platform, opts Options) {
 	}
 	_, err := p.Get(ctx(t), "doomed")
 	wantCode(t, err, fleet.ENOTFOUND)
-	if !opts.CanRestore {
+	if !p.Caps().Restore {
 		return
 	}
 	if _, err := p.Restore(ctx(t), "doomed"); err != nil {

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/jobs"
+	"github.com/tenantry/tenantry/internal/lifecycle"
+	"github.com/tenantry/tenantry/internal/platform"
+	"github.com/tenantry/tenantry/internal/platform/local"
+)
+
+// app is the wired set of services; only cmd/ wires implementations.
+type app struct {
+	db   *central.DB
+	p    platform.Platform
+	jobs *jobs.Runner
+	life *lifecycle.Service
+	log  *slog.Logger
+}
+
+func (e *env) logger(level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// open wires the services. Closing the app closes the central database.
+func (e *env) open(log *slog.Logger) (*app, error) {
+	p, err := e.platform()
+	if err != nil {
+		return nil, err
+	}
+	db, err := central.Open(e.ctx, e.cfg.CentralURL, e.cfg.CentralToken)
+	if err != nil {
+		return nil, fmt.Errorf("open central database: %w", err)
+	}
+	runner := jobs.NewRunner(db, log)
+	return &app{db: db, p: p, jobs: runner, life: lifecycle.New(db, p, runner, log), log: log}, nil
+}
+
+func (e *env) platform() (platform.Platform, error) {
+	switch e.cfg.Platform {
+	case "local":
+		return local.New(e.cfg.DataDir)
+	}
+	return nil, fmt.Errorf("platform %q is not supported by this build yet; use --platform local", e.cfg.Platform)
+}
+
+func (a *app) Close() error { return a.db.Close() }
+
+var _ io.Closer = (*app)(nil)

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/tenantry/tenantry/internal/config"
+	"github.com/tenantry/tenantry/internal/fleet"
+	"golang.org/x/term"
+)
+
+const usage = `Usage: tenantry [global flags] COMMAND [flags]
+
+Commands:
+  serve [--addr 127.0.0.1:8080]          run the web console
+  tenants list [--json]                  list tenants (reconciled with the platform)
+  tenants create NAME [--json]           create a tenant with the latest schema
+  tenants clone SOURCE NAME [--at RFC3339] [--json]
+                                         branch a tenant (point in time with --at)
+  tenants delete NAME [--yes]            delete a tenant (archived, restorable)
+  tenants restore NAME                   bring an archived tenant back
+  tenants import NAME FILE               new tenant seeded from a SQLite file
+  tenants export NAME FILE               consistent SQLite copy of a tenant
+  users add EMAIL [--role admin|viewer]  add a user (password from TENANTRY_PASSWORD, else stdin)
+  demo [--stores N] [--days D] [--seed S]
+                                         make a demo fleet and an admin user
+
+Global flags:
+`
+
+// env is how commands read the environment.
+type env struct {
+	ctx    context.Context
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	cfg    *config.Config
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tenantry", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := config.Flags(fs, getenv)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return errHelp
+		}
+		return usageError{err.Error()}
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fs.Usage()
+		return usagef("no command given")
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	e := &env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, cfg: cfg}
+	cmd, rest := rest[0], rest[1:]
+	switch cmd {
+	case "serve":
+		return e.serve(rest)
+	case "tenants":
+		return e.tenants(rest)
+	case "users":
+		return e.users(rest)
+	case "demo":
+		return e.demo(rest)
+	case "help":
+		fs.Usage()
+		return errHelp
+	}
+	return usagef("unknown command %q", cmd)
+}
+
+// parse parses a subcommand's flags, which may come before, between or
+// after its positional arguments, and checks the number of positionals.
+func parse(fs *flag.FlagSet, args []string, stderr io.Writer, synopsis string, nargs int) ([]string, error) {
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: tenantry %s\n", synopsis)
+		fs.PrintDefaults()
+	}
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if err == flag.ErrHelp {
+				return nil, errHelp
+			}
+			return nil, usagef("%v (usage: tenantry %s)", err, synopsis)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		if args[0] == "--" {
+			pos = append(pos, args[1:]...)
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	if nargs >= 0 && len(pos) != nargs {
+		return nil, usagef("expected %d argument(s), got %d (usage: tenantry %s)", nargs, len(pos), synopsis)
+	}
+	return pos, nil
+}
+
+// oneLine flattens an error for the one-line CLI report.
+func oneLine(err error) string {
+	msg := fleet.ErrorMessage(err)
+	if fleet.ErrorCode(err) == fleet.EINTERNAL {
+		msg = err.Error()
+	}
+	return strings.Join(strings.Fields(msg), " ")
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// progress rewrites one status line on a terminal stderr; elsewhere (CI,
+// pipes) it prints nothing, so logs stay clean.
+func (e *env) progress(format string, args ...any) {
+	if isTerminal(e.stderr) {
+		fmt.Fprintf(e.stderr, "\r\033[K"+format, args...)
+	}
+}
+
+// progressEnd ends a progress line.
+func (e *env) progressEnd() {
+	if isTerminal(e.stderr) {
+		fmt.Fprintln(e.stderr)
+	}
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/web"
+)
+
+func (e *env) serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	dev := fs.Bool("dev", false, "serve static files from --static-dir on disk (for front-end work)")
+	staticDir := fs.String("static-dir", "static", "static files directory for --dev")
+	rescan := fs.Duration("rescan-every", 30*time.Second, "how often to reconcile the registry with the platform (0 = only at start and on demand)")
+	workers := fs.Int("job-workers", 2, "background jobs run at once")
+	secure := fs.Bool("secure-cookies", e.getenv("TENANTRY_SECURE_COOKIES") == "1", "mark cookies Secure (behind a TLS proxy; env TENANTRY_SECURE_COOKIES=1)")
+	if _, err := parse(fs, args, e.stderr, "serve [--addr 127.0.0.1:8080]", 0); err != nil {
+		return err
+	}
+	if *workers < 1 || *workers > 64 {
+		return usagef("--job-workers must be between 1 and 64")
+	}
+	log := e.logger(slog.LevelInfo)
+	a, err := e.open(log)
+	if err != nil {
+		return err
+	}
+	defer a.Close() // last, after the server and the jobs stopped
+
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	if _, err := a.life.Rescan(ctx); err != nil {
+		log.Error("initial registry scan", "err", err)
+	}
+	a.jobs.Workers = *workers
+	a.jobs.Start(ctx)
+	defer a.jobs.Wait()
+	go e.housekeeping(ctx, a, *rescan)
+
+	srv := web.New(web.Options{DB: a.db, Lifecycle: a.life, Jobs: a.jobs, Log: log, Dev: *dev, StaticDir: *staticDir, SecureCookies: *secure})
+	return srv.Serve(ctx, *addr, func(bound string) {
+		fmt.Fprintf(e.stdout, "tenantry: serving on http://%s\n", bound)
+		log.Info("serving", "addr", bound, "platform", a.p.Name(), "data", e.cfg.DataDir)
+	})
+}
+
+// housekeeping reconciles the registry and purges expired sessions until
+// ctx ends.
+func (e *env) housekeeping(ctx context.Context, a *app, every time.Duration) {
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := a.life.Rescan(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("registry scan", "err", err)
+		}
+		if err := a.db.PurgeSessions(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("purge sessions", "err", err)
+		}
+	}
+}

@@ -1,0 +1,338 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/fleet"
+	"golang.org/x/term"
+)
+
+func (e *env) tenants(args []string) error {
+	if len(args) == 0 {
+		return usagef("tenants needs a subcommand: list, create, clone, delete, restore, import or export")
+	}
+	sub, args := args[0], args[1:]
+	switch sub {
+	case "list":
+		return e.tenantsList(args)
+	case "create":
+		return e.tenantsCreate(args)
+	case "clone":
+		return e.tenantsClone(args)
+	case "delete":
+		return e.tenantsDelete(args)
+	case "restore":
+		return e.tenantsRestore(args)
+	case "import":
+		return e.tenantsImport(args)
+	case "export":
+		return e.tenantsExport(args)
+	}
+	return usagef("unknown tenants subcommand %q", sub)
+}
+
+// cliActor names the CLI user in jobs and the audit log.
+func (e *env) cliActor() string {
+	if u := e.getenv("USER"); u != "" {
+		return "cli:" + u
+	}
+	return "cli"
+}
+
+// openCLI opens the app for a CLI command and first finishes any job a
+// killed earlier command left behind.
+func (e *env) openCLI() (*app, error) {
+	a, err := e.open(e.logger(slog.LevelWarn))
+	if err != nil {
+		return nil, err
+	}
+	if err := a.jobs.RunPending(e.ctx); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("resume unfinished jobs: %w", err)
+	}
+	return a, nil
+}
+
+// await runs a queued job here (or waits for the runner that holds it) and
+// turns its failure into an error.
+func (e *env) await(a *app, j *fleet.Job) error {
+	fin, err := a.jobs.RunNow(e.ctx, j.ID)
+	if err != nil {
+		return err
+	}
+	for fin == nil || !fin.Finished() {
+		select {
+		case <-e.ctx.Done():
+			return e.ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+		if fin, err = a.db.Job(e.ctx, j.ID); err != nil {
+			return err
+		}
+	}
+	if fin.State == fleet.JobFailed {
+		return errors.New(fin.Error)
+	}
+	return nil
+}
+
+func (e *env) printTenant(a *app, name string, asJSON bool) error {
+	t, err := a.db.Tenant(e.ctx, name)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return json.NewEncoder(e.stdout).Encode(t)
+	}
+	fmt.Fprintf(e.stdout, "%s %s (schema %d, %s)\n", t.Name, t.Status, t.SchemaVersion, t.URL)
+	return nil
+}
+
+func (e *env) tenantsList(args []string) error {
+	fs := flag.NewFlagSet("tenants list", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	status := fs.String("status", "", "only tenants in this status")
+	if _, err := parse(fs, args, e.stderr, "tenants list [--json] [--status S]", 0); err != nil {
+		return err
+	}
+	a, err := e.openCLI()
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if _, err := a.life.Rescan(e.ctx); err != nil {
+		return err
+	}
+	ts, _, err := a.db.ListTenants(e.ctx, central.TenantFilter{Status: *status})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if ts == nil {
+			ts = []fleet.Tenant{}
+		}
+		return json.NewEncoder(e.stdout).Encode(ts)
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "NAME\tSTATUS\tSCHEMA\tSIZE\tCREATED\tURL")
+	for _, t := range ts {
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\n", t.Name, t.Status, t.SchemaVersion, t.SizeBytes,
+			t.CreatedAt.UTC().Format(time.RFC3339), t.URL)
+	}
+	return w.Flush()
+}
+
+func (e *env) tenantsCreate(args []string) error {
+	fs := flag.NewFlagSet("tenants create", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parse(fs, args, e.stderr, "tenants create NAME [--json]", 1)
+	if err != nil {
+		return err
+	}
+	// Refuse a bad name before opening anything.
+	if err := fleet.ValidateName(pos[0]); err != nil {
+		return err
+	}
+	a, err := e.openCLI()
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	j, err := a.life.Create(e.ctx, e.cliActor(), pos[0])
+	if err != nil {
+		return err
+	}
+	if err := e.await(a, j); err != nil {
+		return err
+	}
+	return e.printTenant(a, pos[0], *asJSON)
+}
+
+func (e *env) tenantsClone(args []string) error {
+	fs := flag.NewFlagSet("tenants clone", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	atFlag := fs.String("at", "", "branch as of this time (RFC 3339)")
+	pos, err := parse(fs, args, e.stderr, "tenants clone SOURCE NAME [--at RFC3339] [--json]", 2)
+	if err != nil {
+		return err
+	}
+	var at time.Time
+	if *atFlag != "" {
+		if at, err = time.Parse(time.RFC3339, *atFlag); err != nil {
+			return usagef("--at %q is not an RFC 3339 time such as 2026-11-20T15:04:05Z", *atFlag)
+		}
+	}
+	for _, n := range pos {
+		if err := fleet.ValidateName(n); err != nil {
+			return err
+		}
+	}
+	a, err := e.openCLI()
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	j, err := a.life.Clone(e.ctx, e.cliActor(), pos[0], pos[1], at)
+	if err != nil {
+		return err
+	}
+	if err := e.await(a, j); err != nil {
+		return err
+	}
+	return e.printTenant(a, pos[1], *asJSON)
+}
+
+// confirm asks a person at a terminal to type the tenant's name.
+func (e *env) confirm(name string) error {
+	f, ok := e.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return usagef("refusing to delete %s without confirmation: pass --yes", name)
+	}
+	fmt.Fprintf(e.stderr, "Delete tenant %s? It is archived and can be restored. Type its name to confirm: ", name)
+	line, _ := bufio.NewReader(f).ReadString('\n')
+	if strings.TrimSpace(line) != name {
+		return fmt.Errorf("not confirmed; %s was not deleted", name)
+	}
+	return nil
+}
+
+func (e *env) tenantsDelete(args []string) error {
+	fs := flag.NewFlagSet("tenants delete", flag.ContinueOnError)
+	yes := fs.Bool("yes", false, "do not ask for confirmation")
+	pos, err := parse(fs, args, e.stderr, "tenants delete NAME [--yes]", 1)
+	if err != nil {
+		return err
+	}
+	name := pos[0]
+	if err := fleet.ValidateName(name); err != nil {
+		return err
+	}
+	a, err := e.openCLI()
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	// Check the tenant exists before asking to confirm its deletion.
+	if _, err := a.db.Tenant(e.ctx, name); err != nil {
+		return err
+	}
+	if !*yes {
+		if err := e.confirm(name); err != nil {
+			return err
+		}
+	}
+	j, err := a.life.Delete(e.ctx, e.cliActor(), name)
+	if err != nil {
+		return err
+	}
+	if err := e.await(a, j); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s deleted (archived; 'tenantry tenants restore %s' brings it back)\n", name, name)
+	return nil
+}
+
+func (e *env) tenantsRestore(args []string) error {
+	fs := flag.NewFlagSet("tenants restore", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parse(fs, args, e.stderr, "tenants restore NAME", 1)
+	if err != nil {
+		return err
+	}
+	if err := fleet.ValidateName(pos[0]); err != nil {
+		return err
+	}
+	a, err := e.openCLI()
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	j, err := a.life.Restore(e.ctx, e.cliActor(), pos[0])
+	if err != nil {
+		return err
+	}
+	if err := e.await(a, j); err != nil {
+		return err
+	}
+	return e.printTenant(a, pos[0], *asJSON)
+}
+
+func (e *env) tenantsImport(args []string) error {
+	fs := flag.NewFlagSet("tenants import", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parse(fs, args, e.stderr, "tenants import NAME FILE", 2)
+	if err != nil {
+		return err
+	}
+	if err := fleet.ValidateName(pos[0]); err != nil {
+		return err
+	}
+	file, err := filepath.Abs(pos[1])
+	if err != nil {
+		return err
+	}
+	a, err := e.openCLI()
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	j, err := a.life.Import(e.ctx, e.cliActor(), pos[0], file)
+	if err != nil {
+		return err
+	}
+	if err := e.await(a, j); err != nil {
+		return err
+	}
+	return e.printTenant(a, pos[0], *asJSON)
+}
+
+func (e *env) tenantsExport(args []string) error {
+	fs := flag.NewFlagSet("tenants export", flag.ContinueOnError)
+	pos, err := parse(fs, args, e.stderr, "tenants export NAME FILE", 2)
+	if err != nil {
+		return err
+	}
+	name, file := pos[0], pos[1]
+	if err := fleet.ValidateName(name); err != nil {
+		return err
+	}
+	if _, err := os.Stat(file); err == nil {
+		return fmt.Errorf("%s exists; choose a new file name (nothing was overwritten)", file)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	a, err := e.openCLI()
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	part := file + ".partial"
+	f, err := os.OpenFile(part, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		return err
+	}
+	err = a.life.Export(e.ctx, e.cliActor(), name, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(part, file)
+	}
+	if err != nil {
+		os.Remove(part)
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s exported to %s\n", name, file)
+	return nil
+}

@@ -1,0 +1,88 @@
+// Package config reads Tenantry's global settings from flags, falling back
+// to environment variables, then to defaults, and validates them.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+)
+
+// Config is the global configuration shared by every command.
+type Config struct {
+	DataDir      string
+	Platform     string
+	CentralURL   string
+	CentralToken string // for a remote central database
+	SqldURL      string
+	SqldAdminURL string
+	SqldAdminKey string
+	TursoOrg     string
+	TursoToken   string
+	TursoGroup   string
+	TursoAPIURL  string
+}
+
+// Platforms are the supported values of --platform.
+var Platforms = []string{"local", "sqld", "turso"}
+
+// Flags registers the global flags on fs with defaults taken from env;
+// call Validate after fs.Parse.
+func Flags(fs *flag.FlagSet, env func(string) string) *Config {
+	c := &Config{}
+	def := func(key, fallback string) string {
+		if v := env(key); v != "" {
+			return v
+		}
+		return fallback
+	}
+	fs.StringVar(&c.DataDir, "data", def("TENANTRY_DATA", "./data"), "data directory (env TENANTRY_DATA)")
+	fs.StringVar(&c.Platform, "platform", def("TENANTRY_PLATFORM", "local"), "where tenant databases live: local, sqld or turso (env TENANTRY_PLATFORM)")
+	fs.StringVar(&c.CentralURL, "central", env("TENANTRY_CENTRAL_URL"), "central database URL (env TENANTRY_CENTRAL_URL; default file:<data>/central.db)")
+	fs.StringVar(&c.SqldURL, "sqld-url", def("TENANTRY_SQLD_URL", "http://127.0.0.1:8080"), "sqld data-plane URL (env TENANTRY_SQLD_URL)")
+	fs.StringVar(&c.SqldAdminURL, "sqld-admin-url", def("TENANTRY_SQLD_ADMIN_URL", "http://127.0.0.1:9090"), "sqld admin API URL (env TENANTRY_SQLD_ADMIN_URL)")
+	c.CentralToken = env("TENANTRY_CENTRAL_TOKEN")
+	c.SqldAdminKey = env("TENANTRY_SQLD_ADMIN_KEY")
+	c.TursoOrg = env("TURSO_ORG")
+	c.TursoToken = env("TURSO_API_TOKEN")
+	c.TursoGroup = def("TURSO_GROUP", "default")
+	c.TursoAPIURL = def("TURSO_API_URL", "https://api.turso.tech")
+	return c
+}
+
+// Validate checks the configuration and fills derived defaults.
+func (c *Config) Validate() error {
+	if strings.TrimSpace(c.DataDir) == "" {
+		return fmt.Errorf("--data must not be empty")
+	}
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return fmt.Errorf("--data %q: %v", c.DataDir, err)
+	}
+	c.DataDir = abs
+	ok := false
+	for _, p := range Platforms {
+		ok = ok || p == c.Platform
+	}
+	if !ok {
+		return fmt.Errorf("--platform %q is unknown: use %s", c.Platform, strings.Join(Platforms, ", "))
+	}
+	if c.CentralURL == "" {
+		c.CentralURL = "file:" + filepath.Join(c.DataDir, "central.db")
+	}
+	for name, v := range map[string]string{"--central": c.CentralURL, "--sqld-url": c.SqldURL, "--sqld-admin-url": c.SqldAdminURL, "TURSO_API_URL": c.TursoAPIURL} {
+		u, err := url.Parse(v)
+		if err != nil || u.Scheme == "" {
+			return fmt.Errorf("%s %q is not a URL", name, v)
+		}
+	}
+	switch c.Platform {
+	case "turso":
+		if c.TursoOrg == "" || c.TursoToken == "" {
+			return fmt.Errorf("--platform turso needs TURSO_ORG and TURSO_API_TOKEN")
+		}
+	}
+	return nil
+}

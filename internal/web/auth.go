@@ -1,0 +1,215 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/views/layouts"
+	"github.com/tenantry/tenantry/views/pages"
+)
+
+const (
+	sessionCookie = "tenantry_session"
+	csrfCookie    = "tenantry_csrf"
+	flashCookie   = "tenantry_flash"
+)
+
+type userKey struct{}
+type csrfKey struct{}
+
+// userFrom returns the logged-in user, nil if none.
+func userFrom(c echo.Context) *fleet.User {
+	u, _ := c.Request().Context().Value(userKey{}).(*fleet.User)
+	return u
+}
+
+// actor names the user for jobs and the audit log.
+func actor(c echo.Context) string {
+	if u := userFrom(c); u != nil {
+		return u.Email
+	}
+	return "anonymous"
+}
+
+func withValue(c echo.Context, k, v any) {
+	c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), k, v)))
+}
+
+func (s *Server) cookie(name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
+		Secure: s.SecureCookies, SameSite: http.SameSiteLaxMode}
+}
+
+// loadUser attaches the session's user, if any, to the request.
+func (s *Server) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
+			u, err := s.DB.SessionUser(c.Request().Context(), ck.Value)
+			if err == nil {
+				withValue(c, userKey{}, u)
+			} else if fleet.ErrorCode(err) == fleet.EUNAUTHORIZED {
+				c.SetCookie(s.cookie(sessionCookie, "", -1))
+			} else {
+				return err
+			}
+		}
+		return next(c)
+	}
+}
+
+// requireUser refuses anonymous requests: pages redirect to the login
+// form, anything else gets 401.
+func (s *Server) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if userFrom(c) != nil {
+			return next(c)
+		}
+		r := c.Request()
+		if r.Method == http.MethodGet && !wantsJSON(c) && r.Header.Get("HX-Request") == "" {
+			return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(r.URL.RequestURI()))
+		}
+		return fleet.Errorf(fleet.EUNAUTHORIZED, "Please log in.")
+	}
+}
+
+// requireAdmin refuses viewers.
+func requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !userFrom(c).IsAdmin() {
+			return fleet.Errorf(fleet.EFORBIDDEN, "Only admins may do this.")
+		}
+		return next(c)
+	}
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// csrf protects every state-changing request with a double-submit token:
+// a random value in an HttpOnly, SameSite=Lax cookie that the request must
+// repeat in the form field "csrf" or the X-CSRF-Token header (htmx).
+func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		tok := ""
+		if ck, err := c.Cookie(csrfCookie); err == nil && len(ck.Value) >= 32 {
+			tok = ck.Value
+		} else {
+			tok = randomToken()
+			c.SetCookie(s.cookie(csrfCookie, tok, 0))
+		}
+		withValue(c, csrfKey{}, tok)
+		switch c.Request().Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		sent := c.Request().Header.Get("X-CSRF-Token")
+		if sent == "" {
+			sent = c.FormValue("csrf")
+		}
+		if sent == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(tok)) != 1 {
+			return fleet.Errorf(fleet.EFORBIDDEN, "The form has expired or did not come from this console. Reload the page and try again.")
+		}
+		return next(c)
+	}
+}
+
+func csrfToken(c echo.Context) string {
+	t, _ := c.Request().Context().Value(csrfKey{}).(string)
+	return t
+}
+
+// setFlash leaves a one-shot message for the next page.
+func (s *Server) setFlash(c echo.Context, kind, msg string) {
+	b, _ := json.Marshal(layouts.Flash{Kind: kind, Message: msg})
+	c.SetCookie(s.cookie(flashCookie, base64.RawURLEncoding.EncodeToString(b), 60))
+}
+
+// takeFlash reads and clears the flash.
+func takeFlash(c echo.Context) *layouts.Flash {
+	ck, err := c.Cookie(flashCookie)
+	if err != nil || ck.Value == "" {
+		return nil
+	}
+	c.SetCookie(&http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	b, err := base64.RawURLEncoding.DecodeString(ck.Value)
+	if err != nil {
+		return nil
+	}
+	var f layouts.Flash
+	if json.Unmarshal(b, &f) != nil || f.Message == "" {
+		return nil
+	}
+	switch f.Kind {
+	case "success", "error", "info":
+	default:
+		f.Kind = "info"
+	}
+	return &f
+}
+
+func (s *Server) authRoutes(e *echo.Echo) {
+	e.GET("/login", s.handleLoginForm)
+	e.POST("/login", s.handleLogin)
+	e.POST("/logout", s.handleLogout)
+}
+
+// safeNext keeps post-login redirects on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+func (s *Server) handleLoginForm(c echo.Context) error {
+	if userFrom(c) != nil {
+		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
+	}
+	return render(c, http.StatusOK, pages.LoginPage(pages.Login{CSRF: csrfToken(c), Next: safeNext(c.QueryParam("next"))}))
+}
+
+func (s *Server) handleLogin(c echo.Context) error {
+	ctx := c.Request().Context()
+	email, password, next := strings.TrimSpace(c.FormValue("email")), c.FormValue("password"), safeNext(c.FormValue("next"))
+	u, err := s.DB.Authenticate(ctx, email, password)
+	if err != nil {
+		if fleet.ErrorCode(err) != fleet.EUNAUTHORIZED {
+			return err
+		}
+		_ = s.DB.Audit(ctx, fleet.AuditEntry{Actor: fleet.Truncate(email, 100), Action: "user.login", Outcome: "error", Error: fleet.ErrorMessage(err), Detail: c.RealIP()})
+		return render(c, http.StatusUnauthorized, pages.LoginPage(pages.Login{CSRF: csrfToken(c), Email: email, Next: next, Error: fleet.ErrorMessage(err)}))
+	}
+	tok, err := s.DB.CreateSession(ctx, u.ID, c.RealIP(), c.Request().UserAgent())
+	if err != nil {
+		return err
+	}
+	c.SetCookie(s.cookie(sessionCookie, tok, int(central.SessionMax.Seconds())))
+	c.SetCookie(s.cookie(csrfCookie, randomToken(), 0)) // a new session gets a new token
+	_ = s.DB.Audit(ctx, fleet.AuditEntry{Actor: u.Email, Action: "user.login", Detail: c.RealIP()})
+	return c.Redirect(http.StatusSeeOther, next)
+}
+
+func (s *Server) handleLogout(c echo.Context) error {
+	if ck, err := c.Cookie(sessionCookie); err == nil {
+		if err := s.DB.DeleteSession(c.Request().Context(), ck.Value); err != nil {
+			return err
+		}
+	}
+	if u := userFrom(c); u != nil {
+		_ = s.DB.Audit(c.Request().Context(), fleet.AuditEntry{Actor: u.Email, Action: "user.logout"})
+	}
+	c.SetCookie(s.cookie(sessionCookie, "", -1))
+	return c.Redirect(http.StatusSeeOther, "/login")
+}

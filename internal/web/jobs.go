@@ -1,0 +1,89 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/views/pages"
+)
+
+func (s *Server) jobRoutes(g *echo.Group) {
+	g.GET("/jobs", s.handleJobList)
+	g.GET("/jobs/:id", s.handleJobShow)
+	g.GET("/jobs/:id/progress", s.handleJobProgress)
+}
+
+// JobLabel describes a job for people.
+func JobLabel(j fleet.Job) string {
+	switch j.Kind {
+	case fleet.JobCreate:
+		return "Create " + j.Tenant
+	case fleet.JobClone:
+		return "Branch " + j.Tenant
+	case fleet.JobImport:
+		return "Import " + j.Tenant
+	case fleet.JobDelete:
+		return "Delete " + j.Tenant
+	case fleet.JobRestore:
+		return "Restore " + j.Tenant
+	}
+	return j.Kind + " " + j.Tenant
+}
+
+func jobRow(j fleet.Job) pages.JobRow {
+	r := pages.JobRow{ID: j.ID, Kind: j.Kind, Label: JobLabel(j), Tenant: j.Tenant, State: j.State, Step: j.Step,
+		Done: j.Done, Total: j.Total, Error: j.Error, CreatedBy: j.CreatedBy, CreatedAt: j.CreatedAt, FinishedAt: j.FinishedAt}
+	if j.Tenant != "" {
+		r.Link = "/tenants/" + j.Tenant
+	}
+	return r
+}
+
+func (s *Server) handleJobList(c echo.Context) error {
+	js, err := s.DB.Jobs(c.Request().Context(), central.JobFilter{Limit: 200})
+	if err != nil {
+		return err
+	}
+	if wantsJSON(c) {
+		if js == nil {
+			js = []fleet.Job{}
+		}
+		return c.JSON(http.StatusOK, js)
+	}
+	var vm pages.Jobs
+	for _, j := range js {
+		vm.Rows = append(vm.Rows, jobRow(j))
+	}
+	return render(c, http.StatusOK, pages.JobsPage(s.page(c, "Jobs", "jobs"), vm))
+}
+
+func (s *Server) job(c echo.Context) (*fleet.Job, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return nil, fleet.Errorf(fleet.ENOTFOUND, "No job %q.", fleet.Truncate(c.Param("id"), 30))
+	}
+	return s.DB.Job(c.Request().Context(), id)
+}
+
+func (s *Server) handleJobShow(c echo.Context) error {
+	j, err := s.job(c)
+	if err != nil {
+		return err
+	}
+	if wantsJSON(c) {
+		return c.JSON(http.StatusOK, j)
+	}
+	return render(c, http.StatusOK, pages.JobPage(s.page(c, fmt.Sprintf("Job %d", j.ID), "jobs"), jobRow(*j)))
+}
+
+func (s *Server) handleJobProgress(c echo.Context) error {
+	j, err := s.job(c)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, pages.JobProgress(jobRow(*j)))
+}

@@ -1,0 +1,38 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/views/pages"
+)
+
+func (s *Server) overviewRoutes(g *echo.Group) {
+	g.GET("/", s.handleOverview)
+}
+
+func (s *Server) handleOverview(c echo.Context) error {
+	ctx := c.Request().Context()
+	counts, err := s.DB.CountTenants(ctx)
+	if err != nil {
+		return err
+	}
+	var vm pages.Overview
+	for _, sc := range counts {
+		vm.TotalTenants += sc.Count
+		vm.TotalBytes += sc.Bytes
+		vm.ByStatus = append(vm.ByStatus, pages.StatusCount{Status: sc.Status, Count: sc.Count})
+	}
+	js, err := s.DB.Jobs(ctx, central.JobFilter{Limit: 10})
+	if err != nil {
+		return err
+	}
+	for _, j := range js {
+		vm.RecentJobs = append(vm.RecentJobs, jobRow(j))
+	}
+	if wantsJSON(c) {
+		return c.JSON(http.StatusOK, vm)
+	}
+	return render(c, http.StatusOK, pages.OverviewPage(s.page(c, "Overview", "overview"), vm))
+}

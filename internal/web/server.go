@@ -1,0 +1,214 @@
+// Package web is the console's HTTP server: Echo routes, one file per
+// resource, rendering templ views from typed view models.
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/jobs"
+	"github.com/tenantry/tenantry/internal/lifecycle"
+	"github.com/tenantry/tenantry/static"
+	"github.com/tenantry/tenantry/views/layouts"
+	"github.com/tenantry/tenantry/views/pages"
+)
+
+// Options configure the server.
+type Options struct {
+	DB        *central.DB
+	Lifecycle *lifecycle.Service
+	Jobs      *jobs.Runner
+	Log       *slog.Logger
+	// Dev serves static files from StaticDir on disk instead of the binary.
+	Dev       bool
+	StaticDir string
+	// SecureCookies marks cookies Secure (set behind a TLS proxy).
+	SecureCookies bool
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	Options
+	e *echo.Echo
+}
+
+// New builds the server and its routes.
+func New(o Options) *Server {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	s := &Server{Options: o, e: echo.New()}
+	e := s.e
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.Recover())
+	e.Use(middleware.RequestID())
+	e.Use(s.logRequests)
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		XSSProtection:         "0",
+		ContentTypeNosniff:    "nosniff",
+		XFrameOptions:         "DENY",
+		ReferrerPolicy:        "same-origin",
+		ContentSecurityPolicy: "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+	}))
+	e.Use(middleware.BodyLimit("64M"))
+	e.Use(s.loadUser)
+	e.Use(s.csrf)
+
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", static.Handler(o.Dev, o.StaticDir))))
+	s.authRoutes(e)
+
+	g := e.Group("", s.requireUser)
+	s.overviewRoutes(g)
+	s.tenantRoutes(g)
+	s.jobRoutes(g)
+	s.auditRoutes(g)
+	return s
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.e }
+
+// Routes lists the registered routes (tests walk them).
+func (s *Server) Routes() []*echo.Route { return s.e.Routes() }
+
+// Serve serves on addr until ctx ends, then shuts down gracefully. ready,
+// if not nil, receives the bound address.
+func (s *Server) Serve(ctx context.Context, addr string, ready func(addr string)) error {
+	srv := &http.Server{
+		Handler:           s.e,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute, // imports may be large
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		status := c.Response().Status
+		lvl := slog.LevelDebug
+		if status >= 500 {
+			lvl = slog.LevelError
+		}
+		s.Log.Log(c.Request().Context(), lvl, "request", "method", c.Request().Method, "path", c.Request().URL.Path,
+			"status", status, "duration", time.Since(start), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		return nil
+	}
+}
+
+// render renders a component into a buffer first, so a template error
+// never sends half a page.
+func render(c echo.Context, status int, comp templ.Component) error {
+	var buf bytes.Buffer
+	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// page builds the shell's view of the current request.
+func (s *Server) page(c echo.Context, title, nav string) layouts.Page {
+	p := layouts.Page{Title: title, Nav: nav, CSRF: csrfToken(c), Flash: takeFlash(c)}
+	if u := userFrom(c); u != nil {
+		p.User, p.Role = u.Email, u.Role
+	}
+	return p
+}
+
+// wantsJSON reports whether the client asked for JSON.
+func wantsJSON(c echo.Context) bool {
+	return bytes.Contains([]byte(c.Request().Header.Get(echo.HeaderAccept)), []byte("application/json"))
+}
+
+var statusOf = map[string]int{
+	fleet.EINVALID:      http.StatusBadRequest,
+	fleet.ENOTFOUND:     http.StatusNotFound,
+	fleet.ECONFLICT:     http.StatusConflict,
+	fleet.EFORBIDDEN:    http.StatusForbidden,
+	fleet.EUNAUTHORIZED: http.StatusUnauthorized,
+	fleet.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	fleet.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// handleError is the one funnel from an error to a response: domain codes
+// become statuses, JSON clients get JSON, browsers get the error page, and
+// only internal errors are logged.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	code, msg := http.StatusInternalServerError, fleet.ErrorMessage(err)
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &he):
+		code = he.Code
+		if m, ok := he.Message.(string); ok {
+			msg = m
+		} else {
+			msg = http.StatusText(code)
+		}
+	default:
+		code = statusOf[fleet.ErrorCode(err)]
+	}
+	if code >= 500 {
+		s.Log.Error("request failed", "err", err, "path", c.Request().URL.Path,
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(code)
+		return
+	}
+	if wantsJSON(c) || c.Request().Header.Get("HX-Request") == "true" && code == http.StatusUnauthorized {
+		_ = c.JSON(code, map[string]string{"error": msg, "code": fleet.ErrorCode(err)})
+		return
+	}
+	title := http.StatusText(code)
+	if title == "" {
+		title = "Error"
+	}
+	p := s.page(c, title, "")
+	if rerr := render(c, code, pages.ErrorPage(p, pages.ErrorView{Status: code, Title: title, Message: msg})); rerr != nil {
+		s.Log.Error("render error page", "err", rerr)
+		_ = c.String(code, msg)
+	}
+}

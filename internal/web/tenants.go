@@ -1,0 +1,266 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/schema"
+	"github.com/tenantry/tenantry/views/pages"
+)
+
+// PageSize is the number of tenants per registry page.
+const PageSize = 50
+
+func (s *Server) tenantRoutes(g *echo.Group) {
+	g.GET("/tenants", s.handleTenantList)
+	g.POST("/tenants", s.handleTenantCreate, requireAdmin)
+	g.POST("/tenants/rescan", s.handleTenantRescan, requireAdmin)
+	g.GET("/tenants/:name", s.handleTenantShow)
+	g.POST("/tenants/:name/clone", s.handleTenantClone, requireAdmin)
+	g.POST("/tenants/:name/delete", s.handleTenantDelete, requireAdmin)
+	g.POST("/tenants/:name/restore", s.handleTenantRestore, requireAdmin)
+	g.GET("/tenants/:name/export", s.handleTenantExport)
+}
+
+func tenantRow(t fleet.Tenant) pages.TenantRow {
+	return pages.TenantRow{Name: t.Name, Status: t.Status, SchemaVersion: t.SchemaVersion, LatestVersion: schema.Latest(),
+		SizeBytes: t.SizeBytes, URL: t.URL, Parent: t.Parent, CreatedAt: t.CreatedAt, LastWriteAt: t.LastWriteAt,
+		ArchivedAt: t.ArchivedAt, Error: t.Error, JobID: t.JobID}
+}
+
+// listFilter reads the registry page's query; bad values fall back to
+// defaults rather than failing, since they only shape the view.
+func listFilter(c echo.Context) pages.TenantList {
+	l := pages.TenantList{
+		Query:    strings.TrimSpace(c.QueryParam("q")),
+		Status:   c.QueryParam("status"),
+		Sort:     c.QueryParam("sort"),
+		Desc:     c.QueryParam("desc") == "1",
+		Page:     1,
+		PageSize: PageSize,
+		Statuses: fleet.Statuses,
+	}
+	if n, err := strconv.Atoi(c.QueryParam("page")); err == nil && n > 0 && n < 1_000_000 {
+		l.Page = n
+	}
+	valid := false
+	for _, st := range fleet.Statuses {
+		valid = valid || st == l.Status
+	}
+	if !valid {
+		l.Status = ""
+	}
+	valid = false
+	for _, col := range central.SortColumns {
+		valid = valid || col == l.Sort
+	}
+	if !valid {
+		l.Sort = "name"
+	}
+	l.Query = fleet.Truncate(l.Query, 100)
+	return l
+}
+
+func (s *Server) tenantList(c echo.Context, l pages.TenantList) (pages.TenantList, error) {
+	ctx := c.Request().Context()
+	rows, total, err := s.DB.ListTenants(ctx, central.TenantFilter{Query: l.Query, Status: l.Status, Sort: l.Sort,
+		Desc: l.Desc, Limit: l.PageSize, Offset: (l.Page - 1) * l.PageSize})
+	if err != nil {
+		return l, err
+	}
+	l.Total = total
+	for _, t := range rows {
+		l.Rows = append(l.Rows, tenantRow(t))
+	}
+	l.LastScan = s.DB.LastScan(ctx)
+	return l, nil
+}
+
+func (s *Server) handleTenantList(c echo.Context) error {
+	l, err := s.tenantList(c, listFilter(c))
+	if err != nil {
+		return err
+	}
+	if wantsJSON(c) {
+		rows, _, err := s.DB.ListTenants(c.Request().Context(), central.TenantFilter{Query: l.Query, Status: l.Status,
+			Sort: l.Sort, Desc: l.Desc, Limit: l.PageSize, Offset: (l.Page - 1) * l.PageSize})
+		if err != nil {
+			return err
+		}
+		if rows == nil {
+			rows = []fleet.Tenant{}
+		}
+		return c.JSON(http.StatusOK, map[string]any{"tenants": rows, "total": l.Total, "page": l.Page, "page_size": l.PageSize})
+	}
+	return render(c, http.StatusOK, pages.TenantsPage(s.page(c, "Tenants", "tenants"), l))
+}
+
+// accepted answers a queued job: JSON clients get the job, browsers go to
+// its progress page.
+func (s *Server) accepted(c echo.Context, j *fleet.Job) error {
+	if wantsJSON(c) {
+		return c.JSON(http.StatusAccepted, j)
+	}
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/jobs/%d", j.ID))
+}
+
+func (s *Server) handleTenantCreate(c echo.Context) error {
+	name := strings.TrimSpace(c.FormValue("name"))
+	j, err := s.Lifecycle.Create(c.Request().Context(), actor(c), name)
+	if err != nil {
+		if wantsJSON(c) || fleet.ErrorCode(err) == fleet.EINTERNAL {
+			return err
+		}
+		l, lerr := s.tenantList(c, listFilter(c))
+		if lerr != nil {
+			return lerr
+		}
+		l.CreateName, l.CreateError = fleet.Truncate(name, 100), fleet.ErrorMessage(err)
+		return render(c, statusOf[fleet.ErrorCode(err)], pages.TenantsPage(s.page(c, "Tenants", "tenants"), l))
+	}
+	return s.accepted(c, j)
+}
+
+func (s *Server) handleTenantRescan(c echo.Context) error {
+	res, err := s.Lifecycle.Rescan(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("Registry rescanned: %d adopted, %d missing, %d back.", len(res.Adopted), len(res.Missing), len(res.Reappeared))
+	if wantsJSON(c) {
+		return c.JSON(http.StatusOK, res)
+	}
+	s.setFlash(c, "success", msg)
+	return c.Redirect(http.StatusSeeOther, "/tenants")
+}
+
+// tenantParam validates the :name path parameter.
+func tenantParam(c echo.Context) (string, error) {
+	name := c.Param("name")
+	if err := fleet.ValidateName(name); err != nil {
+		return "", fleet.Errorf(fleet.ENOTFOUND, "No tenant named %q.", fleet.Truncate(name, 70))
+	}
+	return name, nil
+}
+
+func (s *Server) tenantDetail(c echo.Context, name string) (pages.TenantDetail, *fleet.Tenant, error) {
+	ctx := c.Request().Context()
+	t, err := s.DB.Tenant(ctx, name)
+	if err != nil {
+		return pages.TenantDetail{}, nil, err
+	}
+	js, err := s.DB.Jobs(ctx, central.JobFilter{Tenant: name, Limit: 20})
+	if err != nil {
+		return pages.TenantDetail{}, nil, err
+	}
+	vm := pages.TenantDetail{Tenant: tenantRow(*t)}
+	for _, j := range js {
+		vm.Jobs = append(vm.Jobs, jobRow(j))
+	}
+	return vm, t, nil
+}
+
+func (s *Server) handleTenantShow(c echo.Context) error {
+	name, err := tenantParam(c)
+	if err != nil {
+		return err
+	}
+	vm, t, err := s.tenantDetail(c, name)
+	if err != nil {
+		return err
+	}
+	if wantsJSON(c) {
+		return c.JSON(http.StatusOK, t)
+	}
+	return render(c, http.StatusOK, pages.TenantPage(s.page(c, name, "tenants"), vm))
+}
+
+// tenantFormError re-renders a tenant's page with an inline error.
+func (s *Server) tenantFormError(c echo.Context, name string, err error, set func(*pages.TenantDetail, string)) error {
+	if wantsJSON(c) || fleet.ErrorCode(err) == fleet.EINTERNAL {
+		return err
+	}
+	vm, _, verr := s.tenantDetail(c, name)
+	if verr != nil {
+		return verr // the tenant itself is unknown: its 404 says more
+	}
+	set(&vm, fleet.ErrorMessage(err))
+	return render(c, statusOf[fleet.ErrorCode(err)], pages.TenantPage(s.page(c, name, "tenants"), vm))
+}
+
+func (s *Server) handleTenantClone(c echo.Context) error {
+	src, err := tenantParam(c)
+	if err != nil {
+		return err
+	}
+	dst := strings.TrimSpace(c.FormValue("name"))
+	var at time.Time
+	if v := strings.TrimSpace(c.FormValue("at")); v != "" {
+		if at, err = parseWhen(v); err != nil {
+			return s.tenantFormError(c, src, err, func(vm *pages.TenantDetail, m string) { vm.CloneName, vm.CloneError = dst, m })
+		}
+	}
+	j, err := s.Lifecycle.Clone(c.Request().Context(), actor(c), src, dst, at)
+	if err != nil {
+		return s.tenantFormError(c, src, err, func(vm *pages.TenantDetail, m string) { vm.CloneName, vm.CloneError = fleet.Truncate(dst, 100), m })
+	}
+	return s.accepted(c, j)
+}
+
+// parseWhen reads an RFC 3339 time or an HTML datetime-local value (UTC).
+func parseWhen(v string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02T15:04:05"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fleet.Errorf(fleet.EINVALID, "%q is not a time: use RFC 3339, e.g. 2026-11-20T15:04:05Z.", fleet.Truncate(v, 40))
+}
+
+func (s *Server) handleTenantDelete(c echo.Context) error {
+	name, err := tenantParam(c)
+	if err != nil {
+		return err
+	}
+	if c.FormValue("confirm") != name {
+		err := fleet.Errorf(fleet.EINVALID, "Type the tenant's name, %s, to confirm the delete.", name)
+		return s.tenantFormError(c, name, err, func(vm *pages.TenantDetail, m string) { vm.DeleteError = m })
+	}
+	j, err := s.Lifecycle.Delete(c.Request().Context(), actor(c), name)
+	if err != nil {
+		return s.tenantFormError(c, name, err, func(vm *pages.TenantDetail, m string) { vm.DeleteError = m })
+	}
+	return s.accepted(c, j)
+}
+
+func (s *Server) handleTenantRestore(c echo.Context) error {
+	name, err := tenantParam(c)
+	if err != nil {
+		return err
+	}
+	j, err := s.Lifecycle.Restore(c.Request().Context(), actor(c), name)
+	if err != nil {
+		return s.tenantFormError(c, name, err, func(vm *pages.TenantDetail, m string) { vm.DeleteError = m })
+	}
+	return s.accepted(c, j)
+}
+
+func (s *Server) handleTenantExport(c echo.Context) error {
+	name, err := tenantParam(c)
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, "application/vnd.sqlite3")
+	h.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.db"`, name))
+	h.Set("Cache-Control", "no-store")
+	// Export makes the whole copy before writing a byte, so an error still
+	// reaches the error handler with nothing sent.
+	return s.Lifecycle.Export(c.Request().Context(), actor(c), name, c.Response())
+}
