@@ -1,0 +1,161 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/jobs"
+	"github.com/tenantry/tenantry/internal/lifecycle"
+	"github.com/tenantry/tenantry/internal/platform/local"
+	"github.com/tenantry/tenantry/internal/web"
+)
+
+func init() { central.SetBcryptCost(4) }
+
+const password = "correct horse battery"
+
+// env is a console over a fresh data directory, served by the whole Echo
+// router on a loopback port.
+type env struct {
+	t      *testing.T
+	db     *central.DB
+	life   *lifecycle.Service
+	runner *jobs.Runner
+	srv    *web.Server
+	ts     *httptest.Server
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	db, err := central.Open(ctx, "file:"+dir+"/central.db", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	p, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	runner := jobs.NewRunner(db, log)
+	life := lifecycle.New(db, p, runner, log)
+	srv := web.New(web.Options{DB: db, Lifecycle: life, Jobs: runner, Log: log})
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	for _, u := range []struct{ email, role string }{{"admin@example.com", fleet.RoleAdmin}, {"viewer@example.com", fleet.RoleViewer}} {
+		if _, err := db.AddUser(ctx, u.email, password, u.role); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &env{t: t, db: db, life: life, runner: runner, srv: srv, ts: ts}
+}
+
+// runJobs runs every queued job, as the server's workers would.
+func (e *env) runJobs() {
+	e.t.Helper()
+	if err := e.runner.RunPending(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// client is a browser-like client: a cookie jar, no redirects followed.
+type client struct {
+	e    *env
+	http *http.Client
+	csrf string
+}
+
+func (e *env) anon() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{e: e, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+// login returns a client logged in as email.
+func (e *env) login(email string) *client {
+	e.t.Helper()
+	c := e.anon()
+	c.refreshCSRF("/login")
+	res := c.post("/login", url.Values{"email": {email}, "password": {password}})
+	if res.StatusCode != http.StatusSeeOther {
+		e.t.Fatalf("login as %s: %d", email, res.StatusCode)
+	}
+	c.refreshCSRF("/")
+	return c
+}
+
+func (c *client) do(req *http.Request) *http.Response {
+	c.e.t.Helper()
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	c.e.t.Cleanup(func() { res.Body.Close() })
+	return res
+}
+
+func (c *client) get(path string, header ...string) *http.Response {
+	c.e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.e.ts.URL+path, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return c.do(req)
+}
+
+// post submits a form with the CSRF token, like the console's own forms.
+func (c *client) post(path string, form url.Values) *http.Response {
+	c.e.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if c.csrf != "" && form.Get("csrf") == "" {
+		form.Set("csrf", c.csrf)
+	}
+	req, _ := http.NewRequest(http.MethodPost, c.e.ts.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.do(req)
+}
+
+// refreshCSRF reads the token a page hands its forms.
+func (c *client) refreshCSRF(path string) {
+	c.e.t.Helper()
+	doc := c.doc(c.get(path))
+	if v, ok := doc.Find(`input[name="csrf"]`).First().Attr("value"); ok {
+		c.csrf = v
+	} else if v, ok := doc.Find(`meta[name="csrf-token"]`).Attr("content"); ok {
+		c.csrf = v
+	}
+}
+
+func (c *client) doc(res *http.Response) *goquery.Document {
+	c.e.t.Helper()
+	doc, err := goquery.NewDocumentFromReader(res.Body)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	return doc
+}
+
+func jsonBody[T any](t *testing.T, res *http.Response) T {
+	t.Helper()
+	var v T
+	if err := json.NewDecoder(res.Body).Decode(&v); err != nil {
+		t.Fatalf("decode JSON (status %d): %v", res.StatusCode, err)
+	}
+	return v
+}
