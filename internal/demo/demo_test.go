@@ -318,32 +318,40 @@ func TestFillIdle(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
-	var quiet, empty bool
-	for i, p := range Profiles(200, 3) {
-		if !p.Idle || p.Scale < 0.2 || (quiet && empty) {
-			continue
-		}
-		db := openStore(t, dir, fmt.Sprint(i))
-		st, err := Fill(ctx, db, p, 30, testEnd, testNow)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st == (Stats{}) {
-			empty = true
-			continue
-		}
-		quiet = true
-		var last string
-		err = db.QueryRow(`SELECT MAX(m) FROM (SELECT MAX(updated_at) m FROM orders UNION ALL SELECT MAX(updated_at) FROM carts)`).Scan(&last)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if last > testNow.AddDate(0, 0, -13).Format(Layout) {
-			t.Errorf("idle store %s had activity at %s", p.Name, last)
+	var quiet, empty *Profile
+	for _, p := range Profiles(200, 3) {
+		switch {
+		case !p.Idle:
+		case traitsFor(p.Seed).empty:
+			empty = &p
+		case p.Scale > 0.5:
+			quiet = &p
 		}
 	}
-	if !quiet || !empty {
-		t.Errorf("want both kinds of idle store: quiet %v, empty %v", quiet, empty)
+	if quiet == nil || empty == nil {
+		t.Fatalf("want both kinds of idle store: quiet %v, empty %v", quiet, empty)
+	}
+
+	db := openStore(t, dir, "empty")
+	if st, err := Fill(ctx, db, *empty, 60, testEnd, testNow); err != nil || st != (Stats{}) {
+		t.Errorf("empty idle store: %+v, %v", st, err)
+	}
+
+	db = openStore(t, dir, "quiet")
+	st, err := Fill(ctx, db, *quiet, 60, testEnd, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Orders == 0 || st.Carts == 0 {
+		t.Errorf("quiet idle store never had traffic: %+v", st)
+	}
+	var last string
+	err = db.QueryRow(`SELECT MAX(m) FROM (SELECT MAX(updated_at) m FROM orders UNION ALL SELECT MAX(updated_at) FROM carts)`).Scan(&last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last > testNow.AddDate(0, 0, -13).Format(Layout) {
+		t.Errorf("idle store %s had activity at %s", quiet.Name, last)
 	}
 }
 

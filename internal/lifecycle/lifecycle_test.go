@@ -1,0 +1,284 @@
+package lifecycle_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/jobs"
+	"github.com/tenantry/tenantry/internal/lifecycle"
+	"github.com/tenantry/tenantry/internal/platform/local"
+	"github.com/tenantry/tenantry/internal/schema"
+)
+
+type env struct {
+	t      *testing.T
+	dir    string
+	db     *central.DB
+	p      *local.Platform
+	runner *jobs.Runner
+	life   *lifecycle.Service
+}
+
+func newEnv(t *testing.T) *env {
+	dir := t.TempDir()
+	db, err := central.Open(context.Background(), "file:"+filepath.Join(dir, "central.db"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	p, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	runner := jobs.NewRunner(db, log)
+	return &env{t: t, dir: dir, db: db, p: p, runner: runner, life: lifecycle.New(db, p, runner, log)}
+}
+
+func (e *env) run() {
+	e.t.Helper()
+	if err := e.runner.RunPending(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) tenant(name string) *fleet.Tenant {
+	e.t.Helper()
+	tn, err := e.db.Tenant(context.Background(), name)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tn
+}
+
+func (e *env) job(id int64) *fleet.Job {
+	e.t.Helper()
+	j, err := e.db.Job(context.Background(), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return j
+}
+
+// crash makes a queued job look as if a runner on this host claimed it
+// (attempts times) and was killed: running, under a long lease, held by a
+// process that no longer exists.
+func (e *env) crash(id int64, attempts int) {
+	e.t.Helper()
+	host, _ := os.Hostname()
+	_, err := e.db.SQL().Exec(`UPDATE jobs SET state = 'running', attempts = ?, lease_owner = ?, lease_until = ? WHERE id = ?`,
+		attempts, host+":999999999:dead", time.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05.000Z"), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func TestCreateMigratesBeforeReady(t *testing.T) {
+	e := newEnv(t)
+	j, err := e.life.Create(t.Context(), "tester", "store-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.tenant("store-1"); got.Status != fleet.StatusCreating || got.JobID != j.ID {
+		t.Fatalf("queued create: %+v", got)
+	}
+	e.run()
+	got := e.tenant("store-1")
+	if got.Status != fleet.StatusReady || got.SchemaVersion != schema.Latest() || got.JobID != 0 {
+		t.Fatalf("after the job: %+v", got)
+	}
+	if j := e.job(j.ID); j.State != fleet.JobSucceeded {
+		t.Fatalf("job: %+v", j)
+	}
+	db, _ := e.p.Open(t.Context(), "store-1")
+	defer db.Close()
+	for _, tbl := range []string{"products", "orders", "carts"} {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM ` + tbl).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", tbl, err)
+		}
+	}
+	var idx int
+	db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type='index' AND name LIKE 'idx_%'`).Scan(&idx)
+	if idx != 3 {
+		t.Fatalf("%d seed indexes, want 3", idx)
+	}
+}
+
+// TestCreateResumesAfterCrash: the runner died after making the empty
+// database but before the schema; the next runner finishes the job.
+func TestCreateResumesAfterCrash(t *testing.T) {
+	e := newEnv(t)
+	j, err := e.life.Create(t.Context(), "tester", "store-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.p.Create(t.Context(), "store-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.crash(j.ID, 1)
+	// The half-made tenant is not adopted by a rescan meanwhile.
+	if _, err := e.life.Rescan(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.tenant("store-1"); got.Status != fleet.StatusCreating {
+		t.Fatalf("half-made tenant is %s", got.Status)
+	}
+	e.run()
+	if got := e.tenant("store-1"); got.Status != fleet.StatusReady || got.SchemaVersion != schema.Latest() {
+		t.Fatalf("after resume: %+v", got)
+	}
+	if j := e.job(j.ID); j.State != fleet.JobSucceeded || j.Attempts != 2 {
+		t.Fatalf("job after resume: %+v", j)
+	}
+}
+
+// TestGiveUpCleansLeftovers: a job that keeps dying is failed for good, its
+// leftovers are removed, and the name is free again.
+func TestGiveUpCleansLeftovers(t *testing.T) {
+	e := newEnv(t)
+	j, err := e.life.Create(t.Context(), "tester", "store-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.p.Create(t.Context(), "store-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.crash(j.ID, jobs.MaxAttempts)
+	e.run()
+	if got := e.job(j.ID); got.State != fleet.JobFailed || got.Error == "" {
+		t.Fatalf("job: %+v", got)
+	}
+	if got := e.tenant("store-1"); got.Status != fleet.StatusFailed || got.Error == "" {
+		t.Fatalf("tenant: %+v", got)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "tenants", "store-1.db")); !os.IsNotExist(err) {
+		t.Fatalf("leftover file: %v", err)
+	}
+	if _, err := e.life.Create(t.Context(), "tester", "store-1"); err != nil {
+		t.Fatalf("name not freed: %v", err)
+	}
+	e.run()
+	if got := e.tenant("store-1"); got.Status != fleet.StatusReady {
+		t.Fatalf("recreated: %+v", got)
+	}
+}
+
+func TestDeleteResumesAfterCrash(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.life.Create(t.Context(), "tester", "store-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	j, err := e.life.Delete(t.Context(), "tester", "store-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Killed right after the file went to the archive.
+	if err := e.p.Delete(t.Context(), "store-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.crash(j.ID, 1)
+	e.run()
+	if got := e.tenant("store-1"); got.Status != fleet.StatusArchived || got.ArchivedAt.IsZero() {
+		t.Fatalf("after resume: %+v", got)
+	}
+	if _, err := e.life.Restore(t.Context(), "tester", "store-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	if got := e.tenant("store-1"); got.Status != fleet.StatusReady || got.SchemaVersion != schema.Latest() {
+		t.Fatalf("restored: %+v", got)
+	}
+}
+
+func TestCloneKeepsSourceVersionAndParent(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.life.Create(t.Context(), "tester", "src"); err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	j, err := e.life.Clone(t.Context(), "tester", "src", "dst", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.crash(j.ID, 1) // died before copying anything
+	e.run()
+	got := e.tenant("dst")
+	if got.Status != fleet.StatusReady || got.Parent != "src" || got.SchemaVersion != schema.Latest() {
+		t.Fatalf("branch: %+v", got)
+	}
+	// Refusals touch nothing and are audited.
+	for _, tc := range []struct{ src, dst, code string }{
+		{"src", "dst", fleet.ECONFLICT}, {"nope", "x", fleet.ENOTFOUND}, {"src", "Bad", fleet.EINVALID}, {"src", "src", fleet.EINVALID},
+	} {
+		if _, err := e.life.Clone(t.Context(), "tester", tc.src, tc.dst, time.Time{}); fleet.ErrorCode(err) != tc.code {
+			t.Errorf("clone %s→%s: %v, want %s", tc.src, tc.dst, err, tc.code)
+		}
+	}
+	log, err := e.db.AuditLog(t.Context(), central.AuditFilter{Action: fleet.JobClone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ok, refused int
+	for _, a := range log {
+		if a.Outcome == "ok" {
+			ok++
+		} else {
+			refused++
+		}
+	}
+	if ok != 1 || refused != 4 {
+		t.Fatalf("audit: %d ok, %d refused; want 1 and 4", ok, refused)
+	}
+}
+
+func TestImportBaselinesPlainSQLite(t *testing.T) {
+	e := newEnv(t)
+	// A store database made by plain SQLite with the seed's schema and data.
+	src := filepath.Join(t.TempDir(), "plain.db")
+	p2, _ := local.New(t.TempDir())
+	if _, err := p2.Create(t.Context(), "plain"); err != nil {
+		t.Fatal(err)
+	}
+	db, _ := p2.Open(t.Context(), "plain")
+	for _, s := range []string{
+		`CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price INTEGER NOT NULL, description TEXT, created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP)`,
+		`CREATE TABLE orders (id INTEGER PRIMARY KEY, total_amount INTEGER NOT NULL, status TEXT DEFAULT 'pending', created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP)`,
+		`INSERT INTO orders(total_amount) VALUES (500), (700)`,
+	} {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	f, _ := os.Create(src)
+	if err := p2.Export(t.Context(), "plain", f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := e.life.Import(t.Context(), "tester", "imported", src); err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	got := e.tenant("imported")
+	if got.Status != fleet.StatusReady || got.SchemaVersion != schema.Latest() {
+		t.Fatalf("imported: %+v", got)
+	}
+	tdb, _ := e.p.Open(t.Context(), "imported")
+	defer tdb.Close()
+	var n int
+	if err := tdb.QueryRow(`SELECT count(*) FROM orders`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("orders after import: %d %v", n, err)
+	}
+	if err := tdb.QueryRow(`SELECT count(*) FROM carts`).Scan(&n); err != nil {
+		t.Fatalf("missing table not created: %v", err)
+	}
+}
