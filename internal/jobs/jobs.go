@@ -34,6 +34,10 @@ type Handler struct {
 	GiveUp func(ctx context.Context, j *fleet.Job, cause error)
 }
 
+// live holds the owners of this process's runners until they stop, so that
+// one runner can tell a sibling at work from one that stopped.
+var live sync.Map
+
 // MaxAttempts is how often a job is tried before it fails for good.
 const MaxAttempts = 3
 
@@ -55,7 +59,7 @@ func NewRunner(db *central.DB, log *slog.Logger) *Runner {
 	host, _ := os.Hostname()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	return &Runner{
+	r := &Runner{
 		db:       db,
 		handlers: map[string]Handler{},
 		host:     host,
@@ -65,6 +69,8 @@ func NewRunner(db *central.DB, log *slog.Logger) *Runner {
 		wake:     make(chan struct{}, 1),
 		log:      log,
 	}
+	live.Store(r.owner, struct{}{})
+	return r
 }
 
 // Handle registers the handler of a job kind.
@@ -103,7 +109,9 @@ func (r *Runner) stale(owner string) bool {
 		return false
 	}
 	if pid == os.Getpid() {
-		return true // an earlier runner in this process, since stopped
+		// Another runner of this process: stale once it stopped.
+		_, alive := live.Load(owner)
+		return !alive
 	}
 	return syscall.Kill(pid, 0) == syscall.ESRCH
 }
@@ -149,8 +157,12 @@ func (r *Runner) Start(ctx context.Context) {
 	}
 }
 
-// Wait blocks until the workers stopped.
-func (r *Runner) Wait() { r.wg.Wait() }
+// Wait blocks until the workers stopped; the runner is then stopped for
+// good, and other runners may resume the jobs it was running.
+func (r *Runner) Wait() {
+	r.wg.Wait()
+	live.Delete(r.owner)
+}
 
 func (r *Runner) work(ctx context.Context) {
 	tick := time.NewTicker(r.Lease / 3)

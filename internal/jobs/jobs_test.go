@@ -1,0 +1,132 @@
+package jobs_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/jobs"
+)
+
+func openDB(t *testing.T) *central.DB {
+	db, err := central.Open(context.Background(), "file:"+filepath.Join(t.TempDir(), "c.db"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// TestNoJobRunsTwice: several runners (as several console replicas would)
+// race for the same queued jobs; each job runs exactly once.
+func TestNoJobRunsTwice(t *testing.T) {
+	db := openDB(t)
+	var mu sync.Mutex
+	runs := map[int64]int{}
+	h := jobs.Handler{Run: func(ctx context.Context, j *fleet.Job, p jobs.Progress) error {
+		mu.Lock()
+		runs[j.ID]++
+		mu.Unlock()
+		p("working", 1, 1)
+		return nil
+	}}
+	var runners []*jobs.Runner
+	for range 3 {
+		r := jobs.NewRunner(db, quiet)
+		r.Handle("test", h)
+		runners = append(runners, r)
+	}
+	const n = 40
+	for range n {
+		if _, err := runners[0].Submit(t.Context(), &fleet.Job{Kind: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, r := range runners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.RunPending(t.Context()); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(runs) != n {
+		t.Fatalf("%d of %d jobs ran", len(runs), n)
+	}
+	for id, c := range runs {
+		if c != 1 {
+			t.Errorf("job %d ran %d times", id, c)
+		}
+	}
+}
+
+func TestFailureAndPanicAreRecorded(t *testing.T) {
+	db := openDB(t)
+	r := jobs.NewRunner(db, quiet)
+	var gaveUp atomic.Int32
+	r.Handle("fail", jobs.Handler{
+		Run:    func(context.Context, *fleet.Job, jobs.Progress) error { return fleet.Errorf(fleet.EINVALID, "No such thing.") },
+		GiveUp: func(context.Context, *fleet.Job, error) { gaveUp.Add(1) },
+	})
+	r.Handle("panic", jobs.Handler{Run: func(context.Context, *fleet.Job, jobs.Progress) error { panic("boom") }})
+	for kind, want := range map[string]string{"fail": "No such thing.", "panic": "boom", "unknown": "no handler"} {
+		id, err := r.Submit(t.Context(), &fleet.Job{Kind: kind})
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := r.RunNow(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.State != fleet.JobFailed || !strings.Contains(j.Error, want) || j.FinishedAt.IsZero() {
+			t.Errorf("%s: %+v", kind, j)
+		}
+	}
+	if gaveUp.Load() != 1 {
+		t.Fatalf("GiveUp ran %d times", gaveUp.Load())
+	}
+}
+
+// TestShutdownLeavesJobResumable: a job interrupted by shutdown is not
+// failed; the next runner picks it up.
+func TestShutdownLeavesJobResumable(t *testing.T) {
+	db := openDB(t)
+	started := make(chan struct{})
+	r1 := jobs.NewRunner(db, quiet)
+	r1.Handle("slow", jobs.Handler{Run: func(ctx context.Context, j *fleet.Job, p jobs.Progress) error {
+		close(started)
+		<-ctx.Done()
+		return ctx.Err()
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	id, _ := r1.Submit(ctx, &fleet.Job{Kind: "slow"})
+	r1.Start(ctx)
+	<-started
+	cancel()
+	r1.Wait()
+	j, _ := db.Job(context.Background(), id)
+	if j.State != fleet.JobRunning {
+		t.Fatalf("interrupted job is %s", j.State)
+	}
+	r2 := jobs.NewRunner(db, quiet)
+	r2.Handle("slow", jobs.Handler{Run: func(context.Context, *fleet.Job, jobs.Progress) error { return nil }})
+	// Same process, earlier runner stopped: resumable without waiting out the lease.
+	if err := r2.RunPending(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if j, _ := db.Job(context.Background(), id); j.State != fleet.JobSucceeded || j.Attempts != 2 {
+		t.Fatalf("resumed job: %+v", j)
+	}
+}
