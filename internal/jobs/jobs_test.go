@@ -77,7 +77,9 @@ func TestFailureAndPanicAreRecorded(t *testing.T) {
 	r := jobs.NewRunner(db, quiet)
 	var gaveUp atomic.Int32
 	r.Handle("fail", jobs.Handler{
-		Run:    func(context.Context, *fleet.Job, jobs.Progress) error { return fleet.Errorf(fleet.EINVALID, "No such thing.") },
+		Run: func(context.Context, *fleet.Job, jobs.Progress) error {
+			return fleet.Errorf(fleet.EINVALID, "No such thing.")
+		},
 		GiveUp: func(context.Context, *fleet.Job, error) { gaveUp.Add(1) },
 	})
 	r.Handle("panic", jobs.Handler{Run: func(context.Context, *fleet.Job, jobs.Progress) error { panic("boom") }})
