@@ -18,7 +18,7 @@ import (
 )
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	db     *central.DB
 	p      *local.Platform
@@ -26,7 +26,7 @@ type env struct {
 	life   *lifecycle.Service
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	dir := t.TempDir()
 	db, err := central.Open(context.Background(), "file:"+filepath.Join(dir, "central.db"), "")
 	if err != nil {

@@ -28,7 +28,7 @@ const password = "correct horse battery"
 // env is a console over a fresh data directory, served by the whole Echo
 // router on a loopback port.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	db     *central.DB
 	life   *lifecycle.Service
 	runner *jobs.Runner
@@ -36,7 +36,7 @@ type env struct {
 	ts     *httptest.Server
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -151,11 +151,19 @@ func (c *client) doc(res *http.Response) *goquery.Document {
 	return doc
 }
 
-func jsonBody[T any](t *testing.T, res *http.Response) T {
+func jsonBody[T any](t testing.TB, res *http.Response) T {
 	t.Helper()
 	var v T
 	if err := json.NewDecoder(res.Body).Decode(&v); err != nil {
 		t.Fatalf("decode JSON (status %d): %v", res.StatusCode, err)
 	}
 	return v
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
 }
