@@ -68,5 +68,9 @@ func (e *env) housekeeping(ctx context.Context, a *app, every time.Duration) {
 		if err := a.db.PurgeSessions(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("purge sessions", "err", err)
 		}
+		// Copies a crashed process was making are removed once surely dead.
+		if c, ok := a.p.(interface{ CleanTmp(time.Duration) }); ok {
+			c.CleanTmp(time.Hour)
+		}
 	}
 }
