@@ -42,7 +42,7 @@ lint: ## go vet, gofmt, staticcheck, and templ files up to date
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1)
 	$(GO) tool staticcheck ./...
-	$(GO) tool templ generate >/dev/null
+	@$(GO) tool templ generate -log-level error
 	@git diff --exit-code --stat -- '*_templ.go' || (echo "templ generate changed the files above: commit them"; exit 1)
 
 generate: ## regenerate templ views
