@@ -85,5 +85,5 @@ func (s *Server) handleJobProgress(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, pages.JobProgress(jobRow(*j)))
+	return render(c, http.StatusOK, pages.JobProgressFragment(jobRow(*j)))
 }
