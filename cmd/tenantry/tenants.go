@@ -87,6 +87,24 @@ func (e *env) await(a *app, j *fleet.Job) error {
 	return nil
 }
 
+// runJob opens the app, submits a lifecycle job, runs it to the end and
+// prints the tenant it made.
+func (e *env) runJob(name string, asJSON bool, submit func(a *app) (*fleet.Job, error)) error {
+	a, err := e.openCLI()
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	j, err := submit(a)
+	if err != nil {
+		return err
+	}
+	if err := e.await(a, j); err != nil {
+		return err
+	}
+	return e.printTenant(a, name, asJSON)
+}
+
 func (e *env) printTenant(a *app, name string, asJSON bool) error {
 	t, err := a.db.Tenant(e.ctx, name)
 	if err != nil {
@@ -144,19 +162,9 @@ func (e *env) tenantsCreate(args []string) error {
 	if err := fleet.ValidateName(pos[0]); err != nil {
 		return err
 	}
-	a, err := e.openCLI()
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	j, err := a.life.Create(e.ctx, e.cliActor(), pos[0])
-	if err != nil {
-		return err
-	}
-	if err := e.await(a, j); err != nil {
-		return err
-	}
-	return e.printTenant(a, pos[0], *asJSON)
+	return e.runJob(pos[0], *asJSON, func(a *app) (*fleet.Job, error) {
+		return a.life.Create(e.ctx, e.cliActor(), pos[0])
+	})
 }
 
 func (e *env) tenantsClone(args []string) error {
@@ -178,19 +186,9 @@ func (e *env) tenantsClone(args []string) error {
 			return err
 		}
 	}
-	a, err := e.openCLI()
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	j, err := a.life.Clone(e.ctx, e.cliActor(), pos[0], pos[1], at)
-	if err != nil {
-		return err
-	}
-	if err := e.await(a, j); err != nil {
-		return err
-	}
-	return e.printTenant(a, pos[1], *asJSON)
+	return e.runJob(pos[1], *asJSON, func(a *app) (*fleet.Job, error) {
+		return a.life.Clone(e.ctx, e.cliActor(), pos[0], pos[1], at)
+	})
 }
 
 // confirm asks a person at a terminal to type the tenant's name.
@@ -253,19 +251,9 @@ func (e *env) tenantsRestore(args []string) error {
 	if err := fleet.ValidateName(pos[0]); err != nil {
 		return err
 	}
-	a, err := e.openCLI()
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	j, err := a.life.Restore(e.ctx, e.cliActor(), pos[0])
-	if err != nil {
-		return err
-	}
-	if err := e.await(a, j); err != nil {
-		return err
-	}
-	return e.printTenant(a, pos[0], *asJSON)
+	return e.runJob(pos[0], *asJSON, func(a *app) (*fleet.Job, error) {
+		return a.life.Restore(e.ctx, e.cliActor(), pos[0])
+	})
 }
 
 func (e *env) tenantsImport(args []string) error {
@@ -282,19 +270,9 @@ func (e *env) tenantsImport(args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := e.openCLI()
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	j, err := a.life.Import(e.ctx, e.cliActor(), pos[0], file)
-	if err != nil {
-		return err
-	}
-	if err := e.await(a, j); err != nil {
-		return err
-	}
-	return e.printTenant(a, pos[0], *asJSON)
+	return e.runJob(pos[0], *asJSON, func(a *app) (*fleet.Job, error) {
+		return a.life.Import(e.ctx, e.cliActor(), pos[0], file)
+	})
 }
 
 func (e *env) tenantsExport(args []string) error {
