@@ -359,3 +359,31 @@ func (db *DB) LastScan(ctx context.Context) time.Time {
 	_ = nullTime{&t}.parse(v)
 	return t
 }
+
+// TenantsAfter returns up to limit tenants in a status with names after
+// the given one, in name order: keyset pages that stay cheap however far
+// into a large fleet they go.
+func (db *DB) TenantsAfter(ctx context.Context, status, after string, limit int) ([]fleet.Tenant, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE status = ? AND name > ? ORDER BY name LIMIT ?`,
+		status, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []fleet.Tenant
+	for rows.Next() {
+		t, err := scanTenant(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// CountStatus returns the number of tenants in a status.
+func (db *DB) CountStatus(ctx context.Context, status string) (int64, error) {
+	var n int64
+	err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM tenants WHERE status = ?`, status).Scan(&n)
+	return n, err
+}

@@ -1,0 +1,444 @@
+package central
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/fleet"
+)
+
+// CollectRun is one metrics collection.
+type CollectRun struct {
+	ID          int64     `json:"run_id"`
+	JobID       int64     `json:"job_id,omitempty"`
+	From        string    `json:"from"`
+	To          string    `json:"to"`
+	Trigger     string    `json:"trigger"`
+	StartedBy   string    `json:"started_by"`
+	State       string    `json:"state"`
+	Tenants     int64     `json:"tenants"`
+	OK          int64     `json:"ok"`
+	Failed      int64     `json:"failed"`
+	Skipped     int64     `json:"skipped"`
+	RowsWritten int64     `json:"rows_written"`
+	Error       string    `json:"error,omitempty"`
+	StartedAt   time.Time `json:"started_at"`
+	FinishedAt  time.Time `json:"finished_at,omitzero"`
+}
+
+// Duration is how long the run took (so far).
+func (r *CollectRun) Duration() time.Duration {
+	end := r.FinishedAt
+	if end.IsZero() {
+		end = time.Now()
+	}
+	return end.Sub(r.StartedAt)
+}
+
+// Run states.
+const (
+	RunQueued    = "queued"
+	RunRunning   = "running"
+	RunSucceeded = "succeeded"
+	RunFailed    = "failed"
+)
+
+const runCols = `id, job_id, from_day, to_day, trigger, started_by, state, tenants, ok, failed, skipped, rows_written, error, started_at, finished_at`
+
+func scanRun(s scanner) (CollectRun, error) {
+	var r CollectRun
+	err := s.Scan(&r.ID, &r.JobID, &r.From, &r.To, &r.Trigger, &r.StartedBy, &r.State, &r.Tenants, &r.OK, &r.Failed,
+		&r.Skipped, &r.RowsWritten, &r.Error, nullTime{&r.StartedAt}, nullTime{&r.FinishedAt})
+	return r, err
+}
+
+// StartRun records the start of a collection; a resumed job continues the
+// run it started, with its counters reset.
+func (db *DB) StartRun(ctx context.Context, r *CollectRun) error {
+	now := db.now()
+	if r.JobID != 0 {
+		var id int64
+		err := db.db.QueryRowContext(ctx, `SELECT id FROM collection_runs WHERE job_id = ?`, r.JobID).Scan(&id)
+		if err == nil {
+			r.ID, r.State, r.StartedAt = id, RunRunning, now
+			_, err = db.db.ExecContext(ctx, `UPDATE collection_runs SET state = ?, tenants = 0, ok = 0, failed = 0, skipped = 0,
+				rows_written = 0, error = '', started_at = ?, finished_at = NULL WHERE id = ?`, RunRunning, ts(now), id)
+			if err == nil {
+				_, err = db.db.ExecContext(ctx, `DELETE FROM collection_results WHERE run_id = ?`, id)
+			}
+			return err
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+	}
+	res, err := db.db.ExecContext(ctx, `INSERT INTO collection_runs(job_id, from_day, to_day, trigger, started_by, state, started_at)
+		VALUES(?,?,?,?,?,?,?)`, r.JobID, r.From, r.To, r.Trigger, r.StartedBy, RunRunning, ts(now))
+	if err != nil {
+		return err
+	}
+	r.ID, r.State, r.StartedAt = 0, RunRunning, now
+	r.ID, err = res.LastInsertId()
+	return err
+}
+
+// QueueCollection queues a collection job and its run row in one
+// transaction. At most one collection may be queued or running: a second
+// is a conflict naming the first.
+func (db *DB) QueueCollection(ctx context.Context, j *fleet.Job, r *CollectRun) error {
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		now := db.now()
+		id, err := insertJob(ctx, tx, now, j)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO collection_runs(job_id, from_day, to_day, trigger, started_by, state, started_at)
+			VALUES(?,?,?,?,?,?,?)`, id, r.From, r.To, r.Trigger, r.StartedBy, RunQueued, ts(now))
+		if err != nil {
+			return err
+		}
+		r.JobID, r.State, r.StartedAt = id, RunQueued, now
+		r.ID, err = res.LastInsertId()
+		return err
+	})
+	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		var running int64
+		_ = db.db.QueryRowContext(ctx, `SELECT r.id FROM collection_runs r JOIN jobs j ON j.id = r.job_id
+			WHERE j.state IN (?, ?) ORDER BY r.id DESC LIMIT 1`, fleet.JobQueued, fleet.JobRunning).Scan(&running)
+		return fleet.Errorf(fleet.ECONFLICT, "A collection is already queued or running (run %d); try again when it has finished.", running)
+	}
+	return err
+}
+
+// ActiveRun returns the queued or running collection, nil if none.
+func (db *DB) ActiveRun(ctx context.Context) (*CollectRun, error) {
+	r, err := scanRun(db.db.QueryRowContext(ctx, `SELECT `+runCols+` FROM collection_runs WHERE state IN (?, ?) ORDER BY id DESC LIMIT 1`,
+		RunQueued, RunRunning))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return &r, err
+}
+
+// LastRun returns the newest run, nil if none.
+func (db *DB) LastRun(ctx context.Context) (*CollectRun, error) {
+	r, err := scanRun(db.db.QueryRowContext(ctx, `SELECT `+runCols+` FROM collection_runs ORDER BY id DESC LIMIT 1`))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return &r, err
+}
+
+// FinishRun records the end of a run.
+func (db *DB) FinishRun(ctx context.Context, id int64, tenants int64, errMsg string) error {
+	state := RunSucceeded
+	if errMsg != "" {
+		state = RunFailed
+	}
+	_, err := db.db.ExecContext(context.WithoutCancel(ctx), `UPDATE collection_runs SET state = ?, tenants = ?, error = ?, finished_at = ? WHERE id = ?`,
+		state, tenants, errMsg, ts(db.now()), id)
+	return err
+}
+
+// FailStaleRuns marks runs left "running" by a job that no longer runs.
+func (db *DB) FailStaleRuns(ctx context.Context) error {
+	_, err := db.db.ExecContext(ctx, `UPDATE collection_runs SET state = ?, error = 'interrupted', finished_at = ?
+		WHERE state = ? AND job_id NOT IN (SELECT id FROM jobs WHERE state IN (?, ?))`,
+		RunFailed, ts(db.now()), RunRunning, fleet.JobQueued, fleet.JobRunning)
+	return err
+}
+
+// CollectRunByID returns one run.
+func (db *DB) CollectRunByID(ctx context.Context, id int64) (*CollectRun, error) {
+	r, err := scanRun(db.db.QueryRowContext(ctx, `SELECT `+runCols+` FROM collection_runs WHERE id = ?`, id))
+	if err != nil {
+		return nil, translate(err, fmt.Sprintf("Collection run %d", id))
+	}
+	return &r, nil
+}
+
+// CollectRunByJob returns the run a job started, ENOTFOUND if none yet.
+func (db *DB) CollectRunByJob(ctx context.Context, jobID int64) (*CollectRun, error) {
+	r, err := scanRun(db.db.QueryRowContext(ctx, `SELECT `+runCols+` FROM collection_runs WHERE job_id = ?`, jobID))
+	if err != nil {
+		return nil, translate(err, fmt.Sprintf("Collection run of job %d", jobID))
+	}
+	return &r, nil
+}
+
+// CollectRuns lists runs newest first; offset pages.
+func (db *DB) CollectRuns(ctx context.Context, limit, offset int) ([]CollectRun, int64, error) {
+	var total int64
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM collection_runs`).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT `+runCols+` FROM collection_runs ORDER BY id DESC LIMIT ? OFFSET ?`, limit, offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []CollectRun
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, r)
+	}
+	return out, total, rows.Err()
+}
+
+// CollectResult is what happened to one tenant in a run.
+type CollectResult struct {
+	Tenant   string        `json:"tenant"`
+	OK       bool          `json:"ok"`
+	Error    string        `json:"error,omitempty"`
+	Attempts int           `json:"attempts"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// RunResults lists a run's results, failures first.
+func (db *DB) RunResults(ctx context.Context, runID int64, failedOnly bool, limit int) ([]CollectResult, error) {
+	q := `SELECT tenant, ok, error, attempts, duration_us FROM collection_results WHERE run_id = ?`
+	if failedOnly {
+		q += ` AND ok = 0`
+	}
+	q += ` ORDER BY ok, tenant LIMIT ?`
+	rows, err := db.db.QueryContext(ctx, q, runID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []CollectResult
+	for rows.Next() {
+		var r CollectResult
+		var us int64
+		if err := rows.Scan(&r.Tenant, &r.OK, &r.Error, &r.Attempts, &us); err != nil {
+			return nil, err
+		}
+		r.Duration = time.Duration(us) * time.Microsecond
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// CollectState is how a tenant looked when last collected.
+type CollectState struct {
+	Tenant      string
+	Fingerprint string
+	From, To    string
+}
+
+// CollectStates returns the states of the named tenants.
+func (db *DB) CollectStates(ctx context.Context, names []string) (map[string]CollectState, error) {
+	out := make(map[string]CollectState, len(names))
+	for chunk := range chunks(names, 500) {
+		args := make([]any, len(chunk))
+		for i, n := range chunk {
+			args[i] = n
+		}
+		rows, err := db.db.QueryContext(ctx, `SELECT tenant, fingerprint, from_day, to_day FROM collect_state WHERE tenant IN (`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var s CollectState
+			if err := rows.Scan(&s.Tenant, &s.Fingerprint, &s.From, &s.To); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[s.Tenant] = s
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func chunks[T any](s []T, n int) func(func([]T) bool) {
+	return func(yield func([]T) bool) {
+		for len(s) > 0 {
+			k := min(n, len(s))
+			if !yield(s[:k]) {
+				return
+			}
+			s = s[k:]
+		}
+	}
+}
+
+// CollectBatch is what one transaction writes: the metrics of the tenants
+// collected, their results and new states, and the run's counters.
+type CollectBatch struct {
+	RunID    int64
+	From, To string
+	Metrics  []fleet.Metrics // every day from..to of each collected tenant
+	Results  []CollectResult // collected and failed tenants
+	States   []CollectState  // collected tenants' fingerprints
+	Skipped  int             // tenants skipped as unchanged since this batch's predecessor
+}
+
+type dayTotals struct{ stores, orders, revenue, carts, products int64 }
+
+func (d *dayTotals) add(m fleet.Metrics, sign int64) {
+	d.stores += sign
+	d.orders += sign * m.Orders
+	d.revenue += sign * m.Revenue
+	d.carts += sign * m.ActiveCarts
+	d.products += sign * m.NewProducts
+}
+
+type monthKey struct{ month, tenant string }
+
+// WriteCollectBatch writes one batch in one transaction. Metrics are
+// upserted idempotently (the seed's ON CONFLICT … DO UPDATE; unchanged
+// rows are not rewritten), and the daily and monthly rollups move by
+// exactly the difference between the old and the new rows, so they always
+// equal sums over the metrics table. It returns the metrics rows changed.
+func (db *DB) WriteCollectBatch(ctx context.Context, b CollectBatch) (int64, error) {
+	var changed int64
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		old, err := oldMetrics(ctx, tx, b)
+		if err != nil {
+			return err
+		}
+		daily := map[string]*dayTotals{}
+		monthly := map[monthKey]*dayTotals{}
+		total := func(m map[string]*dayTotals, k string) *dayTotals {
+			if m[k] == nil {
+				m[k] = &dayTotals{}
+			}
+			return m[k]
+		}
+		var upserts []fleet.Metrics
+		for _, m := range b.Metrics {
+			o, had := old[[2]string{m.Date, m.Tenant}]
+			if had && o == m {
+				continue
+			}
+			upserts = append(upserts, m)
+			mk := monthKey{m.Date[:7], m.Tenant}
+			if monthly[mk] == nil {
+				monthly[mk] = &dayTotals{}
+			}
+			total(daily, m.Date).add(m, 1)
+			monthly[mk].add(m, 1)
+			if had {
+				total(daily, m.Date).add(o, -1)
+				monthly[mk].add(o, -1)
+			}
+		}
+		changed = int64(len(upserts))
+		for chunk := range chunks(upserts, 150) {
+			args := make([]any, 0, len(chunk)*6)
+			for _, m := range chunk {
+				args = append(args, m.Date, m.Tenant, m.Orders, m.Revenue, m.ActiveCarts, m.NewProducts)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO metrics (date, database_name, total_orders, total_revenue, active_carts, new_products)
+				VALUES `+strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?),", len(chunk)), ",")+`
+				ON CONFLICT (date, database_name) DO UPDATE SET
+				total_orders = excluded.total_orders, total_revenue = excluded.total_revenue,
+				active_carts = excluded.active_carts, new_products = excluded.new_products,
+				created_at = CURRENT_TIMESTAMP`, args...); err != nil {
+				return fmt.Errorf("write metrics: %w", err)
+			}
+		}
+		for day, d := range daily {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO metrics_daily VALUES (?,?,?,?,?,?) ON CONFLICT (date) DO UPDATE SET
+				stores = stores + excluded.stores, total_orders = total_orders + excluded.total_orders,
+				total_revenue = total_revenue + excluded.total_revenue, active_carts = active_carts + excluded.active_carts,
+				new_products = new_products + excluded.new_products`, day, d.stores, d.orders, d.revenue, d.carts, d.products); err != nil {
+				return fmt.Errorf("update daily rollup: %w", err)
+			}
+		}
+		for k, d := range monthly {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO metrics_monthly VALUES (?,?,?,?,?,?,?) ON CONFLICT (month, database_name) DO UPDATE SET
+				days = days + excluded.days, total_orders = total_orders + excluded.total_orders,
+				total_revenue = total_revenue + excluded.total_revenue, active_carts = active_carts + excluded.active_carts,
+				new_products = new_products + excluded.new_products`, k.month, k.tenant, d.stores, d.orders, d.revenue, d.carts, d.products); err != nil {
+				return fmt.Errorf("update monthly rollup: %w", err)
+			}
+		}
+		return writeResults(ctx, tx, db.now(), b, changed)
+	})
+	return changed, err
+}
+
+// oldMetrics reads the rows a batch may replace. The date is read as an
+// expression because the driver turns a column declared DATE into a
+// time.Time.
+func oldMetrics(ctx context.Context, tx *sql.Tx, b CollectBatch) (map[[2]string]fleet.Metrics, error) {
+	seen := map[string]bool{}
+	var names []any
+	for _, m := range b.Metrics {
+		if !seen[m.Tenant] {
+			seen[m.Tenant] = true
+			names = append(names, m.Tenant)
+		}
+	}
+	old := make(map[[2]string]fleet.Metrics, len(b.Metrics))
+	for chunk := range chunks(names, 500) {
+		rows, err := tx.QueryContext(ctx, `SELECT date || '', database_name, coalesce(total_orders,0), coalesce(total_revenue,0),
+			coalesce(active_carts,0), coalesce(new_products,0) FROM metrics
+			WHERE database_name IN (`+placeholders(len(chunk))+`) AND date BETWEEN ? AND ?`, append(chunk, b.From, b.To)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var m fleet.Metrics
+			if err := rows.Scan(&m.Date, &m.Tenant, &m.Orders, &m.Revenue, &m.ActiveCarts, &m.NewProducts); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			old[[2]string{m.Date, m.Tenant}] = m
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return old, nil
+}
+
+func writeResults(ctx context.Context, tx *sql.Tx, now time.Time, b CollectBatch, changed int64) error {
+	var ok, failed int64
+	for chunk := range chunks(b.Results, 150) {
+		args := make([]any, 0, len(chunk)*6)
+		for _, r := range chunk {
+			args = append(args, b.RunID, r.Tenant, r.OK, r.Error, r.Attempts, r.Duration.Microseconds())
+			if r.OK {
+				ok++
+			} else {
+				failed++
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO collection_results(run_id, tenant, ok, error, attempts, duration_us) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?),", len(chunk)), ","), args...); err != nil {
+			return fmt.Errorf("write results: %w", err)
+		}
+	}
+	for chunk := range chunks(b.States, 150) {
+		args := make([]any, 0, len(chunk)*5)
+		names := make([]any, 0, len(chunk)+1)
+		names = append(names, ts(now))
+		for _, s := range chunk {
+			args = append(args, s.Tenant, s.Fingerprint, s.From, s.To, ts(now))
+			names = append(names, s.Tenant)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO collect_state(tenant, fingerprint, from_day, to_day, collected_at) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?),", len(chunk)), ","), args...); err != nil {
+			return fmt.Errorf("write collection state: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE tenants SET last_collected_at = ? WHERE name IN (`+placeholders(len(chunk))+`)`, names...); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE collection_runs SET ok = ok + ?, failed = failed + ?, skipped = skipped + ?,
+		rows_written = rows_written + ? WHERE id = ?`, ok, failed, b.Skipped, changed, b.RunID)
+	return err
+}

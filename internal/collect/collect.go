@@ -1,0 +1,340 @@
+// Package collect is the metrics ETL: it reads every ready tenant's daily
+// numbers with bounded concurrency and writes them, in batched idempotent
+// transactions, to the central metrics table and its rollups.
+package collect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/platform"
+)
+
+// Options tune a collection.
+type Options struct {
+	Workers   int           // tenants read at once (default 4)
+	Timeout   time.Duration // per tenant and attempt (default 30 s)
+	Attempts  int           // tries per tenant on transient errors (default 3)
+	BatchSize int           // tenants per central transaction (default 250)
+	PageSize  int           // registry rows read at a time (default 500)
+}
+
+func (o Options) withDefaults() Options {
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.Attempts <= 0 {
+		o.Attempts = 3
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 250
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = 500
+	}
+	return o
+}
+
+// Collector runs collections.
+type Collector struct {
+	db     *central.DB
+	p      platform.Platform
+	rescan func(context.Context) error
+	opts   Options
+	log    *slog.Logger
+}
+
+// New returns a collector. rescan reconciles the registry with the
+// platform before each run (so new tenants are collected and sizes and
+// write times are fresh); nil skips it.
+func New(db *central.DB, p platform.Platform, rescan func(context.Context) error, opts Options, log *slog.Logger) *Collector {
+	return &Collector{db: db, p: p, rescan: rescan, opts: opts.withDefaults(), log: log}
+}
+
+// Spec is what to collect.
+type Spec struct {
+	From, To time.Time // inclusive UTC days
+	Trigger  string    // manual, schedule, cli, demo
+	Actor    string
+	JobID    int64
+}
+
+// Summary is a finished run and its failures.
+type Summary struct {
+	central.CollectRun
+	Errors []TenantError `json:"errors"`
+}
+
+// TenantError is one failed tenant.
+type TenantError struct {
+	Tenant string `json:"tenant"`
+	Error  string `json:"error"`
+}
+
+// Progress reports tenants done (collected, failed or skipped) of total.
+type Progress func(done, total int64)
+
+// DefaultRange is yesterday and today (UTC).
+func DefaultRange(now time.Time) (time.Time, time.Time) {
+	today := now.UTC().Truncate(24 * time.Hour)
+	return today.AddDate(0, 0, -1), today
+}
+
+type task struct {
+	t  fleet.Tenant
+	fp string
+}
+
+type outcome struct {
+	task
+	metrics  []fleet.Metrics
+	err      error
+	attempts int
+	took     time.Duration
+}
+
+// Run collects spec's days from every ready tenant. One failing tenant is
+// recorded and the rest go on; Run fails only if the central database
+// does. Memory is bounded by the batch size, whatever the fleet size.
+func (c *Collector) Run(ctx context.Context, spec Spec, progress Progress) (*Summary, error) {
+	from, to := spec.From.UTC().Truncate(24*time.Hour), spec.To.UTC().Truncate(24*time.Hour)
+	run := &central.CollectRun{JobID: spec.JobID, From: from.Format(fleet.DayLayout), To: to.Format(fleet.DayLayout),
+		Trigger: spec.Trigger, StartedBy: spec.Actor}
+	if err := c.db.StartRun(ctx, run); err != nil {
+		return nil, fmt.Errorf("start collection run: %w", err)
+	}
+	total, err := c.run(ctx, run, from, to, progress)
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if ferr := c.db.FinishRun(ctx, run.ID, total, msg); ferr != nil && err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c.Summary(ctx, run.ID)
+}
+
+// Summary returns a run with its failures.
+func (c *Collector) Summary(ctx context.Context, runID int64) (*Summary, error) {
+	r, err := c.db.CollectRunByID(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	s := &Summary{CollectRun: *r, Errors: []TenantError{}}
+	failed, err := c.db.RunResults(ctx, runID, true, 1000)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range failed {
+		s.Errors = append(s.Errors, TenantError{Tenant: f.Tenant, Error: f.Error})
+	}
+	return s, nil
+}
+
+func (c *Collector) run(ctx context.Context, run *central.CollectRun, from, to time.Time, progress Progress) (int64, error) {
+	if c.rescan != nil {
+		if err := c.rescan(ctx); err != nil {
+			return 0, fmt.Errorf("reconcile the registry: %w", err)
+		}
+	}
+	total, err := c.db.CountStatus(ctx, fleet.StatusReady)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tasks := make(chan task, c.opts.Workers*2)
+	skips := make(chan int, 16)
+	outcomes := make(chan outcome, c.opts.Workers*2)
+	var produceErr error
+	go func() {
+		defer close(tasks)
+		defer close(skips)
+		produceErr = c.produce(ctx, run, tasks, skips)
+	}()
+	var wg sync.WaitGroup
+	for range c.opts.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range tasks {
+				outcomes <- c.collectOne(ctx, t, from, to)
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(outcomes) }()
+
+	b := central.CollectBatch{RunID: run.ID, From: run.From, To: run.To}
+	var done int64
+	flush := func() error {
+		if len(b.Results) == 0 && b.Skipped == 0 {
+			return nil
+		}
+		if _, err := c.db.WriteCollectBatch(ctx, b); err != nil {
+			return err
+		}
+		done += int64(len(b.Results) + b.Skipped)
+		if progress != nil {
+			progress(done, total)
+		}
+		b.Metrics, b.Results, b.States, b.Skipped = b.Metrics[:0], b.Results[:0], b.States[:0], 0
+		return nil
+	}
+	var writeErr error
+	for skips != nil || outcomes != nil {
+		select {
+		case n, ok := <-skips:
+			if !ok {
+				skips = nil
+				continue
+			}
+			b.Skipped += n
+		case o, ok := <-outcomes:
+			if !ok {
+				outcomes = nil
+				continue
+			}
+			res := central.CollectResult{Tenant: o.t.Name, OK: o.err == nil, Attempts: o.attempts, Duration: o.took}
+			if o.err != nil {
+				res.Error = fleet.Truncate(errorText(o.err), 1000)
+			} else {
+				b.Metrics = append(b.Metrics, o.metrics...)
+				b.States = append(b.States, central.CollectState{Tenant: o.t.Name, Fingerprint: o.fp, From: run.From, To: run.To})
+			}
+			b.Results = append(b.Results, res)
+		}
+		if writeErr == nil && len(b.Results)+b.Skipped >= c.opts.BatchSize {
+			if writeErr = flush(); writeErr != nil {
+				cancel() // stop reading tenants; drain the channels
+			}
+		}
+	}
+	if writeErr == nil {
+		writeErr = flush()
+	}
+	if writeErr != nil {
+		return total, fmt.Errorf("write to the central database: %w", writeErr)
+	}
+	if produceErr != nil && ctx.Err() == nil {
+		return total, produceErr
+	}
+	return total, context.Cause(ctx)
+}
+
+// produce pages through the ready tenants, skips those unchanged since
+// their last collection of the same days, and hands out the rest.
+func (c *Collector) produce(ctx context.Context, run *central.CollectRun, tasks chan<- task, skips chan<- int) error {
+	after := ""
+	for {
+		page, err := c.db.TenantsAfter(ctx, fleet.StatusReady, after, c.opts.PageSize)
+		if err != nil || len(page) == 0 {
+			return err
+		}
+		after = page[len(page)-1].Name
+		names := make([]string, len(page))
+		for i, t := range page {
+			names[i] = t.Name
+		}
+		states, err := c.db.CollectStates(ctx, names)
+		if err != nil {
+			return err
+		}
+		skipped := 0
+		for _, t := range page {
+			fp := fingerprint(t)
+			if s, ok := states[t.Name]; ok && fp != "" && s.Fingerprint == fp && s.From <= run.From && s.To >= run.To {
+				skipped++
+				continue
+			}
+			select {
+			case tasks <- task{t: t, fp: fp}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if skipped > 0 {
+			select {
+			case skips <- skipped:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+}
+
+// fingerprint identifies a tenant's content as the platform last reported
+// it (size and last write); "" when the platform reports no write time, so
+// such tenants are always collected.
+func fingerprint(t fleet.Tenant) string {
+	if t.LastWriteAt.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(t.SizeBytes, 10) + "@" + strconv.FormatInt(t.LastWriteAt.UnixMilli(), 10)
+}
+
+// collectOne reads one tenant, retrying transient failures with backoff.
+func (c *Collector) collectOne(ctx context.Context, t task, from, to time.Time) outcome {
+	start := time.Now()
+	o := outcome{task: t}
+	for o.attempts = 1; ; o.attempts++ {
+		o.metrics, o.err = c.read(ctx, t.t.Name, from, to)
+		if o.err == nil || !transient(o.err) || o.attempts >= c.opts.Attempts || ctx.Err() != nil {
+			break
+		}
+		backoff := time.Duration(50<<(2*(o.attempts-1))) * time.Millisecond // 50 ms, 200 ms, 800 ms …
+		backoff += time.Duration(rand.Int64N(int64(backoff)))               // jitter
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+		}
+	}
+	o.took = time.Since(start)
+	return o
+}
+
+func (c *Collector) read(ctx context.Context, name string, from, to time.Time) ([]fleet.Metrics, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	db, err := c.p.Open(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	m, err := Read(ctx, db, name, from, to)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return nil, fmt.Errorf("timed out after %s", c.opts.Timeout)
+	}
+	return m, err
+}
+
+// transient reports whether trying again may help: a busy or locked
+// database, or a network hiccup.
+func transient(err error) bool {
+	s := strings.ToLower(err.Error())
+	for _, k := range []string{"database is locked", "busy", "timed out", "timeout", "connection refused", "connection reset",
+		"eof", "429", "502", "503", "504", "temporarily"} {
+		if strings.Contains(s, k) {
+			return true
+		}
+	}
+	return false
+}
+
+func errorText(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}

@@ -1,0 +1,287 @@
+package collect_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/collect"
+	"github.com/tenantry/tenantry/internal/demo"
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/jobs"
+	"github.com/tenantry/tenantry/internal/lifecycle"
+	"github.com/tenantry/tenantry/internal/platform/local"
+)
+
+type fleetEnv struct {
+	t    testing.TB
+	dir  string
+	db   *central.DB
+	p    *local.Platform
+	life *lifecycle.Service
+	jobs *jobs.Runner
+	c    *collect.Collector
+	end  time.Time
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// newFleet makes n demo stores with days of history ending on end.
+func newFleet(t testing.TB, n, days int, opts collect.Options) *fleetEnv {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	db, err := central.Open(ctx, "file:"+filepath.Join(dir, "central.db"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	p, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner := jobs.NewRunner(db, quiet)
+	life := lifecycle.New(db, p, runner, quiet)
+	end := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	for _, pr := range demo.Profiles(n, 7) {
+		j, err := life.Create(ctx, "test", pr.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := runner.RunNow(ctx, j.ID); err != nil {
+			t.Fatal(err)
+		}
+		tdb, _ := p.Open(ctx, pr.Name)
+		if _, err := demo.Fill(ctx, tdb, pr, days, end, end.Add(20*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		tdb.Close()
+	}
+	rescan := func(ctx context.Context) error { _, err := life.Rescan(ctx); return err }
+	c := collect.New(db, p, rescan, opts, quiet)
+	c.Register(runner)
+	return &fleetEnv{t: t, dir: dir, db: db, p: p, life: life, jobs: runner, c: c, end: end}
+}
+
+func (f *fleetEnv) run(from, to time.Time) *collect.Summary {
+	f.t.Helper()
+	s, err := f.c.Run(context.Background(), collect.Spec{From: from, To: to, Trigger: "test", Actor: "test"}, nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return s
+}
+
+// table reads the whole central metrics table.
+func (f *fleetEnv) table() map[[2]string]fleet.Metrics {
+	f.t.Helper()
+	rows, err := f.db.SQL().Query(`SELECT date, database_name, total_orders, total_revenue, active_carts, new_products FROM metrics`)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[[2]string]fleet.Metrics{}
+	for rows.Next() {
+		var m fleet.Metrics
+		var date any
+		if err := rows.Scan(&date, &m.Tenant, &m.Orders, &m.Revenue, &m.ActiveCarts, &m.NewProducts); err != nil {
+			f.t.Fatal(err)
+		}
+		switch d := date.(type) {
+		case time.Time:
+			m.Date = d.UTC().Format(fleet.DayLayout)
+		case string:
+			m.Date = d
+		default:
+			m.Date = fmt.Sprint(d)
+		}
+		out[[2]string{m.Date, m.Tenant}] = m
+	}
+	return out
+}
+
+// checkAgainstSeed proves the table holds, for every ready tenant and day,
+// exactly what the seed's query returns, and that the rollups equal sums
+// over the table.
+func (f *fleetEnv) checkAgainstSeed(from, to time.Time, skip map[string]bool) {
+	f.t.Helper()
+	ctx := context.Background()
+	table := f.table()
+	ts, _, err := f.db.ListTenants(ctx, central.TenantFilter{Status: fleet.StatusReady})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	checked := 0
+	for _, tn := range ts {
+		if skip[tn.Name] {
+			continue
+		}
+		tdb, err := f.p.Open(ctx, tn.Name)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		for _, day := range fleet.Days(from, to) {
+			want, err := collect.ReadSeed(ctx, tdb, tn.Name, day)
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			if got, ok := table[[2]string{day, tn.Name}]; !ok || got != want {
+				f.t.Errorf("%s %s: table has %+v (present %v), seed says %+v", tn.Name, day, got, ok, want)
+			}
+			checked++
+		}
+		tdb.Close()
+	}
+	if checked == 0 {
+		f.t.Fatal("nothing checked")
+	}
+	f.checkRollups()
+}
+
+func (f *fleetEnv) checkRollups() {
+	f.t.Helper()
+	q := func(query string) string {
+		rows, err := f.db.SQL().Query(query)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		defer rows.Close()
+		var out string
+		for rows.Next() {
+			var a, b, c, d, e, g any
+			if err := rows.Scan(&a, &b, &c, &d, &e, &g); err != nil {
+				f.t.Fatal(err)
+			}
+			out += fmt.Sprintln(a, b, c, d, e, g)
+		}
+		return out
+	}
+	daily := q(`SELECT date, stores, total_orders, total_revenue, active_carts, new_products FROM metrics_daily WHERE stores > 0 ORDER BY date`)
+	want := q(`SELECT strftime('%Y-%m-%d', date), count(*), sum(total_orders), sum(total_revenue), sum(active_carts), sum(new_products) FROM metrics GROUP BY 1 ORDER BY 1`)
+	if daily != want {
+		f.t.Errorf("daily rollup differs from the metrics table:\nrollup %s\ntable  %s", daily, want)
+	}
+	monthly := q(`SELECT month || '/' || database_name, days, total_orders, total_revenue, active_carts, new_products FROM metrics_monthly WHERE days > 0 ORDER BY 1`)
+	want = q(`SELECT substr(strftime('%Y-%m-%d', date), 1, 7) || '/' || database_name, count(*), sum(total_orders), sum(total_revenue), sum(active_carts), sum(new_products) FROM metrics GROUP BY 1 ORDER BY 1`)
+	if monthly != want {
+		f.t.Errorf("monthly rollup differs from the metrics table")
+	}
+}
+
+func TestCollectEqualsSeedAndSkipsUnchanged(t *testing.T) {
+	f := newFleet(t, 12, 40, collect.Options{BatchSize: 5})
+	from, to := f.end.AddDate(0, 0, -34), f.end
+	s := f.run(from, to)
+	if s.Tenants != 12 || s.OK != 12 || s.Failed != 0 || s.Skipped != 0 || s.State != central.RunSucceeded {
+		t.Fatalf("backfill: %+v", s)
+	}
+	if s.RowsWritten != 12*35 {
+		t.Fatalf("rows written %d, want one per store and day (%d), zeros included", s.RowsWritten, 12*35)
+	}
+	f.checkAgainstSeed(from, to, nil)
+
+	// Unchanged tenants are skipped, for the same days or days inside them.
+	s = f.run(f.end.AddDate(0, 0, -1), f.end)
+	if s.Skipped != 12 || s.OK != 0 {
+		t.Fatalf("re-run: %+v", s)
+	}
+	// A write to one store: only it is collected, and the table follows.
+	tdb, _ := f.p.Open(context.Background(), demo.Profiles(12, 7)[3].Name)
+	if _, err := tdb.Exec(`INSERT INTO orders(total_amount, created_at) VALUES (123456, ?)`, f.end.Format("2006-01-02")+"T10:00:00+02:00"); err != nil {
+		t.Fatal(err)
+	}
+	tdb.Close()
+	s = f.run(f.end.AddDate(0, 0, -1), f.end)
+	if s.OK != 1 || s.Skipped != 11 || s.RowsWritten != 1 {
+		t.Fatalf("after one write: %+v", s)
+	}
+	f.checkAgainstSeed(from, to, nil)
+}
+
+func TestOneFailingTenantNeverFailsTheFleet(t *testing.T) {
+	f := newFleet(t, 6, 10, collect.Options{})
+	names := demo.Profiles(6, 7)
+	broken, noTable := names[1].Name, names[4].Name
+	// A corrupt file and a database whose orders table is gone.
+	if err := os.WriteFile(filepath.Join(f.dir, "tenants", broken+".db"), []byte("this is not a database at all, not even close........................................................"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(f.dir, "tenants", broken+".db-wal"))
+	os.Remove(filepath.Join(f.dir, "tenants", broken+".db-shm"))
+	tdb, _ := f.p.Open(context.Background(), noTable)
+	if _, err := tdb.Exec(`DROP TABLE orders`); err != nil {
+		t.Fatal(err)
+	}
+	tdb.Close()
+	from, to := f.end.AddDate(0, 0, -2), f.end
+	s, err := f.c.Run(context.Background(), collect.Spec{From: from, To: to}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The corrupt file no longer looks like SQLite: the rescan marks it
+	// missing, so it is not even tried; the table-less one fails.
+	if s.Failed != 1 || s.OK != 4 || len(s.Errors) != 1 || s.Errors[0].Tenant != noTable {
+		t.Fatalf("summary: %+v", s)
+	}
+	if msg := s.Errors[0].Error; msg == "" {
+		t.Fatal("no error message")
+	}
+	f.checkAgainstSeed(from, to, map[string]bool{noTable: true, broken: true})
+}
+
+// TestKilledRunConverges: a run cancelled part-way and run again leaves
+// exactly the table an uninterrupted run leaves.
+func TestKilledRunConverges(t *testing.T) {
+	f := newFleet(t, 10, 20, collect.Options{BatchSize: 2, Workers: 1})
+	from, to := f.end.AddDate(0, 0, -15), f.end
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := f.c.Run(ctx, collect.Spec{From: from, To: to}, func(done, total int64) {
+		if done >= 4 {
+			cancel()
+		}
+	})
+	if err == nil {
+		t.Fatal("cancelled run reported success")
+	}
+	if n := len(f.table()); n == 0 || n >= 10*16 {
+		t.Fatalf("the interrupted run wrote %d rows; the test needs a partial table", n)
+	}
+	f.checkRollups()
+	f.run(from, to)
+	f.checkAgainstSeed(from, to, nil)
+}
+
+func TestOneCollectionAtATime(t *testing.T) {
+	f := newFleet(t, 2, 3, collect.Options{})
+	ctx := context.Background()
+	r1, j1, err := f.c.Submit(ctx, f.jobs, collect.Spec{From: f.end, To: f.end, Actor: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.c.Submit(ctx, f.jobs, collect.Spec{From: f.end, To: f.end, Actor: "b"}); fleet.ErrorCode(err) != fleet.ECONFLICT {
+		t.Fatalf("second collection: %v", err)
+	}
+	if fin, err := f.jobs.RunNow(ctx, j1.ID); err != nil || fin.State != fleet.JobSucceeded {
+		t.Fatalf("job: %+v %v", fin, err)
+	}
+	r, _ := f.db.CollectRunByID(ctx, r1.ID)
+	if r.State != central.RunSucceeded || r.OK != 2 {
+		t.Fatalf("run: %+v", r)
+	}
+	if _, _, err := f.c.Submit(ctx, f.jobs, collect.Spec{From: f.end, To: f.end}); err != nil {
+		t.Fatalf("after the first finished: %v", err)
+	}
+	// Bad ranges are refused before anything is queued.
+	if _, _, err := f.c.Submit(ctx, f.jobs, collect.Spec{From: f.end, To: f.end.AddDate(-4, 0, 0)}); fleet.ErrorCode(err) != fleet.EINVALID {
+		t.Fatalf("reversed range: %v", err)
+	}
+}
+
+var _ = sql.ErrNoRows

@@ -1,0 +1,77 @@
+package collect
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/jobs"
+)
+
+// JobKind is the job that runs a collection. The central database allows
+// at most one queued or running, across every console replica.
+const JobKind = "metrics.collect"
+
+type jobArgs struct {
+	From    string `json:"from"`
+	To      string `json:"to"`
+	Trigger string `json:"trigger"`
+}
+
+// Register makes runner run collections.
+func (c *Collector) Register(r *jobs.Runner) {
+	r.Handle(JobKind, jobs.Handler{Run: c.runJob, GiveUp: c.giveUp})
+}
+
+// Submit queues a collection of spec's days. It returns the run (with its
+// id, for its page) and the job that will run it.
+func (c *Collector) Submit(ctx context.Context, runner *jobs.Runner, spec Spec) (*central.CollectRun, *fleet.Job, error) {
+	from, to := spec.From.UTC().Truncate(24*time.Hour), spec.To.UTC().Truncate(24*time.Hour)
+	if _, _, err := fleet.ParseRange(from.Format(fleet.DayLayout), to.Format(fleet.DayLayout)); err != nil {
+		return nil, nil, err
+	}
+	a := jobArgs{From: from.Format(fleet.DayLayout), To: to.Format(fleet.DayLayout), Trigger: spec.Trigger}
+	b, _ := json.Marshal(a)
+	j := &fleet.Job{Kind: JobKind, Args: string(b), CreatedBy: spec.Actor}
+	r := &central.CollectRun{From: a.From, To: a.To, Trigger: spec.Trigger, StartedBy: spec.Actor}
+	if err := c.db.QueueCollection(ctx, j, r); err != nil {
+		return nil, nil, err
+	}
+	runner.Wake()
+	return r, j, nil
+}
+
+func (c *Collector) runJob(ctx context.Context, j *fleet.Job, p jobs.Progress) error {
+	var a jobArgs
+	if err := json.Unmarshal([]byte(j.Args), &a); err != nil {
+		return fmt.Errorf("collection job arguments: %w", err)
+	}
+	from, to, err := fleet.ParseRange(a.From, a.To)
+	if err != nil {
+		return err
+	}
+	p("Reconciling the registry", 0, 0)
+	s, err := c.Run(ctx, Spec{From: from, To: to, Trigger: a.Trigger, Actor: j.CreatedBy, JobID: j.ID}, func(done, total int64) {
+		p(fmt.Sprintf("Collecting %s to %s", a.From, a.To), done, total)
+	})
+	if err != nil {
+		return err
+	}
+	detail := fmt.Sprintf("run %d, %s to %s: %d ok, %d failed, %d skipped", s.ID, s.From, s.To, s.OK, s.Failed, s.Skipped)
+	if a.Trigger != "schedule" {
+		_ = c.db.Audit(ctx, fleet.AuditEntry{Actor: j.CreatedBy, Action: JobKind, Detail: detail})
+	}
+	c.log.Info("collection finished", "run", s.ID, "from", s.From, "to", s.To, "ok", s.OK, "failed", s.Failed,
+		"skipped", s.Skipped, "rows", s.RowsWritten, "duration", s.Duration())
+	return nil
+}
+
+func (c *Collector) giveUp(ctx context.Context, j *fleet.Job, cause error) {
+	if r, err := c.db.CollectRunByJob(ctx, j.ID); err == nil && !(r.State == central.RunSucceeded || r.State == central.RunFailed) {
+		_ = c.db.FinishRun(ctx, r.ID, r.Tenants, cause.Error())
+	}
+	_ = c.db.Audit(ctx, fleet.AuditEntry{Actor: j.CreatedBy, Action: JobKind, Outcome: "error", Error: cause.Error()})
+}
