@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 
 	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/collect"
 	"github.com/tenantry/tenantry/internal/jobs"
 	"github.com/tenantry/tenantry/internal/lifecycle"
 	"github.com/tenantry/tenantry/internal/platform"
@@ -14,19 +16,21 @@ import (
 
 // app is the wired set of services; only cmd/ wires implementations.
 type app struct {
-	db   *central.DB
-	p    platform.Platform
-	jobs *jobs.Runner
-	life *lifecycle.Service
-	log  *slog.Logger
+	db      *central.DB
+	p       platform.Platform
+	jobs    *jobs.Runner
+	life    *lifecycle.Service
+	collect *collect.Collector
+	log     *slog.Logger
 }
 
 func (e *env) logger(level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 }
 
-// open wires the services. Closing the app closes the central database.
-func (e *env) open(log *slog.Logger) (*app, error) {
+// open wires the services, every job handler registered before any job
+// runs. Closing the app closes the central database.
+func (e *env) open(log *slog.Logger, copts collect.Options) (*app, error) {
 	p, err := e.platform()
 	if err != nil {
 		return nil, err
@@ -36,7 +40,11 @@ func (e *env) open(log *slog.Logger) (*app, error) {
 		return nil, fmt.Errorf("open central database: %w", err)
 	}
 	runner := jobs.NewRunner(db, log)
-	return &app{db: db, p: p, jobs: runner, life: lifecycle.New(db, p, runner, log), log: log}, nil
+	a := &app{db: db, p: p, jobs: runner, life: lifecycle.New(db, p, runner, log), log: log}
+	rescan := func(ctx context.Context) error { _, err := a.life.Rescan(ctx); return err }
+	a.collect = collect.New(db, p, rescan, copts, log)
+	a.collect.Register(runner)
+	return a, nil
 }
 
 func (e *env) platform() (platform.Platform, error) {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tenantry/tenantry/internal/collect"
 	"github.com/tenantry/tenantry/internal/demo"
 	"github.com/tenantry/tenantry/internal/fleet"
 	"golang.org/x/sync/errgroup"
@@ -48,8 +49,13 @@ func (e *env) demo(args []string) error {
 	}
 	if have > 0 {
 		fmt.Fprintf(e.stdout, "demo: the fleet has %d tenants already; leaving it as it is\n", have)
-	} else if err := e.makeFleet(a, *stores, *days, *seed); err != nil {
-		return err
+	} else {
+		if err := e.makeFleet(a, *stores, *days, *seed); err != nil {
+			return err
+		}
+		if err := e.demoCollect(a, *days); err != nil {
+			return err
+		}
 	}
 	return e.demoAdmin(a)
 }
@@ -127,5 +133,28 @@ func (e *env) demoAdmin(a *app) error {
 	} else {
 		fmt.Fprintf(e.stdout, "demo: log in as %s with the password in TENANTRY_PASSWORD\n", DemoEmail)
 	}
+	return nil
+}
+
+// demoCollect fills the metrics table with the fleet's whole history.
+func (e *env) demoCollect(a *app, days int) error {
+	_, to := collect.DefaultRange(time.Now())
+	from := to.AddDate(0, 0, -(days - 1))
+	run, j, err := a.collect.Submit(e.ctx, a.jobs, collect.Spec{From: from, To: to, Trigger: "demo", Actor: "demo"})
+	if err != nil {
+		return err
+	}
+	stop := e.watchJob(a, j.ID)
+	err = e.await(a, j)
+	stop()
+	if err != nil {
+		return fmt.Errorf("collect demo metrics: %w", err)
+	}
+	s, err := a.collect.Summary(e.ctx, run.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "demo: collected %d days of metrics from %d stores (%d rows) in %s\n", days, s.OK, s.RowsWritten,
+		s.Duration().Round(time.Millisecond))
 	return nil
 }

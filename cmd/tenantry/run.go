@@ -25,6 +25,8 @@ Commands:
   tenants restore NAME                   bring an archived tenant back
   tenants import NAME FILE               new tenant seeded from a SQLite file
   tenants export NAME FILE               consistent SQLite copy of a tenant
+  collect [--date D | --from D --to D] [--json]
+                                         collect daily metrics (default yesterday and today, UTC)
   users add EMAIL [--role admin|viewer]  add a user (password from TENANTRY_PASSWORD, else stdin)
   demo [--stores N] [--days D] [--seed S]
                                          make a demo fleet and an admin user
@@ -75,6 +77,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return e.users(rest)
 	case "demo":
 		return e.demo(rest)
+	case "collect":
+		return e.collect(rest)
 	case "help":
 		fs.Usage()
 		return errHelp

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tenantry/tenantry/internal/collect"
+	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/web"
 )
 
@@ -17,6 +19,8 @@ func (e *env) serve(args []string) error {
 	staticDir := fs.String("static-dir", "static", "static files directory for --dev")
 	rescan := fs.Duration("rescan-every", 30*time.Second, "how often to reconcile the registry with the platform (0 = only at start and on demand)")
 	workers := fs.Int("job-workers", 2, "background jobs run at once")
+	copts := collectOptions(fs)
+	every := fs.Duration("collect-every", time.Hour, "collect yesterday and today this often (0 = never on a schedule)")
 	secure := fs.Bool("secure-cookies", e.getenv("TENANTRY_SECURE_COOKIES") == "1", "mark cookies Secure (behind a TLS proxy; env TENANTRY_SECURE_COOKIES=1)")
 	if _, err := parse(fs, args, e.stderr, "serve [--addr 127.0.0.1:8080]", 0); err != nil {
 		return err
@@ -25,7 +29,10 @@ func (e *env) serve(args []string) error {
 		return usagef("--job-workers must be between 1 and 64")
 	}
 	log := e.logger(slog.LevelInfo)
-	a, err := e.open(log)
+	if *every < 0 {
+		return usagef("--collect-every must not be negative")
+	}
+	a, err := e.open(log, *copts)
 	if err != nil {
 		return err
 	}
@@ -40,8 +47,9 @@ func (e *env) serve(args []string) error {
 	a.jobs.Start(ctx)
 	defer a.jobs.Wait()
 	go e.housekeeping(ctx, a, *rescan)
+	go e.schedule(ctx, a, *every)
 
-	srv := web.New(web.Options{DB: a.db, Lifecycle: a.life, Jobs: a.jobs, Log: log, Dev: *dev, StaticDir: *staticDir, SecureCookies: *secure})
+	srv := web.New(web.Options{DB: a.db, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, CollectEvery: *every, Log: log, Dev: *dev, StaticDir: *staticDir, SecureCookies: *secure})
 	return srv.Serve(ctx, *addr, func(bound string) {
 		fmt.Fprintf(e.stdout, "tenantry: serving on http://%s\n", bound)
 		log.Info("serving", "addr", bound, "platform", a.p.Name(), "data", e.cfg.DataDir)
@@ -71,6 +79,37 @@ func (e *env) housekeeping(ctx context.Context, a *app, every time.Duration) {
 		// Copies a crashed process was making are removed once surely dead.
 		if c, ok := a.p.(interface{ CleanTmp(time.Duration) }); ok {
 			c.CleanTmp(time.Hour)
+		}
+	}
+}
+
+// schedule queues a collection of yesterday and today every interval, and
+// at start when the last run is older than that. A run still going (here
+// or on another replica) makes the tick a no-op: never two at once.
+func (e *env) schedule(ctx context.Context, a *app, every time.Duration) {
+	if every <= 0 {
+		return
+	}
+	submit := func() {
+		from, to := collect.DefaultRange(time.Now())
+		_, _, err := a.collect.Submit(ctx, a.jobs, collect.Spec{From: from, To: to, Trigger: "schedule", Actor: "schedule"})
+		if fleet.ErrorCode(err) == fleet.ECONFLICT {
+			a.log.Info("scheduled collection skipped: one is already running")
+		} else if err != nil && ctx.Err() == nil {
+			a.log.Error("scheduled collection", "err", err)
+		}
+	}
+	if last, err := a.db.LastRun(ctx); err == nil && (last == nil || time.Since(last.StartedAt) > every) {
+		submit()
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			submit()
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/collect"
 	"github.com/tenantry/tenantry/internal/fleet"
 	"golang.org/x/term"
 )
@@ -52,8 +53,11 @@ func (e *env) cliActor() string {
 
 // openCLI opens the app for a CLI command and first finishes any job a
 // killed earlier command left behind.
-func (e *env) openCLI() (*app, error) {
-	a, err := e.open(e.logger(slog.LevelWarn))
+func (e *env) openCLI() (*app, error) { return e.openCLIWith(collect.Options{}) }
+
+// openCLIWith is openCLI with collection options.
+func (e *env) openCLIWith(copts collect.Options) (*app, error) {
+	a, err := e.open(e.logger(slog.LevelWarn), copts)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/tenantry/tenantry/internal/collect"
 	"github.com/tenantry/tenantry/internal/fleet"
 	"golang.org/x/term"
 )
@@ -33,7 +34,7 @@ func (e *env) users(args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := e.open(e.logger(slog.LevelWarn))
+	a, err := e.open(e.logger(slog.LevelWarn), collect.Options{})
 	if err != nil {
 		return err
 	}

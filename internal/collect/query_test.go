@@ -145,7 +145,7 @@ func TestReadEqualsSeed(t *testing.T) {
 // scanned whole.
 func TestReadUsesIndexes(t *testing.T) {
 	db := newStore(t, t.TempDir(), "s")
-	rows, err := db.Query(`EXPLAIN QUERY PLAN `+strings.ReplaceAll(strings.ReplaceAll(collect.QueryForPlan, "?1", "'2026-01-01'"), "?2", "'2026-01-04'"))
+	rows, err := db.Query(`EXPLAIN QUERY PLAN ` + strings.ReplaceAll(strings.ReplaceAll(collect.QueryForPlan, "?1", "'2026-01-01'"), "?2", "'2026-01-04'"))
 	if err != nil {
 		t.Fatal(err)
 	}

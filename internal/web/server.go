@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/collect"
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/jobs"
 	"github.com/tenantry/tenantry/internal/lifecycle"
@@ -28,7 +29,10 @@ type Options struct {
 	DB        *central.DB
 	Lifecycle *lifecycle.Service
 	Jobs      *jobs.Runner
-	Log       *slog.Logger
+	Collector *collect.Collector
+	// CollectEvery is the collection schedule (0 = off), for display.
+	CollectEvery time.Duration
+	Log          *slog.Logger
 	// Dev serves static files from StaticDir on disk instead of the binary.
 	Dev       bool
 	StaticDir string
@@ -73,6 +77,7 @@ func New(o Options) *Server {
 	s.overviewRoutes(g)
 	s.tenantRoutes(g)
 	s.jobRoutes(g)
+	s.collectionRoutes(g)
 	s.auditRoutes(g)
 	return s
 }

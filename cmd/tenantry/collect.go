@@ -1,0 +1,106 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/collect"
+	"github.com/tenantry/tenantry/internal/fleet"
+)
+
+// collectOptions are the tuning flags shared by collect and serve.
+func collectOptions(fs *flag.FlagSet) *collect.Options {
+	o := &collect.Options{}
+	fs.IntVar(&o.Workers, "collect-workers", 4, "tenants read at once during a collection")
+	fs.DurationVar(&o.Timeout, "collect-timeout", 30*time.Second, "time limit per tenant and attempt")
+	return o
+}
+
+func (e *env) collect(args []string) error {
+	fs := flag.NewFlagSet("collect", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	date := fs.String("date", "", "collect one day (YYYY-MM-DD)")
+	fromF := fs.String("from", "", "first day of a backfill (YYYY-MM-DD, inclusive)")
+	toF := fs.String("to", "", "last day of a backfill (YYYY-MM-DD, inclusive)")
+	opts := collectOptions(fs)
+	if _, err := parse(fs, args, e.stderr, "collect [--date YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD] [--json]", 0); err != nil {
+		return err
+	}
+	from, to := collect.DefaultRange(time.Now())
+	switch {
+	case *date != "" && (*fromF != "" || *toF != ""):
+		return usagef("use either --date or --from and --to")
+	case *date != "":
+		d, err := fleet.ParseDay(*date)
+		if err != nil {
+			return usageError{fleet.ErrorMessage(err)}
+		}
+		from, to = d, d
+	case *fromF != "" || *toF != "":
+		if *fromF == "" || *toF == "" {
+			return usagef("--from and --to go together")
+		}
+		f, t, err := fleet.ParseRange(*fromF, *toF)
+		if err != nil {
+			return usageError{fleet.ErrorMessage(err)}
+		}
+		from, to = f, t
+	}
+	a, err := e.openCLIWith(*opts)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	c := a.collect
+	run, j, err := c.Submit(e.ctx, a.jobs, collect.Spec{From: from, To: to, Trigger: "cli", Actor: e.cliActor()})
+	if err != nil {
+		return err
+	}
+	stop := e.watchJob(a, j.ID)
+	err = e.await(a, j)
+	stop()
+	if err != nil {
+		return fmt.Errorf("collection run %d failed: %w", run.ID, err)
+	}
+	s, err := c.Summary(e.ctx, run.ID)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(s)
+	}
+	fmt.Fprintf(e.stdout, "collection run %d, %s to %s: %d tenants, %d collected, %d failed, %d skipped (unchanged), %d rows written in %s\n",
+		s.ID, s.From, s.To, s.Tenants, s.OK, s.Failed, s.Skipped, s.RowsWritten, s.Duration().Round(time.Millisecond))
+	for _, te := range s.Errors {
+		fmt.Fprintf(e.stdout, "  failed: %s: %s\n", te.Tenant, te.Error)
+	}
+	return nil
+}
+
+// watchJob shows a job's progress on a terminal until stop is called.
+func (e *env) watchJob(a *app, id int64) (stop func()) {
+	if !isTerminal(e.stderr) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				e.progressEnd()
+				return
+			case <-t.C:
+			}
+			if j, err := a.db.Job(e.ctx, id); err == nil && j.Total > 0 {
+				e.progress("[%d/%d] %s", j.Done, j.Total, j.Step)
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
