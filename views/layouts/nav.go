@@ -14,6 +14,7 @@ type navItem struct {
 var navItems = []navItem{
 	{Name: "overview", Label: "Overview", Href: "/"},
 	{Name: "tenants", Label: "Tenants", Href: "/tenants"},
+	{Name: "collections", Label: "Collections", Href: "/collections"},
 	{Name: "jobs", Label: "Jobs", Href: "/jobs"},
 	{Name: "audit", Label: "Audit", Href: "/audit"},
 }
