@@ -46,7 +46,7 @@ func Open(ctx context.Context, dbURL, authToken string) (*DB, error) {
 			return nil, fmt.Errorf("create central database directory: %w", err)
 		}
 		if !strings.Contains(dbURL, "?") {
-			if dbURL, err = tenantdb.FileURL(path, false); err != nil {
+			if dbURL, err = tenantdb.CentralURL(path); err != nil {
 				return nil, err
 			}
 		}

@@ -196,4 +196,3 @@ func BenchmarkCollect10k(b *testing.B) {
 			re.wall.Round(time.Millisecond), back.wall.Round(time.Millisecond), seedBack.Round(time.Millisecond), len(sample), seedBack.Seconds()/back.wall.Seconds())
 	}
 }
-

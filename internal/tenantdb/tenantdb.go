@@ -15,23 +15,40 @@ import (
 	_ "modernc.org/sqlite" // the driver libsql hands file: URLs to
 )
 
-// FileURL returns the libsql file: URL for a local SQLite file with the
-// pragmas every connection needs: WAL so readers never block the writer,
-// a busy timeout so writers queue instead of failing, and immediate
-// transactions so a read-then-write transaction cannot deadlock.
+// FileURL returns the libsql file: URL of a tenant's SQLite file. It sets
+// only a busy timeout (writers queue instead of failing) and, for writing,
+// immediate transactions (a read-then-write transaction cannot deadlock).
+// It leaves the journal mode to the database: a tenant's application may
+// choose WAL or not, and an admin console must not change that by opening
+// it. Read-only URLs cannot write at all.
 func FileURL(path string, readOnly bool) (string, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", err
-	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	if readOnly {
-		q.Add("mode", "ro")
+		q.Set("mode", "ro")
 	} else {
-		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous(NORMAL)")
 		q.Set("_txlock", "immediate")
+	}
+	return fileURL(path, q)
+}
+
+// CentralURL returns the file: URL of Tenantry's own central database: WAL,
+// so that the console's readers never wait for the collector's writes, and
+// synchronous=NORMAL, durable at every checkpoint and fast between.
+func CentralURL(path string) (string, error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	return fileURL(path, q)
+}
+
+func fileURL(path string, q url.Values) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
 	}
 	// The path is escaped so that names with '?' or '#' (never tenant
 	// names, but perhaps a --data directory) cannot alter the query.

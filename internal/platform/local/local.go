@@ -132,7 +132,9 @@ func (p *Platform) List(ctx context.Context) ([]platform.Database, error) {
 	return out, nil
 }
 
-// Create implements platform.Platform: an empty database in WAL mode.
+// Create implements platform.Platform: an empty database in SQLite's
+// default rollback-journal mode; the tenant's application may switch it to
+// WAL, and every operation here works in either mode.
 func (p *Platform) Create(ctx context.Context, name string) (platform.Database, error) {
 	path, err := p.path(name)
 	if err != nil {
@@ -342,8 +344,6 @@ func (p *Platform) checkpoint(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	// Open without the WAL pragma so the connection can switch modes.
-	u = strings.Replace(u, "&_pragma=journal_mode%28WAL%29", "", 1)
 	db, err := tenantdb.Open(u)
 	if err != nil {
 		return err
