@@ -216,6 +216,7 @@ func TestAdoptAndMissing(t *testing.T) {
 	data, _ := os.ReadFile(src)
 	os.WriteFile(filepath.Join(c.data, "tenants", "dropped-in.db"), data, 0o600)
 	os.WriteFile(filepath.Join(c.data, "tenants", "Not_A_Tenant.db"), data, 0o600)
+	os.WriteFile(filepath.Join(c.data, "tenants", "notes.db"), []byte("a text file named like a database"), 0o600)
 	got := listed(t, c)
 	if got["dropped-in"].Status != "ready" || len(got) != 2 {
 		t.Fatalf("after dropping a file: %+v", got)

@@ -387,3 +387,21 @@ func (db *DB) CountStatus(ctx context.Context, status string) (int64, error) {
 	err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM tenants WHERE status = ?`, status).Scan(&n)
 	return n, err
 }
+
+// TenantNames returns the set of registered names, whatever their status.
+func (db *DB) TenantNames(ctx context.Context) (map[string]bool, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT name FROM tenants`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out[n] = true
+	}
+	return out, rows.Err()
+}

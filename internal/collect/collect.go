@@ -172,8 +172,10 @@ func (c *Collector) run(ctx context.Context, run *central.CollectRun, from, to t
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			r := newReader(c.p)
+			defer r.close()
 			for t := range tasks {
-				outcomes <- c.collectOne(ctx, t, from, to)
+				outcomes <- c.collectOne(ctx, r, t, from, to)
 			}
 		}()
 	}
@@ -288,11 +290,11 @@ func fingerprint(t fleet.Tenant) string {
 }
 
 // collectOne reads one tenant, retrying transient failures with backoff.
-func (c *Collector) collectOne(ctx context.Context, t task, from, to time.Time) outcome {
+func (c *Collector) collectOne(ctx context.Context, r reader, t task, from, to time.Time) outcome {
 	start := time.Now()
 	o := outcome{task: t}
 	for o.attempts = 1; ; o.attempts++ {
-		o.metrics, o.err = c.read(ctx, t.t.Name, from, to)
+		o.metrics, o.err = c.read(ctx, r, t.t.Name, from, to)
 		if o.err == nil || !transient(o.err) || o.attempts >= c.opts.Attempts || ctx.Err() != nil {
 			break
 		}
@@ -307,15 +309,10 @@ func (c *Collector) collectOne(ctx context.Context, t task, from, to time.Time) 
 	return o
 }
 
-func (c *Collector) read(ctx context.Context, name string, from, to time.Time) ([]fleet.Metrics, error) {
+func (c *Collector) read(ctx context.Context, r reader, name string, from, to time.Time) ([]fleet.Metrics, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
-	db, err := c.p.Open(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	m, err := Read(ctx, db, name, from, to)
+	m, err := r.read(ctx, name, from, to)
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return nil, fmt.Errorf("timed out after %s", c.opts.Timeout)
 	}

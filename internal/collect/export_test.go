@@ -1,4 +1,4 @@
 package collect
 
 // collectQueryForPlan exposes the query to the plan test.
-var QueryForPlan = metricsQuery
+var QueryForPlan = mainQuery

@@ -24,29 +24,45 @@ import (
 // sorts after the digits ('now'). NULLs match no range, and count for no
 // day, as in the seed.
 const metricsQuery = `
-SELECT 'o', DATE(created_at) AS d, count(*), coalesce(sum(total_amount), 0) FROM orders
+SELECT 'o', DATE(created_at) AS d, count(*), coalesce(sum(total_amount), 0) FROM %[1]sorders
  WHERE (created_at >= ?1 AND created_at < ?2) OR created_at < '0000-' OR created_at >= ':'
  GROUP BY d
 UNION ALL
-SELECT 'c', DATE(updated_at) AS d, count(*), 0 FROM carts
+SELECT 'c', DATE(updated_at) AS d, count(*), 0 FROM %[1]scarts
  WHERE (status = 'active' AND updated_at >= ?1 AND updated_at < ?2)
     OR (status = 'active' AND updated_at < '0000-') OR (status = 'active' AND updated_at >= ':')
  GROUP BY d
 UNION ALL
-SELECT 'p', DATE(created_at) AS d, count(*), 0 FROM products
+SELECT 'p', DATE(created_at) AS d, count(*), 0 FROM %[1]sproducts
  WHERE (created_at >= ?1 AND created_at < ?2) OR created_at < '0000-' OR created_at >= ':'
  GROUP BY d`
+
+// queryFor returns the metrics query on the tables of one schema: "" for
+// the main database, "t." for a database attached as t.
+func queryFor(schema string) string { return fmt.Sprintf(metricsQuery, schema) }
+
+var mainQuery = queryFor("")
+
+// bounds are the index range of a from..to collection.
+func bounds(from, to time.Time) (lo, hi string) {
+	return from.AddDate(0, 0, -1).Format(fleet.DayLayout), to.AddDate(0, 0, 2).Format(fleet.DayLayout)
+}
 
 // Read returns a store's metrics for every day from..to (inclusive), one
 // entry per day in order, zeros included: averages per store depend on a
 // row for every store and day.
 func Read(ctx context.Context, db *sql.DB, tenant string, from, to time.Time) ([]fleet.Metrics, error) {
-	lo := from.AddDate(0, 0, -1).Format(fleet.DayLayout)
-	hi := to.AddDate(0, 0, 2).Format(fleet.DayLayout)
-	rows, err := db.QueryContext(ctx, metricsQuery, lo, hi)
+	lo, hi := bounds(from, to)
+	rows, err := db.QueryContext(ctx, mainQuery, lo, hi)
 	if err != nil {
 		return nil, err
 	}
+	return scanMetrics(rows, tenant, from, to)
+}
+
+// scanMetrics turns the query's rows into one entry per day, zeros
+// included.
+func scanMetrics(rows *sql.Rows, tenant string, from, to time.Time) ([]fleet.Metrics, error) {
 	defer rows.Close()
 	days := fleet.Days(from, to)
 	out := make([]fleet.Metrics, len(days))

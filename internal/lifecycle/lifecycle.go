@@ -382,6 +382,12 @@ func (s *Service) Export(ctx context.Context, actor, name string, w io.Writer) e
 	return err
 }
 
+// prober is implemented by platforms whose List may include entries that
+// are not databases.
+type prober interface {
+	Probe(ctx context.Context, name string) error
+}
+
 // Rescan reconciles the registry with the platform's list and reads the
 // schema version of every database it adopted.
 func (s *Service) Rescan(ctx context.Context) (central.ReconcileResult, error) {
@@ -389,9 +395,21 @@ func (s *Service) Rescan(ctx context.Context) (central.ReconcileResult, error) {
 	if err != nil {
 		return central.ReconcileResult{}, err
 	}
-	seen := make([]central.Observed, len(dbs))
-	for i, d := range dbs {
-		seen[i] = central.Observed{Name: d.Name, PlatformID: d.ID, URL: d.URL, SizeBytes: d.SizeBytes, ModifiedAt: d.ModifiedAt, CreatedAt: d.CreatedAt}
+	// A platform whose list may hold things that are not databases (stray
+	// files) is asked about each name once, before it is adopted.
+	var known map[string]bool
+	pr, probes := s.p.(prober)
+	if probes {
+		if known, err = s.db.TenantNames(ctx); err != nil {
+			return central.ReconcileResult{}, err
+		}
+	}
+	seen := make([]central.Observed, 0, len(dbs))
+	for _, d := range dbs {
+		if probes && !known[d.Name] && pr.Probe(ctx, d.Name) != nil {
+			continue
+		}
+		seen = append(seen, central.Observed{Name: d.Name, PlatformID: d.ID, URL: d.URL, SizeBytes: d.SizeBytes, ModifiedAt: d.ModifiedAt, CreatedAt: d.CreatedAt})
 	}
 	res, err := s.db.Reconcile(ctx, s.p.Name(), seen)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -103,12 +104,20 @@ func (p *Platform) Get(ctx context.Context, name string) (platform.Database, err
 	return p.describe(name, path)
 }
 
-// List implements platform.Platform. Files whose names are not valid
-// tenant names, or that are not SQLite databases, are not tenants.
+// List implements platform.Platform: every <name>.db with a valid tenant
+// name, from one directory read and one stat per file, cheap enough to run
+// every few seconds over a large fleet. Whether a file really is a SQLite
+// database is Probe's question, asked once, before a file is adopted.
 func (p *Platform) List(ctx context.Context) ([]platform.Database, error) {
 	entries, err := os.ReadDir(p.tenantsDir())
 	if err != nil {
 		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	wal := make(map[string]fs.DirEntry)
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".db-wal"); ok {
+			wal[name] = e
+		}
 	}
 	out := make([]platform.Database, 0, len(entries))
 	for _, e := range entries {
@@ -119,17 +128,48 @@ func (p *Platform) List(ctx context.Context) ([]platform.Database, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		path := filepath.Join(p.tenantsDir(), e.Name())
-		if !tenantdb.LooksLikeSQLite(path) {
-			continue
+		fi, err := e.Info()
+		if err != nil || !fi.Mode().IsRegular() {
+			continue // vanished while listing, or not a file
 		}
-		d, err := p.describe(name, path)
-		if err != nil {
-			continue // vanished while listing
+		path := filepath.Join(p.tenantsDir(), e.Name())
+		d := platform.Database{Name: name, ID: path, URL: "file:" + path, SizeBytes: fi.Size(), ModifiedAt: fi.ModTime().UTC()}
+		if we, ok := wal[name]; ok {
+			if wi, err := we.Info(); err == nil {
+				d.SizeBytes += wi.Size()
+				if wi.ModTime().After(d.ModifiedAt) {
+					d.ModifiedAt = wi.ModTime().UTC()
+				}
+			}
 		}
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// Probe reports whether a listed file is a SQLite database (an empty file
+// is an empty database too).
+func (p *Platform) Probe(ctx context.Context, name string) error {
+	path, err := p.path(name)
+	if err != nil {
+		return err
+	}
+	if !tenantdb.LooksLikeSQLite(path) {
+		return fleet.Errorf(fleet.EINVALID, "%s is not a SQLite database.", path)
+	}
+	return nil
+}
+
+// AttachURI returns the URI under which a connection may ATTACH the
+// tenant's file, read-only. The collector reads many tenants through one
+// connection this way, saving a connection and a statement parse per
+// tenant.
+func (p *Platform) AttachURI(name string) (string, error) {
+	path, err := p.path(name)
+	if err != nil {
+		return "", err
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?mode=ro", nil
 }
 
 // Create implements platform.Platform: an empty database in SQLite's

@@ -61,7 +61,14 @@ func TestListSkipsNonTenants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dbs) != 1 || dbs[0].Name != "real" {
+	// Names decide what List returns; Probe decides what is a database.
+	if len(dbs) != 2 || dbs[0].Name != "junk" || dbs[1].Name != "real" {
 		t.Fatalf("list = %+v", dbs)
+	}
+	if err := p.Probe(t.Context(), "junk"); err == nil {
+		t.Fatal("a text file passed the probe")
+	}
+	if err := p.Probe(t.Context(), "real"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,0 +1,150 @@
+package collect
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/platform"
+	"github.com/tenantry/tenantry/internal/tenantdb"
+)
+
+// reader reads tenants' metrics; each collector worker owns one.
+type reader interface {
+	read(ctx context.Context, name string, from, to time.Time) ([]fleet.Metrics, error)
+	close()
+}
+
+// attacher is implemented by platforms whose tenants are files that one
+// connection can ATTACH (the local platform).
+type attacher interface {
+	AttachURI(name string) (string, error)
+}
+
+func newReader(p platform.Platform) reader {
+	if a, ok := p.(attacher); ok {
+		return &attachReader{a: a}
+	}
+	return openReader{p: p}
+}
+
+// openReader opens each tenant's own connection: the way to every remote
+// database.
+type openReader struct{ p platform.Platform }
+
+func (r openReader) read(ctx context.Context, name string, from, to time.Time) ([]fleet.Metrics, error) {
+	db, err := r.p.Open(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return Read(ctx, db, name, from, to)
+}
+
+func (openReader) close() {}
+
+// attachReader reads local tenants through one connection per worker:
+// ATTACH the tenant's file read-only, run the metrics query, DETACH. The
+// three statements are prepared once, so a tenant costs a file open and a
+// schema read, not a connection and a parse of the query: on a fleet of
+// small stores that is most of the work.
+type attachReader struct {
+	a                     attacher
+	db                    *sql.DB
+	conn                  *sql.Conn
+	attach, detach, query *sql.Stmt
+}
+
+const attachedAs = "t"
+
+func (r *attachReader) open(ctx context.Context) error {
+	db, err := tenantdb.Open("file::memory:?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return err
+	}
+	r.db, r.conn = db, conn
+	if r.attach, err = conn.PrepareContext(ctx, `ATTACH ? AS `+attachedAs); err != nil {
+		r.close()
+		return err
+	}
+	if r.detach, err = conn.PrepareContext(ctx, `DETACH `+attachedAs); err != nil {
+		r.close()
+		return err
+	}
+	return nil
+}
+
+func (r *attachReader) read(ctx context.Context, name string, from, to time.Time) (_ []fleet.Metrics, err error) {
+	uri, err := r.a.AttachURI(name)
+	if err != nil {
+		return nil, err
+	}
+	if r.conn == nil {
+		if err := r.open(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := r.attach.ExecContext(ctx, uri); err != nil {
+		r.reset()
+		return nil, err
+	}
+	defer func() {
+		if _, derr := r.detach.ExecContext(context.WithoutCancel(ctx)); derr != nil {
+			r.reset() // start the next tenant on a clean connection
+		}
+	}()
+	if r.query == nil {
+		// Prepared once a tenant is attached; SQLite re-prepares it by
+		// itself whenever the next tenant's schema differs.
+		if r.query, err = r.conn.PrepareContext(ctx, queryFor(attachedAs+".")); err != nil {
+			return nil, unqualify(err)
+		}
+	}
+	lo, hi := bounds(from, to)
+	rows, err := r.query.QueryContext(ctx, lo, hi)
+	if err != nil {
+		return nil, unqualify(err)
+	}
+	m, err := scanMetrics(rows, name, from, to)
+	return m, unqualify(err)
+}
+
+// unqualify removes the attachment's schema name from SQLite's messages:
+// "no such table: t.orders" means "no such table: orders" to a user.
+func unqualify(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, attachedAs+".") {
+		return err
+	}
+	return fmt.Errorf("%s", strings.ReplaceAll(msg, ": "+attachedAs+".", ": "))
+}
+
+func (r *attachReader) reset() {
+	r.close()
+}
+
+func (r *attachReader) close() {
+	for _, s := range []*sql.Stmt{r.query, r.attach, r.detach} {
+		if s != nil {
+			s.Close()
+		}
+	}
+	if r.conn != nil {
+		r.conn.Close()
+	}
+	if r.db != nil {
+		r.db.Close()
+	}
+	r.query, r.attach, r.detach, r.conn, r.db = nil, nil, nil, nil, nil
+}
