@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/tenantry/tenantry/internal/config"
@@ -67,6 +68,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return usageError{err.Error()}
 	}
 	e := &env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, cfg: cfg}
+	// TENANTRY_CPUPROFILE=FILE writes a CPU profile of the command, for
+	// finding where a slow collection or rollout spends its time.
+	if path := getenv("TENANTRY_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	cmd, rest := rest[0], rest[1:]
 	switch cmd {
 	case "serve":

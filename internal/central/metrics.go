@@ -232,34 +232,6 @@ type CollectState struct {
 	From, To    string
 }
 
-// CollectStates returns the states of the named tenants.
-func (db *DB) CollectStates(ctx context.Context, names []string) (map[string]CollectState, error) {
-	out := make(map[string]CollectState, len(names))
-	for chunk := range chunks(names, 500) {
-		args := make([]any, len(chunk))
-		for i, n := range chunk {
-			args[i] = n
-		}
-		rows, err := db.db.QueryContext(ctx, `SELECT tenant, fingerprint, from_day, to_day FROM collect_state WHERE tenant IN (`+placeholders(len(chunk))+`)`, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var s CollectState
-			if err := rows.Scan(&s.Tenant, &s.Fingerprint, &s.From, &s.To); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[s.Tenant] = s
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
 func chunks[T any](s []T, n int) func(func([]T) bool) {
 	return func(yield func([]T) bool) {
 		for len(s) > 0 {

@@ -261,27 +261,29 @@ type ReconcileResult struct {
 
 // Reconcile brings the registry in line with the platform's own list:
 // databases the registry lacks are adopted as ready (schema version 0
-// until someone reads it), ready rows whose database vanished are marked
-// missing (never dropped), and sizes and write times are refreshed. Rows a
-// job is working on (creating, deleting) are left to that job.
-func (db *DB) Reconcile(ctx context.Context, platform string, seen []Observed) (ReconcileResult, error) {
+// until someone reads it) if accept says they are databases (nil accepts
+// all), ready rows whose database vanished are marked missing (never
+// dropped), and sizes and write times are refreshed. Rows a job is working
+// on (creating, deleting) are left to that job. Timestamps are compared as
+// stored text, so an unchanged fleet costs one read of the registry.
+func (db *DB) Reconcile(ctx context.Context, platform string, seen []Observed, accept func(name string) bool) (ReconcileResult, error) {
 	now := db.now().UTC()
 	res := ReconcileResult{LastScanned: now}
 	type row struct {
 		status    string
 		size      int64
-		lastWrite time.Time
+		lastWrite string
 	}
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		known := make(map[string]row)
-		rows, err := tx.QueryContext(ctx, `SELECT name, status, size_bytes, last_write_at FROM tenants`)
+		rows, err := tx.QueryContext(ctx, `SELECT name, status, size_bytes, coalesce(last_write_at, '') FROM tenants`)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
 			var name string
 			var r row
-			if err := rows.Scan(&name, &r.status, &r.size, nullTime{&r.lastWrite}); err != nil {
+			if err := rows.Scan(&name, &r.status, &r.size, &r.lastWrite); err != nil {
 				rows.Close()
 				return err
 			}
@@ -291,23 +293,30 @@ func (db *DB) Reconcile(ctx context.Context, platform string, seen []Observed) (
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO tenants(name, platform, platform_id, url, status, size_bytes,
-			created_at, last_seen_at, last_write_at) VALUES(?,?,?,?,?,?,?,?,?)`)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		upd, err := tx.PrepareContext(ctx, `UPDATE tenants SET status = ?, size_bytes = ?, last_write_at = ?,
-			last_seen_at = ?, archived_at = CASE WHEN ? = 'ready' THEN NULL ELSE archived_at END WHERE name = ?`)
-		if err != nil {
-			return err
-		}
-		defer upd.Close()
+		var ins, upd *sql.Stmt
+		defer func() {
+			for _, s := range []*sql.Stmt{ins, upd} {
+				if s != nil {
+					s.Close()
+				}
+			}
+		}()
 		present := make(map[string]bool, len(seen))
 		for _, o := range seen {
 			present[o.Name] = true
+			written, _ := ts(o.ModifiedAt).(string)
 			r, ok := known[o.Name]
 			if !ok {
+				if accept != nil && !accept(o.Name) {
+					delete(present, o.Name)
+					continue
+				}
+				if ins == nil {
+					if ins, err = tx.PrepareContext(ctx, `INSERT INTO tenants(name, platform, platform_id, url, status, size_bytes,
+						created_at, last_seen_at, last_write_at) VALUES(?,?,?,?,?,?,?,?,?)`); err != nil {
+						return err
+					}
+				}
 				created := o.CreatedAt
 				if created.IsZero() {
 					created = now
@@ -327,10 +336,16 @@ func (db *DB) Reconcile(ctx context.Context, platform string, seen []Observed) (
 				status = fleet.StatusReady
 				res.Reappeared = append(res.Reappeared, o.Name)
 			default:
-				if r.size == o.SizeBytes && r.lastWrite.Equal(o.ModifiedAt.UTC().Truncate(time.Millisecond)) {
+				if r.size == o.SizeBytes && r.lastWrite == written {
 					continue
 				}
 				res.Updated++
+			}
+			if upd == nil {
+				if upd, err = tx.PrepareContext(ctx, `UPDATE tenants SET status = ?, size_bytes = ?, last_write_at = ?,
+					last_seen_at = ?, archived_at = CASE WHEN ? = 'ready' THEN NULL ELSE archived_at END WHERE name = ?`); err != nil {
+					return err
+				}
 			}
 			if _, err := upd.ExecContext(ctx, status, o.SizeBytes, ts(o.ModifiedAt), ts(now), status, o.Name); err != nil {
 				return err
@@ -360,27 +375,6 @@ func (db *DB) LastScan(ctx context.Context) time.Time {
 	return t
 }
 
-// TenantsAfter returns up to limit tenants in a status with names after
-// the given one, in name order: keyset pages that stay cheap however far
-// into a large fleet they go.
-func (db *DB) TenantsAfter(ctx context.Context, status, after string, limit int) ([]fleet.Tenant, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE status = ? AND name > ? ORDER BY name LIMIT ?`,
-		status, after, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []fleet.Tenant
-	for rows.Next() {
-		t, err := scanTenant(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
-}
-
 // CountStatus returns the number of tenants in a status.
 func (db *DB) CountStatus(ctx context.Context, status string) (int64, error) {
 	var n int64
@@ -388,20 +382,34 @@ func (db *DB) CountStatus(ctx context.Context, status string) (int64, error) {
 	return n, err
 }
 
-// TenantNames returns the set of registered names, whatever their status.
-func (db *DB) TenantNames(ctx context.Context) (map[string]bool, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT name FROM tenants`)
+// CollectCandidate is a ready tenant as the collector sees it, with what
+// its last successful collection recorded.
+type CollectCandidate struct {
+	Name        string
+	Fingerprint string // size and last write as the registry has them; "" if the platform reports no writes
+	Last        CollectState
+}
+
+// CollectCandidates returns up to limit ready tenants after the given name,
+// in name order, joined with their collection state: one cheap query per
+// page of a large fleet.
+func (db *DB) CollectCandidates(ctx context.Context, after string, limit int) ([]CollectCandidate, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT t.name, CASE WHEN t.last_write_at IS NULL THEN '' ELSE t.size_bytes || '@' || t.last_write_at END,
+		coalesce(s.fingerprint, ''), coalesce(s.from_day, ''), coalesce(s.to_day, '')
+		FROM tenants t LEFT JOIN collect_state s ON s.tenant = t.name
+		WHERE t.status = ? AND t.name > ? ORDER BY t.name LIMIT ?`, fleet.StatusReady, after, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]bool{}
+	var out []CollectCandidate
 	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
+		var c CollectCandidate
+		if err := rows.Scan(&c.Name, &c.Fingerprint, &c.Last.Fingerprint, &c.Last.From, &c.Last.To); err != nil {
 			return nil, err
 		}
-		out[n] = true
+		c.Last.Tenant = c.Name
+		out = append(out, c)
 	}
 	return out, rows.Err()
 }

@@ -154,7 +154,7 @@ func register(b *testing.B, dir string) {
 	for i, d := range dbs {
 		seen[i] = central.Observed{Name: d.Name, PlatformID: d.ID, URL: d.URL, SizeBytes: d.SizeBytes, ModifiedAt: d.ModifiedAt}
 	}
-	if _, err := cdb.Reconcile(ctx, "local", seen); err != nil {
+	if _, err := cdb.Reconcile(ctx, "local", seen, nil); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := cdb.SQL().Exec(`UPDATE tenants SET schema_version = 1`); err != nil {

@@ -22,9 +22,10 @@ import (
 // numbers (julian days: the TIMESTAMP columns' numeric affinity turns
 // number-like text into numbers, which sort before all text) and text that
 // sorts after the digits ('now'). NULLs match no range, and count for no
-// day, as in the seed.
+// day, as in the seed. A day's group exists only if it has rows, so its
+// sum is never NULL.
 const metricsQuery = `
-SELECT 'o', DATE(created_at) AS d, count(*), coalesce(sum(total_amount), 0) FROM %[1]sorders
+SELECT 'o', DATE(created_at) AS d, count(*), sum(total_amount) FROM %[1]sorders
  WHERE (created_at >= ?1 AND created_at < ?2) OR created_at < '0000-' OR created_at >= ':'
  GROUP BY d
 UNION ALL

@@ -395,23 +395,17 @@ func (s *Service) Rescan(ctx context.Context) (central.ReconcileResult, error) {
 	if err != nil {
 		return central.ReconcileResult{}, err
 	}
+	seen := make([]central.Observed, len(dbs))
+	for i, d := range dbs {
+		seen[i] = central.Observed{Name: d.Name, PlatformID: d.ID, URL: d.URL, SizeBytes: d.SizeBytes, ModifiedAt: d.ModifiedAt, CreatedAt: d.CreatedAt}
+	}
 	// A platform whose list may hold things that are not databases (stray
-	// files) is asked about each name once, before it is adopted.
-	var known map[string]bool
-	pr, probes := s.p.(prober)
-	if probes {
-		if known, err = s.db.TenantNames(ctx); err != nil {
-			return central.ReconcileResult{}, err
-		}
+	// files) is asked about each new name once, before it is adopted.
+	var accept func(string) bool
+	if pr, ok := s.p.(prober); ok {
+		accept = func(name string) bool { return pr.Probe(ctx, name) == nil }
 	}
-	seen := make([]central.Observed, 0, len(dbs))
-	for _, d := range dbs {
-		if probes && !known[d.Name] && pr.Probe(ctx, d.Name) != nil {
-			continue
-		}
-		seen = append(seen, central.Observed{Name: d.Name, PlatformID: d.ID, URL: d.URL, SizeBytes: d.SizeBytes, ModifiedAt: d.ModifiedAt, CreatedAt: d.CreatedAt})
-	}
-	res, err := s.db.Reconcile(ctx, s.p.Name(), seen)
+	res, err := s.db.Reconcile(ctx, s.p.Name(), seen, accept)
 	if err != nil {
 		return res, err
 	}

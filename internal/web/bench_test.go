@@ -22,7 +22,7 @@ func BenchmarkTenantListPage10k(b *testing.B) {
 		seen[i] = central.Observed{Name: fmt.Sprintf("store-%05d", i), URL: fmt.Sprintf("file:/srv/tenants/store-%05d.db", i),
 			SizeBytes: int64(i%977) * 40960, ModifiedAt: time.Now().Add(-time.Duration(i) * time.Minute)}
 	}
-	if _, err := e.db.Reconcile(b.Context(), "local", seen); err != nil {
+	if _, err := e.db.Reconcile(b.Context(), "local", seen, nil); err != nil {
 		b.Fatal(err)
 	}
 	c := e.login("admin@example.com")

@@ -206,7 +206,7 @@ func TestTenantListPages(t *testing.T) {
 	for i := range 120 {
 		seen = append(seen, central.Observed{Name: fmt.Sprintf("shop-%03d", i), URL: "file:x", SizeBytes: int64(i * 1000), ModifiedAt: time.Now()})
 	}
-	if _, err := e.db.Reconcile(t.Context(), "local", seen); err != nil {
+	if _, err := e.db.Reconcile(t.Context(), "local", seen, nil); err != nil {
 		t.Fatal(err)
 	}
 	c := e.login("viewer@example.com")

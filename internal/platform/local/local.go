@@ -15,8 +15,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tenantry/tenantry/internal/fleet"
@@ -119,30 +121,52 @@ func (p *Platform) List(ctx context.Context) ([]platform.Database, error) {
 			wal[name] = e
 		}
 	}
-	out := make([]platform.Database, 0, len(entries))
+	var candidates []fs.DirEntry
 	for _, e := range entries {
 		name, ok := strings.CutSuffix(e.Name(), ".db")
-		if !ok || e.IsDir() || fleet.ValidateName(name) != nil {
-			continue
+		if ok && !e.IsDir() && fleet.ValidateName(name) == nil {
+			candidates = append(candidates, e)
 		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		fi, err := e.Info()
-		if err != nil || !fi.Mode().IsRegular() {
-			continue // vanished while listing, or not a file
-		}
-		path := filepath.Join(p.tenantsDir(), e.Name())
-		d := platform.Database{Name: name, ID: path, URL: "file:" + path, SizeBytes: fi.Size(), ModifiedAt: fi.ModTime().UTC()}
-		if we, ok := wal[name]; ok {
-			if wi, err := we.Info(); err == nil {
-				d.SizeBytes += wi.Size()
-				if wi.ModTime().After(d.ModifiedAt) {
-					d.ModifiedAt = wi.ModTime().UTC()
+	}
+	// One stat per file is the whole cost of a scan; spread it over the
+	// cores.
+	found := make([]platform.Database, len(candidates))
+	ok := make([]bool, len(candidates))
+	var wg sync.WaitGroup
+	for part := range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := part; i < len(candidates); i += runtime.GOMAXPROCS(0) {
+				e := candidates[i]
+				fi, err := e.Info()
+				if err != nil || !fi.Mode().IsRegular() {
+					continue // vanished while listing, or not a file
 				}
+				name := strings.TrimSuffix(e.Name(), ".db")
+				path := filepath.Join(p.tenantsDir(), e.Name())
+				d := platform.Database{Name: name, ID: path, URL: "file:" + path, SizeBytes: fi.Size(), ModifiedAt: fi.ModTime().UTC()}
+				if we, has := wal[name]; has {
+					if wi, err := we.Info(); err == nil {
+						d.SizeBytes += wi.Size()
+						if wi.ModTime().After(d.ModifiedAt) {
+							d.ModifiedAt = wi.ModTime().UTC()
+						}
+					}
+				}
+				found[i], ok[i] = d, true
 			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]platform.Database, 0, len(found))
+	for i, d := range found {
+		if ok[i] {
+			out = append(out, d)
 		}
-		out = append(out, d)
 	}
 	return out, nil
 }
