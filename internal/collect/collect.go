@@ -171,7 +171,7 @@ func (c *Collector) run(ctx context.Context, run *central.CollectRun, from, to t
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := newReader(c.p)
+			r := newReader(c.p, c.opts.Timeout*9/10)
 			defer r.close()
 			for t := range tasks {
 				outcomes <- c.collectOne(ctx, r, t, from, to)

@@ -286,4 +286,54 @@ func TestOneCollectionAtATime(t *testing.T) {
 	}
 }
 
-var _ = sql.ErrNoRows
+
+
+// TestLockedTenantRetriesThenFails: a tenant locked by a writer is retried
+// with backoff; one unlocked in time is collected, one locked throughout
+// fails with a timeout, and the rest of the fleet is collected.
+func TestLockedTenantRetriesThenFails(t *testing.T) {
+	f := newFleet(t, 4, 3, collect.Options{Timeout: 300 * time.Millisecond})
+	names := demo.Profiles(4, 7)
+	lock := func(name string) *sql.Conn {
+		db, err := f.p.Open(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		conn, err := db.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(context.Background(), `BEGIN EXCLUSIVE`); err != nil {
+			t.Fatal(err)
+		}
+		return conn
+	}
+	briefly, throughout := lock(names[0].Name), lock(names[1].Name)
+	time.AfterFunc(400*time.Millisecond, func() { briefly.ExecContext(context.Background(), `ROLLBACK`) })
+	start := time.Now()
+	s := f.run(f.end, f.end)
+	throughout.ExecContext(context.Background(), `ROLLBACK`)
+	if s.OK != 3 || s.Failed != 1 || s.Errors[0].Tenant != names[1].Name || !strings.Contains(s.Errors[0].Error, "locked") {
+		t.Fatalf("summary: %+v", s)
+	}
+	results, err := f.db.RunResults(context.Background(), s.ID, false, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		switch r.Tenant {
+		case names[0].Name:
+			if !r.OK || r.Attempts < 2 {
+				t.Errorf("briefly locked tenant: %+v", r)
+			}
+		case names[1].Name:
+			if r.Attempts != 3 {
+				t.Errorf("tenant locked throughout tried %d times, want 3", r.Attempts)
+			}
+		}
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("the run took %s: the per-tenant timeout does not interrupt a wait on a lock", took)
+	}
+}

@@ -24,9 +24,12 @@ type attacher interface {
 	AttachURI(name string) (string, error)
 }
 
-func newReader(p platform.Platform) reader {
+// newReader returns the best reader for p. A lock must not hold a reader
+// past its per-tenant timeout (SQLite's busy wait does not notice a
+// cancelled context), so it waits for locks at most busy.
+func newReader(p platform.Platform, busy time.Duration) reader {
 	if a, ok := p.(attacher); ok {
-		return &attachReader{a: a}
+		return &attachReader{a: a, busy: busy}
 	}
 	return openReader{p: p}
 }
@@ -53,6 +56,7 @@ func (openReader) close() {}
 // small stores that is most of the work.
 type attachReader struct {
 	a                     attacher
+	busy                  time.Duration
 	db                    *sql.DB
 	conn                  *sql.Conn
 	attach, detach, query *sql.Stmt
@@ -61,7 +65,7 @@ type attachReader struct {
 const attachedAs = "t"
 
 func (r *attachReader) open(ctx context.Context) error {
-	db, err := tenantdb.Open("file::memory:?_pragma=busy_timeout(10000)")
+	db, err := tenantdb.Open(fmt.Sprintf("file::memory:?_pragma=busy_timeout(%d)", max(1, r.busy.Milliseconds())))
 	if err != nil {
 		return err
 	}
