@@ -286,8 +286,6 @@ func TestOneCollectionAtATime(t *testing.T) {
 	}
 }
 
-
-
 // TestLockedTenantRetriesThenFails: a tenant locked by a writer is retried
 // with backoff; one unlocked in time is collected, one locked throughout
 // fails with a timeout, and the rest of the fleet is collected.
