@@ -20,7 +20,7 @@ import (
 
 // Options tune a collection.
 type Options struct {
-	Workers   int           // tenants read at once (default 8: reads wait on disk as much as on CPU)
+	Workers   int           // tenants read at once (default 4)
 	Timeout   time.Duration // per tenant and attempt (default 30 s)
 	Attempts  int           // tries per tenant on transient errors (default 3)
 	BatchSize int           // tenants per central transaction (default 250)
@@ -29,7 +29,7 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.Workers <= 0 {
-		o.Workers = 8
+		o.Workers = 4
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
