@@ -53,18 +53,7 @@ func (e *env) collect(args []string) error {
 		return err
 	}
 	defer a.Close()
-	c := a.collect
-	run, j, err := c.Submit(e.ctx, a.jobs, collect.Spec{From: from, To: to, Trigger: "cli", Actor: e.cliActor()})
-	if err != nil {
-		return err
-	}
-	stop := e.watchJob(a, j.ID)
-	err = e.await(a, j)
-	stop()
-	if err != nil {
-		return fmt.Errorf("collection run %d failed: %w", run.ID, err)
-	}
-	s, err := c.Summary(e.ctx, run.ID)
+	s, err := e.runCollection(a, collect.Spec{From: from, To: to, Trigger: "cli", Actor: e.cliActor()})
 	if err != nil {
 		return err
 	}
@@ -77,6 +66,22 @@ func (e *env) collect(args []string) error {
 		fmt.Fprintf(e.stdout, "  failed: %s: %s\n", te.Tenant, te.Error)
 	}
 	return nil
+}
+
+// runCollection queues a collection, runs it here with a progress line on
+// a terminal, and returns its summary.
+func (e *env) runCollection(a *app, spec collect.Spec) (*collect.Summary, error) {
+	run, j, err := a.collect.Submit(e.ctx, a.jobs, spec)
+	if err != nil {
+		return nil, err
+	}
+	stop := e.watchJob(a, j.ID)
+	err = e.await(a, j)
+	stop()
+	if err != nil {
+		return nil, fmt.Errorf("collection run %d failed: %w", run.ID, err)
+	}
+	return a.collect.Summary(e.ctx, run.ID)
 }
 
 // watchJob shows a job's progress on a terminal until stop is called.

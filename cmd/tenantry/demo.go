@@ -140,19 +140,9 @@ func (e *env) demoAdmin(a *app) error {
 func (e *env) demoCollect(a *app, days int) error {
 	_, to := collect.DefaultRange(time.Now())
 	from := to.AddDate(0, 0, -(days - 1))
-	run, j, err := a.collect.Submit(e.ctx, a.jobs, collect.Spec{From: from, To: to, Trigger: "demo", Actor: "demo"})
-	if err != nil {
-		return err
-	}
-	stop := e.watchJob(a, j.ID)
-	err = e.await(a, j)
-	stop()
+	s, err := e.runCollection(a, collect.Spec{From: from, To: to, Trigger: "demo", Actor: "demo"})
 	if err != nil {
 		return fmt.Errorf("collect demo metrics: %w", err)
-	}
-	s, err := a.collect.Summary(e.ctx, run.ID)
-	if err != nil {
-		return err
 	}
 	fmt.Fprintf(e.stdout, "demo: collected %d days of metrics from %d stores (%d rows) in %s\n", days, s.OK, s.RowsWritten,
 		s.Duration().Round(time.Millisecond))
