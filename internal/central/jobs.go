@@ -46,15 +46,14 @@ func insertJob(ctx context.Context, ex execer, now time.Time, j *fleet.Job) (int
 // in one transaction, so there is never a creating tenant without a job
 // nor a job for a name someone else holds.
 func (db *DB) ClaimTenantJob(ctx context.Context, t *fleet.Tenant, j *fleet.Job) error {
-	if err := db.ClaimTenant(ctx, t); err != nil {
-		return err
-	}
-	id, err := db.InsertJob(ctx, j)
-	if err != nil {
-		_ = db.DeleteTenantRow(context.WithoutCancel(ctx), t.Name)
-		return err
-	}
-	return db.UpdateTenant(ctx, t.Name, TenantUpdate{JobID: &id})
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		id, err := insertJob(ctx, tx, db.now(), j)
+		if err != nil {
+			return err
+		}
+		t.JobID = id
+		return claimTenant(ctx, tx, t)
+	})
 }
 
 // Job returns one job.

@@ -80,7 +80,7 @@ func (db *DB) StartRun(ctx context.Context, r *CollectRun) error {
 	if err != nil {
 		return err
 	}
-	r.ID, r.State, r.StartedAt = 0, RunRunning, now
+	r.State, r.StartedAt = RunRunning, now
 	r.ID, err = res.LastInsertId()
 	return err
 }

@@ -33,11 +33,11 @@ func (db *DB) Tenant(ctx context.Context, name string) (*fleet.Tenant, error) {
 	return &t, nil
 }
 
-// ClaimTenant inserts a registry row in state creating for a job that is
+// claimTenant inserts a registry row in state creating for a job that is
 // about to make the tenant. A name held by any row other than a failed one
 // is a conflict, with a message saying what holds it.
-func (db *DB) ClaimTenant(ctx context.Context, t *fleet.Tenant) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+func claimTenant(ctx context.Context, tx *sql.Tx, t *fleet.Tenant) error {
+	{
 		var status string
 		err := tx.QueryRowContext(ctx, `SELECT status FROM tenants WHERE name = ?`, t.Name).Scan(&status)
 		switch {
@@ -60,7 +60,7 @@ func (db *DB) ClaimTenant(ctx context.Context, t *fleet.Tenant) error {
 			t.Name, t.Platform, t.PlatformID, t.URL, t.Status, t.SchemaVersion, t.SizeBytes, t.Parent,
 			ts(t.BranchedAt), ts(t.CreatedAt), t.Error, t.JobID)
 		return translate(err, fmt.Sprintf("Tenant %q", t.Name))
-	})
+	}
 }
 
 // TenantUpdate is a partial update of a registry row; nil fields stay.
@@ -134,13 +134,6 @@ func (db *DB) UpdateTenant(ctx context.Context, name string, u TenantUpdate) err
 		return fleet.Errorf(fleet.ECONFLICT, "Tenant %q is %s.", name, t.Status)
 	}
 	return nil
-}
-
-// DeleteTenantRow removes a registry row (used only to undo a claim whose
-// job failed before anything was made).
-func (db *DB) DeleteTenantRow(ctx context.Context, name string) error {
-	_, err := db.db.ExecContext(ctx, `DELETE FROM tenants WHERE name = ?`, name)
-	return err
 }
 
 func placeholders(n int) string {

@@ -97,12 +97,12 @@ func (r *attachReader) read(ctx context.Context, name string, from, to time.Time
 		}
 	}
 	if _, err := r.attach.ExecContext(ctx, uri); err != nil {
-		r.reset()
+		r.close()
 		return nil, err
 	}
 	defer func() {
 		if _, derr := r.detach.ExecContext(context.WithoutCancel(ctx)); derr != nil {
-			r.reset() // start the next tenant on a clean connection
+			r.close() // start the next tenant on a clean connection
 		}
 	}()
 	if r.query == nil {
@@ -132,10 +132,6 @@ func unqualify(err error) error {
 		return err
 	}
 	return fmt.Errorf("%s", strings.ReplaceAll(msg, ": "+attachedAs+".", ": "))
-}
-
-func (r *attachReader) reset() {
-	r.close()
 }
 
 func (r *attachReader) close() {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -162,7 +163,7 @@ func (s *Server) page(c echo.Context, title, nav string) layouts.Page {
 
 // wantsJSON reports whether the client asked for JSON.
 func wantsJSON(c echo.Context) bool {
-	return bytes.Contains([]byte(c.Request().Header.Get(echo.HeaderAccept)), []byte("application/json"))
+	return strings.Contains(c.Request().Header.Get(echo.HeaderAccept), "application/json")
 }
 
 var statusOf = map[string]int{

@@ -67,32 +67,29 @@ func listFilter(c echo.Context) pages.TenantList {
 	return l
 }
 
-func (s *Server) tenantList(c echo.Context, l pages.TenantList) (pages.TenantList, error) {
+// tenantList fills one page of the registry; it also returns the page's
+// tenants as the registry has them, for JSON clients.
+func (s *Server) tenantList(c echo.Context, l pages.TenantList) (pages.TenantList, []fleet.Tenant, error) {
 	ctx := c.Request().Context()
 	rows, total, err := s.DB.ListTenants(ctx, central.TenantFilter{Query: l.Query, Status: l.Status, Sort: l.Sort,
 		Desc: l.Desc, Limit: l.PageSize, Offset: (l.Page - 1) * l.PageSize})
 	if err != nil {
-		return l, err
+		return l, nil, err
 	}
 	l.Total = total
 	for _, t := range rows {
 		l.Rows = append(l.Rows, tenantRow(t))
 	}
 	l.LastScan = s.DB.LastScan(ctx)
-	return l, nil
+	return l, rows, nil
 }
 
 func (s *Server) handleTenantList(c echo.Context) error {
-	l, err := s.tenantList(c, listFilter(c))
+	l, rows, err := s.tenantList(c, listFilter(c))
 	if err != nil {
 		return err
 	}
 	if wantsJSON(c) {
-		rows, _, err := s.DB.ListTenants(c.Request().Context(), central.TenantFilter{Query: l.Query, Status: l.Status,
-			Sort: l.Sort, Desc: l.Desc, Limit: l.PageSize, Offset: (l.Page - 1) * l.PageSize})
-		if err != nil {
-			return err
-		}
 		if rows == nil {
 			rows = []fleet.Tenant{}
 		}
@@ -117,7 +114,7 @@ func (s *Server) handleTenantCreate(c echo.Context) error {
 		if wantsJSON(c) || fleet.ErrorCode(err) == fleet.EINTERNAL {
 			return err
 		}
-		l, lerr := s.tenantList(c, listFilter(c))
+		l, _, lerr := s.tenantList(c, listFilter(c))
 		if lerr != nil {
 			return lerr
 		}
