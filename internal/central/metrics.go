@@ -320,25 +320,46 @@ func (db *DB) WriteCollectBatch(ctx context.Context, b CollectBatch) (int64, err
 				return fmt.Errorf("write metrics: %w", err)
 			}
 		}
-		for day, d := range daily {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO metrics_daily VALUES (?,?,?,?,?,?) ON CONFLICT (date) DO UPDATE SET
-				stores = stores + excluded.stores, total_orders = total_orders + excluded.total_orders,
-				total_revenue = total_revenue + excluded.total_revenue, active_carts = active_carts + excluded.active_carts,
-				new_products = new_products + excluded.new_products`, day, d.stores, d.orders, d.revenue, d.carts, d.products); err != nil {
-				return fmt.Errorf("update daily rollup: %w", err)
-			}
+		if err := addRollups(ctx, tx, `INSERT INTO metrics_daily VALUES %s ON CONFLICT (date) DO UPDATE SET
+			stores = stores + excluded.stores, total_orders = total_orders + excluded.total_orders,
+			total_revenue = total_revenue + excluded.total_revenue, active_carts = active_carts + excluded.active_carts,
+			new_products = new_products + excluded.new_products`, daily, func(day string) []any { return []any{day} }); err != nil {
+			return fmt.Errorf("update daily rollup: %w", err)
 		}
-		for k, d := range monthly {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO metrics_monthly VALUES (?,?,?,?,?,?,?) ON CONFLICT (month, database_name) DO UPDATE SET
-				days = days + excluded.days, total_orders = total_orders + excluded.total_orders,
-				total_revenue = total_revenue + excluded.total_revenue, active_carts = active_carts + excluded.active_carts,
-				new_products = new_products + excluded.new_products`, k.month, k.tenant, d.stores, d.orders, d.revenue, d.carts, d.products); err != nil {
-				return fmt.Errorf("update monthly rollup: %w", err)
-			}
+		if err := addRollups(ctx, tx, `INSERT INTO metrics_monthly VALUES %s ON CONFLICT (month, database_name) DO UPDATE SET
+			days = days + excluded.days, total_orders = total_orders + excluded.total_orders,
+			total_revenue = total_revenue + excluded.total_revenue, active_carts = active_carts + excluded.active_carts,
+			new_products = new_products + excluded.new_products`, monthly, func(k monthKey) []any { return []any{k.month, k.tenant} }); err != nil {
+			return fmt.Errorf("update monthly rollup: %w", err)
 		}
 		return writeResults(ctx, tx, db.now(), b, changed)
 	})
 	return changed, err
+}
+
+// addRollups adds totals to a rollup table, many rows per statement:
+// query has a %s where the VALUES rows go, and key gives a row's key
+// columns, which come before the five totals.
+func addRollups[K comparable](ctx context.Context, tx *sql.Tx, query string, totals map[K]*dayTotals, key func(K) []any) error {
+	type row struct {
+		k K
+		d *dayTotals
+	}
+	all := make([]row, 0, len(totals))
+	for k, d := range totals {
+		all = append(all, row{k, d})
+	}
+	for chunk := range chunks(all, 100) {
+		var args []any
+		for _, r := range chunk {
+			args = append(append(args, key(r.k)...), r.d.stores, r.d.orders, r.d.revenue, r.d.carts, r.d.products)
+		}
+		one := "(" + placeholders(len(args)/len(chunk)) + "),"
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(query, strings.TrimSuffix(strings.Repeat(one, len(chunk)), ",")), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // oldMetrics reads the rows a batch may replace. The date is read as an

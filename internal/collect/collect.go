@@ -145,8 +145,22 @@ func (c *Collector) Summary(ctx context.Context, runID int64) (*Summary, error) 
 	return s, nil
 }
 
+// RescanAfter is how old the registry's last rescan may be before a run
+// on a platform with its own fingerprints rescans first: such a platform
+// tells changed tenants apart without the registry, so a rescan only
+// adopts new databases and notices vanished ones, which the server does
+// every 30 s anyway.
+const RescanAfter = time.Minute
+
+func (c *Collector) needsRescan(ctx context.Context) bool {
+	if _, ok := c.p.(fingerprinter); !ok {
+		return true
+	}
+	return time.Since(c.db.LastScan(ctx)) > RescanAfter
+}
+
 func (c *Collector) run(ctx context.Context, run *central.CollectRun, from, to time.Time, progress Progress) (int64, error) {
-	if c.rescan != nil {
+	if c.rescan != nil && c.needsRescan(ctx) {
 		if err := c.rescan(ctx); err != nil {
 			return 0, fmt.Errorf("reconcile the registry: %w", err)
 		}
@@ -237,9 +251,18 @@ func (c *Collector) run(ctx context.Context, run *central.CollectRun, from, to t
 	return total, context.Cause(ctx)
 }
 
+// fingerprinter is implemented by platforms that can tell, from the
+// file system and at once, whether a tenant changed (the local platform).
+// Other platforms' fingerprints come from the registry, as fresh as its
+// last rescan.
+type fingerprinter interface {
+	Fingerprints(ctx context.Context, names []string) []string
+}
+
 // produce pages through the ready tenants, skips those unchanged since
 // their last collection of the same days, and hands out the rest.
 func (c *Collector) produce(ctx context.Context, run *central.CollectRun, tasks chan<- task, skips chan<- int) error {
+	fp, _ := c.p.(fingerprinter)
 	after := ""
 	for {
 		page, err := c.db.CollectCandidates(ctx, after, c.opts.PageSize)
@@ -247,6 +270,15 @@ func (c *Collector) produce(ctx context.Context, run *central.CollectRun, tasks 
 			return err
 		}
 		after = page[len(page)-1].Name
+		if fp != nil {
+			names := make([]string, len(page))
+			for i, t := range page {
+				names[i] = t.Name
+			}
+			for i, f := range fp.Fingerprints(ctx, names) {
+				page[i].Fingerprint = f
+			}
+		}
 		skipped := 0
 		for _, t := range page {
 			if t.Fingerprint != "" && t.Last.Fingerprint == t.Fingerprint && t.Last.From <= run.From && t.Last.To >= run.To {

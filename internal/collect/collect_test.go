@@ -48,6 +48,7 @@ func newFleet(t testing.TB, n, days int, opts collect.Options) *fleetEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.Settle = 0 // the tests write and collect within a second
 	runner := jobs.NewRunner(db, quiet)
 	life := lifecycle.New(db, p, runner, quiet)
 	end := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)

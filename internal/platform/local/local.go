@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,12 @@ import (
 // Platform is the local file platform.
 type Platform struct {
 	dir string // the data directory
+	// Settle is how long after its last write a tenant's fingerprint is
+	// trusted: file times are coarse (a clock tick, or worse on some file
+	// systems), so two writes close together may leave the same time and
+	// size. A tenant written to within Settle has no fingerprint, and is
+	// collected again next time.
+	Settle time.Duration
 }
 
 // New returns the local platform over a data directory, creating its
@@ -39,7 +46,7 @@ func New(dataDir string) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Platform{dir: abs}
+	p := &Platform{dir: abs, Settle: 2 * time.Second}
 	for _, d := range []string{p.tenantsDir(), p.archiveDir(), p.tmpDir()} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return nil, fmt.Errorf("create %s: %w", d, err)
@@ -111,54 +118,41 @@ func (p *Platform) Get(ctx context.Context, name string) (platform.Database, err
 // every few seconds over a large fleet. Whether a file really is a SQLite
 // database is Probe's question, asked once, before a file is adopted.
 func (p *Platform) List(ctx context.Context) ([]platform.Database, error) {
-	entries, err := os.ReadDir(p.tenantsDir())
+	root, err := os.OpenRoot(p.tenantsDir())
 	if err != nil {
 		return nil, fmt.Errorf("list tenants: %w", err)
 	}
-	wal := make(map[string]fs.DirEntry)
+	defer root.Close()
+	dir, err := root.Open(".")
+	if err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	entries, err := dir.Readdirnames(-1)
+	dir.Close()
+	if err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	wal := make(map[string]bool)
+	var names []string
 	for _, e := range entries {
-		if name, ok := strings.CutSuffix(e.Name(), ".db-wal"); ok {
-			wal[name] = e
+		if name, ok := strings.CutSuffix(e, ".db-wal"); ok {
+			wal[name] = true
+		} else if name, ok := strings.CutSuffix(e, ".db"); ok && fleet.ValidateName(name) == nil {
+			names = append(names, name)
 		}
 	}
-	var candidates []fs.DirEntry
-	for _, e := range entries {
-		name, ok := strings.CutSuffix(e.Name(), ".db")
-		if ok && !e.IsDir() && fleet.ValidateName(name) == nil {
-			candidates = append(candidates, e)
+	sort.Strings(names)
+	found := make([]platform.Database, len(names))
+	ok := make([]bool, len(names))
+	parallel(len(names), func(i int) {
+		name := names[i]
+		size, mod, err := stat(root, name, wal[name])
+		if err != nil {
+			return // vanished while listing, or not a file
 		}
-	}
-	// One stat per file is the whole cost of a scan; spread it over the
-	// cores.
-	found := make([]platform.Database, len(candidates))
-	ok := make([]bool, len(candidates))
-	var wg sync.WaitGroup
-	for part := range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := part; i < len(candidates); i += runtime.GOMAXPROCS(0) {
-				e := candidates[i]
-				fi, err := e.Info()
-				if err != nil || !fi.Mode().IsRegular() {
-					continue // vanished while listing, or not a file
-				}
-				name := strings.TrimSuffix(e.Name(), ".db")
-				path := filepath.Join(p.tenantsDir(), e.Name())
-				d := platform.Database{Name: name, ID: path, URL: "file:" + path, SizeBytes: fi.Size(), ModifiedAt: fi.ModTime().UTC()}
-				if we, has := wal[name]; has {
-					if wi, err := we.Info(); err == nil {
-						d.SizeBytes += wi.Size()
-						if wi.ModTime().After(d.ModifiedAt) {
-							d.ModifiedAt = wi.ModTime().UTC()
-						}
-					}
-				}
-				found[i], ok[i] = d, true
-			}
-		}()
-	}
-	wg.Wait()
+		path := filepath.Join(p.tenantsDir(), name+".db")
+		found[i], ok[i] = platform.Database{Name: name, ID: path, URL: "file:" + path, SizeBytes: size, ModifiedAt: mod.UTC()}, true
+	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -169,6 +163,71 @@ func (p *Platform) List(ctx context.Context) ([]platform.Database, error) {
 		}
 	}
 	return out, nil
+}
+
+// stat returns the size of a tenant's files (the database and its WAL)
+// and the time of the last write to either, with one stat per file
+// relative to the open tenants directory. hasWAL false skips the WAL.
+func stat(root *os.Root, name string, hasWAL bool) (size int64, mod time.Time, err error) {
+	fi, err := root.Lstat(name + ".db")
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return 0, time.Time{}, fmt.Errorf("%s.db is not a regular file", name)
+	}
+	size, mod = fi.Size(), fi.ModTime()
+	if hasWAL {
+		if wi, err := root.Lstat(name + ".db-wal"); err == nil {
+			size += wi.Size()
+			if wi.ModTime().After(mod) {
+				mod = wi.ModTime()
+			}
+		}
+	}
+	return size, mod, nil
+}
+
+// parallel runs f(0..n-1) spread over the cores: a stat is the whole cost
+// of a scan.
+func parallel(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var wg sync.WaitGroup
+	for part := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := part; i < n; i += workers {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// Fingerprints returns, for each named tenant, a text that changes
+// whenever its files are written to (size and last write time), read
+// from the file system at the moment of asking; "" for a tenant whose
+// files cannot be read or were written to within Settle. The collector
+// compares it with the one it saved when it last collected the tenant, to
+// skip unchanged tenants.
+func (p *Platform) Fingerprints(ctx context.Context, names []string) []string {
+	out := make([]string, len(names))
+	settled := time.Now().Add(-p.Settle)
+	root, err := os.OpenRoot(p.tenantsDir())
+	if err != nil {
+		return out
+	}
+	defer root.Close()
+	parallel(len(names), func(i int) {
+		if ctx.Err() != nil || fleet.ValidateName(names[i]) != nil {
+			return
+		}
+		if size, mod, err := stat(root, names[i], true); err == nil && mod.Before(settled) {
+			out[i] = strconv.FormatInt(size, 10) + "@" + strconv.FormatInt(mod.UnixNano(), 10)
+		}
+	})
+	return out
 }
 
 // Probe reports whether a listed file is a SQLite database (an empty file

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/tenantry/tenantry/internal/platform"
 	"github.com/tenantry/tenantry/internal/platform/local"
@@ -70,5 +71,59 @@ func TestListSkipsNonTenants(t *testing.T) {
 	}
 	if err := p.Probe(t.Context(), "real"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFingerprints proves a tenant's fingerprint changes with every kind of
+// write, is withheld while a write is too recent to tell apart from the
+// next, and is empty for a tenant that is not there.
+func TestFingerprints(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	p, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Create(ctx, "shop"); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "tenants", "shop.db")
+	age := func() { // pretend the last write was a minute ago
+		old := time.Now().Add(-time.Minute)
+		for _, f := range []string{path, path + "-wal"} {
+			_ = os.Chtimes(f, old, old)
+		}
+	}
+	fp := func() string { return p.Fingerprints(ctx, []string{"shop"})[0] }
+	if got := fp(); got != "" {
+		t.Fatalf("fingerprint of a file written just now = %q, want none", got)
+	}
+	age()
+	first := fp()
+	if first == "" || fp() != first {
+		t.Fatalf("fingerprint of an unchanged file: %q then %q", first, fp())
+	}
+	db, err := p.Open(ctx, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE t(x); INSERT INTO t VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	age()
+	second := fp()
+	if second == "" || second == first {
+		t.Fatalf("a rollback-journal write left the fingerprint at %q", second)
+	}
+	if _, err := db.Exec(`PRAGMA journal_mode=WAL; INSERT INTO t VALUES (2)`); err != nil {
+		t.Fatal(err)
+	}
+	age()
+	if third := fp(); third == "" || third == second {
+		t.Fatalf("a WAL write left the fingerprint at %q", third)
+	}
+	if got := p.Fingerprints(ctx, []string{"nope", "../x"}); got[0] != "" || got[1] != "" {
+		t.Fatalf("fingerprints of missing and invalid tenants = %q", got)
 	}
 }
