@@ -13,8 +13,9 @@ type Login struct {
 	Error string // inline error, "" if none
 }
 
-// Overview is the dashboard at "/". Issue-4 dashboards extend it.
+// Overview is the dashboard at "/".
 type Overview struct {
+	Dashboard
 	TotalTenants int64
 	TotalBytes   int64
 	ByStatus     []StatusCount // every status with a count > 0
@@ -79,6 +80,7 @@ type TenantDetail struct {
 	CloneName   string   // clone form state after a failed clone
 	CloneError  string
 	DeleteError string
+	History     TenantHistory // its metrics over the last 90 days
 }
 
 // JobRow is one background job.
