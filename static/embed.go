@@ -1,6 +1,6 @@
-// Package static holds the console's CSS, JavaScript and vendored htmx,
-// embedded in the binary and served under content-hashed URLs so browsers
-// can cache them forever and still pick up a new release at once.
+// Package static holds the console's CSS, JavaScript and vendored htmx and
+// uPlot, embedded in the binary and served under content-hashed URLs so
+// browsers can cache them forever and still pick up a new release at once.
 package static
 
 import (
@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-//go:embed app.css app.js favicon.svg vendor/htmx.min.js vendor/htmx.LICENSE
+//go:embed app.css app.js charts.js favicon.svg vendor/htmx.min.js vendor/htmx.LICENSE vendor/uPlot.iife.min.js vendor/uPlot.min.css vendor/uplot.LICENSE
 var embedded embed.FS
 
 // FS is the embedded static files, named as in Path ("app.css",

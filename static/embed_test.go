@@ -1,6 +1,8 @@
 package static
 
 import (
+	"bytes"
+	"compress/gzip"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -37,6 +39,10 @@ func TestHandler(t *testing.T) {
 			{"/static/app.css?v=0000000000", "text/css; charset=utf-8", "no-cache", 200},
 			{strings.TrimPrefix(Path("app.js"), "/static"), "text/javascript; charset=utf-8", "public, max-age=31536000, immutable", 200},
 			{Path("vendor/htmx.min.js"), "text/javascript; charset=utf-8", "public, max-age=31536000, immutable", 200},
+			{Path("vendor/uPlot.iife.min.js"), "text/javascript; charset=utf-8", "public, max-age=31536000, immutable", 200},
+			{Path("vendor/uPlot.min.css"), "text/css; charset=utf-8", "public, max-age=31536000, immutable", 200},
+			{Path("charts.js"), "text/javascript; charset=utf-8", "public, max-age=31536000, immutable", 200},
+			{"/static/vendor/uplot.LICENSE", "text/plain; charset=utf-8", "no-cache", 200},
 			{"/static/embed.go", "", "", 404},
 			{"/static/../go.mod", "", "", 404},
 			{"/static/nope.css", "", "", 404},
@@ -69,5 +75,25 @@ func TestHandlerServesCSS(t *testing.T) {
 	want, _ := fs.ReadFile(FS, "app.css")
 	if rec.Body.String() != string(want) {
 		t.Fatal("body is not the embedded app.css")
+	}
+}
+
+// Every console page loads these; compressed, they must leave most of a
+// 150 KB page budget to the page itself.
+func TestShellAssetsStaySmall(t *testing.T) {
+	total := 0
+	for _, name := range []string{"app.css", "app.js", "charts.js", "vendor/htmx.min.js", "vendor/uPlot.iife.min.js", "vendor/uPlot.min.css"} {
+		b, err := fs.ReadFile(FS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write(b)
+		zw.Close()
+		total += buf.Len()
+	}
+	if total > 80<<10 {
+		t.Fatalf("shell assets are %d bytes gzip-compressed, over 80 KB", total)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"time"
 
 	"github.com/tenantry/tenantry/internal/collect"
@@ -22,8 +23,12 @@ func (e *env) serve(args []string) error {
 	copts := collectOptions(fs)
 	every := fs.Duration("collect-every", time.Hour, "collect yesterday and today this often (0 = never on a schedule)")
 	secure := fs.Bool("secure-cookies", e.getenv("TENANTRY_SECURE_COOKIES") == "1", "mark cookies Secure (behind a TLS proxy; env TENANTRY_SECURE_COOKIES=1)")
+	currency := fs.String("currency", envOr(e.getenv, "TENANTRY_CURRENCY", "USD"), "ISO 4217 code money is shown in; amounts are stored in minor units (env TENANTRY_CURRENCY)")
 	if _, err := parse(fs, args, e.stderr, "serve [--addr 127.0.0.1:8080]", 0); err != nil {
 		return err
+	}
+	if !currencyCode.MatchString(*currency) {
+		return usagef("--currency %q is not an ISO 4217 code such as USD or EUR", *currency)
 	}
 	if *workers < 1 || *workers > 64 {
 		return usagef("--job-workers must be between 1 and 64")
@@ -49,11 +54,21 @@ func (e *env) serve(args []string) error {
 	go e.housekeeping(ctx, a, *rescan)
 	go e.schedule(ctx, a, *every)
 
-	srv := web.New(web.Options{DB: a.db, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, CollectEvery: *every, Log: log, Dev: *dev, StaticDir: *staticDir, SecureCookies: *secure})
+	srv := web.New(web.Options{DB: a.db, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, CollectEvery: *every, Log: log, Dev: *dev, StaticDir: *staticDir, SecureCookies: *secure, Currency: *currency})
 	return srv.Serve(ctx, *addr, func(bound string) {
 		fmt.Fprintf(e.stdout, "tenantry: serving on http://%s\n", bound)
 		log.Info("serving", "addr", bound, "platform", a.p.Name(), "data", e.cfg.DataDir)
 	})
+}
+
+var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// envOr is getenv(key), or def when it is unset.
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
 }
 
 // housekeeping reconciles the registry and purges expired sessions until

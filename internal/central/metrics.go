@@ -332,6 +332,11 @@ func (db *DB) WriteCollectBatch(ctx context.Context, b CollectBatch) (int64, err
 			new_products = new_products + excluded.new_products`, monthly, func(k monthKey) []any { return []any{k.month, k.tenant} }); err != nil {
 			return fmt.Errorf("update monthly rollup: %w", err)
 		}
+		if changed > 0 {
+			if err := bumpGeneration(ctx, tx); err != nil {
+				return err
+			}
+		}
 		return writeResults(ctx, tx, db.now(), b, changed)
 	})
 	return changed, err

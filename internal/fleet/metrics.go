@@ -55,3 +55,15 @@ func ParseRange(from, to string) (time.Time, time.Time, error) {
 	}
 	return f, t, nil
 }
+
+// MonthLayout is how months are written: YYYY-MM.
+const MonthLayout = "2006-01"
+
+// ParseMonth reads a YYYY-MM month and returns its first day (UTC).
+func ParseMonth(s string) (time.Time, error) {
+	t, err := time.Parse(MonthLayout, s)
+	if err != nil || t.Format(MonthLayout) != s {
+		return time.Time{}, Errorf(EINVALID, "%q is not a month: use YYYY-MM, e.g. 2026-11.", Truncate(s, 30))
+	}
+	return t, nil
+}

@@ -31,6 +31,20 @@ func (s *Server) handleOverview(c echo.Context) error {
 	for _, j := range js {
 		vm.RecentJobs = append(vm.RecentJobs, jobRow(j))
 	}
+	if vm.TotalTenants > 0 {
+		if vm.Dashboard, err = s.dashboard(ctx); err != nil {
+			return err
+		}
+	}
+	last, err := s.DB.LastRun(ctx)
+	if err != nil {
+		return err
+	}
+	if last != nil {
+		row := runRow(*last, nil)
+		vm.LastRun = &row
+	}
+	vm.Schedule = s.schedule()
 	if wantsJSON(c) {
 		return c.JSON(http.StatusOK, vm)
 	}

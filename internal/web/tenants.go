@@ -160,6 +160,9 @@ func (s *Server) tenantDetail(c echo.Context, name string) (pages.TenantDetail, 
 	for _, j := range js {
 		vm.Jobs = append(vm.Jobs, jobRow(j))
 	}
+	if vm.History, err = s.tenantHistory(ctx, name); err != nil {
+		return pages.TenantDetail{}, nil, err
+	}
 	return vm, t, nil
 }
 

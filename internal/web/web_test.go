@@ -40,7 +40,13 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	dir := t.TempDir()
+	return newEnvIn(t, t.TempDir())
+}
+
+// newEnvIn is newEnv over a data directory that may already hold a
+// central database.
+func newEnvIn(t testing.TB, dir string) *env {
+	t.Helper()
 	ctx := context.Background()
 	db, err := central.Open(ctx, "file:"+dir+"/central.db", "")
 	if err != nil {

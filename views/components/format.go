@@ -1,6 +1,7 @@
 // Package components holds small view pieces shared by every page: format
-// helpers for numbers, sizes and times, and templ components such as status
-// badges, flash messages, empty states, pagination and progress bars.
+// helpers for numbers, money, sizes and times, and templ components such as
+// status badges, flash messages, empty states, pagination, progress bars
+// and charts.
 package components
 
 import (

@@ -13,6 +13,7 @@ type navItem struct {
 // navIcon) when a new section of the console gets a page.
 var navItems = []navItem{
 	{Name: "overview", Label: "Overview", Href: "/"},
+	{Name: "reports", Label: "Reports", Href: "/reports/top-stores"},
 	{Name: "tenants", Label: "Tenants", Href: "/tenants"},
 	{Name: "collections", Label: "Collections", Href: "/collections"},
 	{Name: "jobs", Label: "Jobs", Href: "/jobs"},

@@ -1,0 +1,207 @@
+package central
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/tenantry/tenantry/internal/fleet"
+)
+
+// The dashboards read the rollups that every collection keeps exact in
+// the same transactions as the metrics table (metrics_daily per day,
+// metrics_monthly per store and month), so no report scans the metrics
+// table except for one tenant or one day.
+
+// DayTotals are the platform's sums for one day over the stores with a
+// metrics row that day.
+type DayTotals struct {
+	Date        string `json:"date"`
+	Stores      int64  `json:"stores"`
+	Orders      int64  `json:"total_orders"`
+	Revenue     int64  `json:"total_revenue"`
+	ActiveCarts int64  `json:"active_carts"`
+	NewProducts int64  `json:"new_products"`
+}
+
+// DailyTotals returns the days from..to (YYYY-MM-DD, inclusive) that have
+// metrics, oldest first.
+func (db *DB) DailyTotals(ctx context.Context, from, to string) ([]DayTotals, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT date, stores, total_orders, total_revenue, active_carts, new_products
+		FROM metrics_daily WHERE date BETWEEN ? AND ? AND stores > 0 ORDER BY date`, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []DayTotals
+	for rows.Next() {
+		var d DayTotals
+		if err := rows.Scan(&d.Date, &d.Stores, &d.Orders, &d.Revenue, &d.ActiveCarts, &d.NewProducts); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// ActiveStores counts the stores with at least one order from..to.
+func (db *DB) ActiveStores(ctx context.Context, from, to string) (int64, error) {
+	q := `SELECT count(DISTINCT database_name) FROM metrics WHERE date BETWEEN ? AND ? AND total_orders > 0`
+	if from == to { // one day: each store has one row, so no DISTINCT
+		q = `SELECT count(*) FROM metrics WHERE date BETWEEN ? AND ? AND total_orders > 0`
+	}
+	var n int64
+	err := db.db.QueryRowContext(ctx, q, from, to).Scan(&n)
+	return n, err
+}
+
+// MonthActiveStores counts the stores with at least one order in a whole
+// month (YYYY-MM), from the monthly rollup.
+func (db *DB) MonthActiveStores(ctx context.Context, month string) (int64, error) {
+	var n int64
+	err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM metrics_monthly WHERE month = ? AND days > 0 AND total_orders > 0`, month).Scan(&n)
+	return n, err
+}
+
+// StoreMonth is one store's totals for a month, with its revenue the month
+// before.
+type StoreMonth struct {
+	Name        string `json:"database_name"`
+	Revenue     int64  `json:"revenue"`
+	Orders      int64  `json:"orders"`
+	PrevRevenue int64  `json:"previous_revenue"`
+	HasPrev     bool   `json:"has_previous"`
+}
+
+// RankingSorts are the orders MonthRanking knows, and the SQL of each
+// (descending order is the default; NULLs, stores without a previous
+// month, sort last either way).
+var rankingSorts = map[string]string{
+	"revenue": "m.total_revenue",
+	"orders":  "m.total_orders",
+	"aov":     "CASE WHEN m.total_orders > 0 THEN m.total_revenue * 1.0 / m.total_orders ELSE 0 END",
+	"change":  "CASE WHEN p.total_revenue > 0 THEN (m.total_revenue - p.total_revenue) * 1.0 / p.total_revenue END",
+	"name":    "m.database_name",
+}
+
+// MonthRanking returns a page of the stores with metrics in month
+// (YYYY-MM), ordered by sort (revenue, orders, aov, change or name; ties
+// by name), and how many there are. The revenue order is the seed's "top
+// performing stores" (SUM(total_revenue) per store over the month).
+func (db *DB) MonthRanking(ctx context.Context, month, prevMonth, sort string, desc bool, limit, offset int) ([]StoreMonth, int64, error) {
+	expr, ok := rankingSorts[sort]
+	if !ok {
+		return nil, 0, fleet.Errorf(fleet.EINVALID, "Cannot sort by %q: use revenue, orders, aov, change or name.", fleet.Truncate(sort, 20))
+	}
+	order := expr + " ASC"
+	if desc {
+		order = expr + " DESC"
+	}
+	if sort == "change" { // stores without a previous month last, either way
+		order = "(" + expr + ") IS NULL, " + order
+	}
+	var total int64
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM metrics_monthly WHERE month = ? AND days > 0`, month).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := db.db.QueryContext(ctx, fmt.Sprintf(`SELECT m.database_name, m.total_revenue, m.total_orders, coalesce(p.total_revenue, 0), p.database_name IS NOT NULL
+		FROM metrics_monthly m LEFT JOIN metrics_monthly p ON p.month = ? AND p.database_name = m.database_name AND p.days > 0
+		WHERE m.month = ? AND m.days > 0
+		ORDER BY %s, m.database_name
+		LIMIT ? OFFSET ?`, order), prevMonth, month, limit, offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []StoreMonth
+	for rows.Next() {
+		var s StoreMonth
+		if err := rows.Scan(&s.Name, &s.Revenue, &s.Orders, &s.PrevRevenue, &s.HasPrev); err != nil {
+			return nil, 0, err
+		}
+		out = append(out, s)
+	}
+	return out, total, rows.Err()
+}
+
+// TenantMetrics returns one tenant's metrics rows from..to, oldest first.
+func (db *DB) TenantMetrics(ctx context.Context, tenant, from, to string) ([]fleet.Metrics, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT date || '', coalesce(total_orders, 0), coalesce(total_revenue, 0),
+		coalesce(active_carts, 0), coalesce(new_products, 0)
+		FROM metrics WHERE database_name = ? AND date BETWEEN ? AND ? ORDER BY date`, tenant, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []fleet.Metrics
+	for rows.Next() {
+		m := fleet.Metrics{Tenant: tenant}
+		if err := rows.Scan(&m.Date, &m.Orders, &m.Revenue, &m.ActiveCarts, &m.NewProducts); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+const generationKey = "metrics.generation"
+
+// MetricsGeneration changes whenever a collection changes the metrics
+// table: a cache of report results is fresh while it stays the same.
+func (db *DB) MetricsGeneration(ctx context.Context) (int64, error) {
+	var v string
+	err := db.db.QueryRowContext(ctx, `SELECT value FROM kv WHERE key = ?`, generationKey).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(v, 10, 64)
+}
+
+func bumpGeneration(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO kv(key, value) VALUES(?, '1')
+		ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1`, generationKey)
+	return err
+}
+
+// DayAverage is the average revenue per store on one day.
+type DayAverage struct {
+	Date    string  `json:"date"`
+	Stores  int64   `json:"stores"`
+	Revenue int64   `json:"total_revenue"`
+	Average float64 `json:"avg_store_revenue"`
+}
+
+// DailyAverages returns, for the days from..to with metrics (oldest
+// first), the seed's average revenue per store: ROUND(AVG(total_revenue),
+// 2) over the stores with a row that day. AVG of integers is their sum
+// over their count as doubles, which is what the rollup divides here, so
+// the numbers are the seed's to the last digit.
+func (db *DB) DailyAverages(ctx context.Context, from, to string) ([]DayAverage, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT date, stores, total_revenue, ROUND(CAST(total_revenue AS REAL) / stores, 2)
+		FROM metrics_daily WHERE date BETWEEN ? AND ? AND stores > 0 ORDER BY date`, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []DayAverage
+	for rows.Next() {
+		var d DayAverage
+		if err := rows.Scan(&d.Date, &d.Stores, &d.Revenue, &d.Average); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// HasMetrics reports whether any collection has written metrics.
+func (db *DB) HasMetrics(ctx context.Context) (bool, error) {
+	var ok bool
+	err := db.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM metrics_daily WHERE stores > 0)`).Scan(&ok)
+	return ok, err
+}

@@ -1,0 +1,262 @@
+package web_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/demo"
+	"github.com/tenantry/tenantry/internal/fleet"
+)
+
+// benchMetrics returns a central database holding the metrics of stores
+// stores over days days ending today, written through the collector's own
+// path (rollups included), and its registry. It is made once a day and kept
+// under .bench/ (or $TENANTRY_BENCH_DIR): 3.65 million rows take a minute
+// or two to write. The seed's queries are relative to 'now', so the data
+// must end today for them to do their real work.
+func benchMetrics(b *testing.B, stores, days int) string {
+	b.Helper()
+	root := os.Getenv("TENANTRY_BENCH_DIR")
+	if root == "" {
+		root = filepath.Join("..", "..", ".bench")
+	}
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	path, err := filepath.Abs(filepath.Join(root, fmt.Sprintf("metrics-%dx%d-%s.db", stores, days, today.Format(fleet.DayLayout))))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	old, _ := filepath.Glob(filepath.Join(root, fmt.Sprintf("metrics-%dx%d-*.db", stores, days)))
+	for _, o := range old {
+		os.Remove(o)
+	}
+	b.Logf("generating %d stores x %d days of metrics in %s (once a day)", stores, days, path)
+	start := time.Now()
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	tmp := path + ".tmp"
+	os.Remove(tmp)
+	ctx := context.Background()
+	db, err := central.Open(ctx, "file:"+tmp, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ps := loadMetricsBatched(b, db, stores, days, today, 100)
+	seen := make([]central.Observed, len(ps))
+	for i, p := range ps {
+		seen[i] = central.Observed{Name: p.Name, URL: "file:/srv/tenants/" + p.Name + ".db", SizeBytes: 1 << 20, ModifiedAt: today}
+	}
+	if _, err := db.Reconcile(ctx, "local", seen, nil); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.SQL().Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		b.Fatal(err)
+	}
+	db.Close()
+	if err := os.Rename(tmp, path); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("generated in %s", time.Since(start).Round(time.Second))
+	return path
+}
+
+func copyFile(b *testing.B, src, dst string) {
+	b.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		b.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func percentile(s []time.Duration, p int) time.Duration {
+	if len(s) == 0 {
+		return 0
+	}
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64) + " ms"
+}
+
+var assetRef = regexp.MustCompile(`(?:src|href)="(/static/[^"]+\.(?:js|css))"`)
+
+// pageWeight is the compressed size of a page and every script and style
+// sheet it loads, as a browser would fetch them.
+func pageWeight(b *testing.B, e *env, cookies []*http.Cookie, path string) (page, total int) {
+	b.Helper()
+	tr := &http.Transport{DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	fetch := func(p string) (raw []byte, wire int) {
+		req, _ := http.NewRequest(http.MethodGet, e.ts.URL+p, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		res, err := tr.RoundTrip(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK {
+			b.Fatalf("GET %s: %d", p, res.StatusCode)
+		}
+		if res.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			raw, _ = io.ReadAll(zr)
+			return raw, len(body)
+		}
+		return body, len(body)
+	}
+	html, n := fetch(path)
+	page, total = n, n
+	for _, m := range assetRef.FindAllSubmatch(html, -1) {
+		_, n := fetch(string(m[1]))
+		total += n
+	}
+	return page, total
+}
+
+// BenchmarkReports10kx365 loads the dashboards with 10,000 stores x 365
+// days (3.65 million metrics rows) in the central database: 32 concurrent
+// clients on loopback fetch the overview and every report, and the
+// server's own time per request (its Server-Timing header) gives p50 and
+// p99. The seed's three report queries run on the same table in the same
+// benchmark; each page's compressed weight, scripts and styles included,
+// is reported too. Targets: p99 under 10 ms, 20x the seed, under 150 KB.
+func BenchmarkReports10kx365(b *testing.B) {
+	stores, days := 10_000, 365
+	if v, err := strconv.Atoi(os.Getenv("TENANTRY_BENCH_STORES")); err == nil && v > 0 {
+		stores = v
+	}
+	src := benchMetrics(b, stores, days)
+	dir := b.TempDir()
+	copyFile(b, src, filepath.Join(dir, "central.db"))
+	e := newEnvIn(b, dir)
+	c := e.login("viewer@example.com")
+	cookies := c.http.Jar.Cookies(mustURL(e.ts.URL))
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	first := demo.Profiles(stores, 11)[0].Name
+	paths := []string{
+		"/",
+		"/reports/top-stores",
+		"/reports/top-stores?month=" + today.AddDate(0, -1, 0).Format("2006-01") + "&sort=change&page=3",
+		"/reports/daily-activity",
+		"/reports/daily-activity?from=" + today.AddDate(0, 0, -364).Format(fleet.DayLayout) + "&to=" + today.Format(fleet.DayLayout),
+		"/reports/average-revenue",
+		"/reports/average-revenue?from=" + today.AddDate(0, 0, -89).Format(fleet.DayLayout) + "&to=" + today.Format(fleet.DayLayout),
+		"/tenants/" + first,
+	}
+
+	// The seed's queries, each run a few times on the same table.
+	seedTimes := map[string]time.Duration{}
+	for name, q := range map[string]string{"top-stores": seedTopStores, "daily-activity": seedDailyActivity, "average-revenue": seedAverageRevenue} {
+		var ts []time.Duration
+		for range 5 {
+			start := time.Now()
+			if rows := seedRows(b, e.db, q); len(rows) == 0 {
+				b.Fatalf("seed %s: no rows", name)
+			}
+			ts = append(ts, time.Since(start))
+		}
+		seedTimes[name] = percentile(ts, 50)
+	}
+
+	for b.Loop() {
+		const clients, perClient = 32, 250
+		var mu sync.Mutex
+		server := map[string][]time.Duration{}
+		client := map[string][]time.Duration{}
+		var wg sync.WaitGroup
+		var failed error
+		for w := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+				for i := range perClient {
+					p := paths[(w+i)%len(paths)]
+					req, _ := http.NewRequest(http.MethodGet, e.ts.URL+p, nil)
+					for _, ck := range cookies {
+						req.AddCookie(ck)
+					}
+					start := time.Now()
+					res, err := hc.Do(req)
+					if err == nil {
+						_, err = io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+						if err == nil && res.StatusCode != http.StatusOK {
+							err = fmt.Errorf("GET %s: %d", p, res.StatusCode)
+						}
+					}
+					took := time.Since(start)
+					mu.Lock()
+					if err != nil && failed == nil {
+						failed = err
+					}
+					if err == nil {
+						st := res.Header.Get("Server-Timing")
+						d, _ := strconv.ParseFloat(strings.TrimPrefix(st, "app;dur="), 64)
+						server[p] = append(server[p], time.Duration(d*float64(time.Millisecond)))
+						client[p] = append(client[p], took)
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if failed != nil {
+			b.Fatal(failed)
+		}
+		var all []time.Duration
+		for _, p := range paths {
+			all = append(all, server[p]...)
+			pw, tw := pageWeight(b, e, cookies, p)
+			b.Logf("%-70s server p50 %s p99 %s | client p50 %s p99 %s | %.1f KB page, %.1f KB with assets (gzip)",
+				p, ms(percentile(server[p], 50)), ms(percentile(server[p], 99)), ms(percentile(client[p], 50)), ms(percentile(client[p], 99)),
+				float64(pw)/1024, float64(tw)/1024)
+		}
+		b.ReportMetric(float64(percentile(all, 50).Microseconds())/1000, "ms-server-p50")
+		b.ReportMetric(float64(percentile(all, 99).Microseconds())/1000, "ms-server-p99")
+		for _, r := range []struct{ name, path string }{{"top-stores", "/reports/top-stores"}, {"daily-activity", "/reports/daily-activity"}, {"average-revenue", "/reports/average-revenue"}} {
+			ours := percentile(server[r.path], 50)
+			ratio := float64(seedTimes[r.name]) / float64(max(ours, time.Microsecond))
+			b.Logf("seed %-16s %s; ours (p50) %s, p99 %s: %.0fx", r.name, ms(seedTimes[r.name]), ms(ours), ms(percentile(server[r.path], 99)), ratio)
+			b.ReportMetric(ratio, "x-"+r.name)
+		}
+		b.ReportMetric(0, "ns/op")
+	}
+}

@@ -1,0 +1,277 @@
+package web_test
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/demo"
+	"github.com/tenantry/tenantry/internal/fleet"
+)
+
+// loadMetrics writes generated metrics for n stores over days ending on
+// end through the collector's own write path (rollups included), a few
+// stores per transaction as collection batches are.
+func loadMetrics(t testing.TB, db *central.DB, n, days int, end time.Time) []demo.Profile {
+	return loadMetricsBatched(t, db, n, days, end, 7)
+}
+
+func loadMetricsBatched(t testing.TB, db *central.DB, n, days int, end time.Time, perBatch int) []demo.Profile {
+	t.Helper()
+	ctx := context.Background()
+	ps := demo.Profiles(n, 11)
+	from := end.AddDate(0, 0, 1-days).Format(fleet.DayLayout)
+	run := &central.CollectRun{From: from, To: end.Format(fleet.DayLayout), Trigger: "test", StartedBy: "test"}
+	if err := db.StartRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(ps); i += perBatch {
+		b := central.CollectBatch{RunID: run.ID, From: run.From, To: run.To}
+		for _, p := range ps[i:min(i+perBatch, len(ps))] {
+			b.Metrics = append(b.Metrics, demo.DailyMetrics(p, days, end)...)
+		}
+		if _, err := db.WriteCollectBatch(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ps
+}
+
+// seedRows runs one of the seed's literal report queries.
+func seedRows(t testing.TB, db *central.DB, query string) [][]string {
+	t.Helper()
+	rows, err := db.SQL().Query(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out [][]string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		rec := make([]string, len(cols))
+		for i, v := range vals {
+			switch v := v.(type) {
+			case time.Time: // the driver reads the DATE column as a time
+				rec[i] = v.UTC().Format(fleet.DayLayout)
+			case float64:
+				rec[i] = strconv.FormatFloat(v, 'f', 2, 64)
+			default:
+				rec[i] = fmt.Sprint(v)
+			}
+		}
+		out = append(out, rec)
+	}
+	return out
+}
+
+// The seed's three report queries, literally (seed 000).
+const (
+	seedTopStores = `SELECT
+database_name,
+SUM(total_revenue) as revenue,
+SUM(total_orders) as orders
+FROM metrics
+WHERE date >= date('now', 'start of month')
+GROUP BY database_name
+ORDER BY revenue DESC
+LIMIT 10;`
+	seedDailyActivity = `SELECT
+date,
+SUM(total_orders) as platform_orders,
+SUM(active_carts) as platform_active_carts
+FROM metrics
+WHERE date >= date('now', '-30 days')
+GROUP BY date
+ORDER BY date;`
+	seedAverageRevenue = `SELECT
+date,
+ROUND(AVG(total_revenue), 2) as avg_store_revenue
+FROM metrics
+GROUP BY date
+ORDER BY date DESC
+LIMIT 30;`
+)
+
+func csvRecords(t testing.TB, res *http.Response) [][]string {
+	t.Helper()
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
+		t.Fatalf("CSV: status %d, type %q", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	recs, err := csv.NewReader(res.Body).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+// TestReportsEqualSeedQueries proves each report's numbers are what the
+// seed's literal SQL returns on the same metrics table, in HTML, JSON and
+// CSV, and stay so after a collection changes the numbers.
+func TestReportsEqualSeedQueries(t *testing.T) {
+	e := newEnv(t)
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	loadMetrics(t, e.db, 40, 75, today)
+	// Rewrite some stores' days, as a re-collection would: the rollups must
+	// follow the difference. Some are dated after today (within the month,
+	// where the seed's "this month" and ours agree).
+	end := today.AddDate(0, 0, 3)
+	if end.Month() != today.Month() {
+		end = today
+	}
+	loadMetrics(t, e.db, 9, 20, end)
+	c := e.login("viewer@example.com")
+
+	check := func() {
+		t.Helper()
+		// Top stores this month.
+		want := seedRows(t, e.db, seedTopStores)
+		top := jsonBody[struct {
+			Month  string `json:"month"`
+			Total  int64  `json:"total"`
+			Stores []struct {
+				Rank    int    `json:"rank"`
+				Name    string `json:"database_name"`
+				Revenue int64  `json:"revenue"`
+				Orders  int64  `json:"orders"`
+			} `json:"stores"`
+		}](t, c.get("/reports/top-stores", "Accept", "application/json"))
+		if top.Month != today.Format("2006-01") || len(top.Stores) != len(want) || len(want) != 10 {
+			t.Fatalf("top stores: month %s, %d rows; seed has %d", top.Month, len(top.Stores), len(want))
+		}
+		for i, w := range want {
+			g := top.Stores[i]
+			got := []string{g.Name, strconv.FormatInt(g.Revenue, 10), strconv.FormatInt(g.Orders, 10)}
+			tied := i+1 < len(want) && want[i+1][1] == w[1] || i > 0 && want[i-1][1] == w[1]
+			if got[1] != w[1] || !tied && (got[0] != w[0] || got[2] != w[2]) || g.Rank != i+1 {
+				t.Errorf("top store %d: got %v, seed %v", i+1, got, w)
+			}
+		}
+		recs := csvRecords(t, c.get("/reports/top-stores.csv"))
+		if int64(len(recs)-1) != top.Total || recs[1][1] != top.Stores[0].Name || recs[1][2] != strconv.FormatInt(top.Stores[0].Revenue, 10) {
+			t.Errorf("top stores CSV: %d rows (want %d), first %v", len(recs)-1, top.Total, recs[1])
+		}
+
+		// Daily activity over the seed's window: from 30 days ago.
+		from, to := today.AddDate(0, 0, -30).Format(fleet.DayLayout), end.Format(fleet.DayLayout)
+		q := "?from=" + from + "&to=" + to
+		want = seedRows(t, e.db, seedDailyActivity)
+		act := jsonBody[struct {
+			Days []struct {
+				Date        string `json:"date"`
+				Stores      int64  `json:"stores"`
+				Orders      int64  `json:"platform_orders"`
+				ActiveCarts int64  `json:"platform_active_carts"`
+			} `json:"days"`
+		}](t, c.get("/reports/daily-activity"+q, "Accept", "application/json"))
+		var got [][]string
+		for _, d := range act.Days {
+			if d.Stores > 0 {
+				got = append(got, []string{d.Date, strconv.FormatInt(d.Orders, 10), strconv.FormatInt(d.ActiveCarts, 10)})
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) || len(want) != 31+int(end.Sub(today).Hours()/24) {
+			t.Errorf("daily activity:\n got %v\nseed %v", got, want)
+		}
+		recs = csvRecords(t, c.get("/reports/daily-activity.csv"+q))
+		if len(recs) != len(act.Days)+1 || recs[0][2] != "platform_orders" {
+			t.Errorf("daily activity CSV: %d rows for %d days, header %v", len(recs), len(act.Days), recs[0])
+		}
+
+		// Average revenue per store: the seed's last 30 days with rows.
+		want = seedRows(t, e.db, seedAverageRevenue)
+		avg := jsonBody[struct {
+			Days []struct {
+				Date    string  `json:"date"`
+				Average float64 `json:"avg_store_revenue"`
+			} `json:"days"`
+		}](t, c.get("/reports/average-revenue?from="+end.AddDate(0, 0, -29).Format(fleet.DayLayout)+"&to="+to, "Accept", "application/json"))
+		got = nil
+		for i := len(avg.Days) - 1; i >= 0; i-- {
+			got = append(got, []string{avg.Days[i].Date, strconv.FormatFloat(avg.Days[i].Average, 'f', 2, 64)})
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("average revenue:\n got %v\nseed %v", got, want)
+		}
+	}
+	check()
+
+	// A collection that changes today's numbers is seen at once.
+	loadMetrics(t, e.db, 3, 1, today)
+	check()
+
+	// The pages render the same numbers; a tenant's page shows its history.
+	name := demo.Profiles(40, 11)[0].Name
+	if _, err := e.db.Reconcile(context.Background(), "local", []central.Observed{{Name: name, URL: "file:/x/" + name + ".db", ModifiedAt: today}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	doc := c.doc(c.get("/reports/top-stores"))
+	if doc.Find(`[data-testid="top-store-row"]`).Length() != 10 {
+		t.Errorf("top stores page shows %d rows", doc.Find(`[data-testid="top-store-row"]`).Length())
+	}
+	for _, path := range []string{"/", "/reports/daily-activity", "/reports/average-revenue", "/tenants/" + name} {
+		if res := c.get(path); res.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %d", path, res.StatusCode)
+		}
+	}
+}
+
+func TestReportsRefuseBadParameters(t *testing.T) {
+	e := newEnv(t)
+	c := e.login("viewer@example.com")
+	for _, path := range []string{
+		"/reports/top-stores?month=2026-13",
+		"/reports/top-stores?month=2026-1",
+		"/reports/top-stores?month=abc",
+		"/reports/top-stores?sort=bogus",
+		"/reports/top-stores?page=0",
+		"/reports/top-stores?page=x",
+		"/reports/top-stores?desc=maybe",
+		"/reports/top-stores.csv?month=2026-00",
+		"/reports/daily-activity?from=2026-11-20&to=2026-11-01",
+		"/reports/daily-activity?from=2020-01-01&to=2026-11-01",
+		"/reports/daily-activity?from=yesterday&to=today",
+		"/reports/daily-activity?from=2026-11-01",
+		"/reports/average-revenue?from=2026-02-30&to=2026-03-01",
+		"/reports/average-revenue.csv?from=2026-11-20&to=2026-11-01",
+	} {
+		res := c.get(path)
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("GET %s: %d, want 400", path, res.StatusCode)
+			continue
+		}
+		if doc := c.doc(res); doc.Find("main").Text() == "" {
+			t.Errorf("GET %s: no message", path)
+		}
+		body := jsonBody[map[string]string](t, c.get(path, "Accept", "application/json"))
+		if body["code"] != fleet.EINVALID || body["error"] == "" {
+			t.Errorf("GET %s as JSON: %v", path, body)
+		}
+	}
+}
+
+// TestEmptyReports shows what to do next rather than a blank page.
+func TestEmptyReports(t *testing.T) {
+	e := newEnv(t)
+	c := e.login("viewer@example.com")
+	for _, path := range []string{"/", "/reports/top-stores", "/reports/daily-activity", "/reports/average-revenue"} {
+		if res := c.get(path); res.StatusCode != http.StatusOK {
+			t.Errorf("GET %s on an empty console: %d", path, res.StatusCode)
+		}
+	}
+	if res := c.get("/reports/top-stores.csv"); len(csvRecords(t, res)) != 1 {
+		t.Error("empty top stores CSV should hold only its header")
+	}
+}
