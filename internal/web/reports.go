@@ -388,6 +388,9 @@ func (s *Server) dashboard(ctx context.Context) (pages.Dashboard, error) {
 		if d.TodayTiles, err = s.tiles(ctx, today, today, yesterday, yesterday); err != nil {
 			return d, err
 		}
+		for i := range d.TodayTiles {
+			d.TodayTiles[i].Partial, d.TodayTiles[i].PrevLabel = true, "yesterday"
+		}
 		if d.MonthTiles, err = s.tiles(ctx, monthFrom, today, prevFrom, prevTo); err != nil {
 			return d, err
 		}

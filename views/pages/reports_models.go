@@ -12,6 +12,11 @@ type Tile struct {
 	Value   int64 // this period
 	Prev    int64 // the period compared against
 	HasPrev bool  // false: nothing to compare against (no data then)
+	// Partial marks a period still under way (today): Prev is shown as
+	// context under PrevLabel, not as a change, which would only say how
+	// much of the day is left.
+	Partial   bool
+	PrevLabel string // e.g. "yesterday"
 }
 
 // Change is the relative change against Prev, in percent; ok is false when
