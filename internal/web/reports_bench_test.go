@@ -108,7 +108,7 @@ func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64) + " ms"
 }
 
-var assetRef = regexp.MustCompile(`(?:src|href)="(/static/[^"]+\.(?:js|css))"`)
+var assetRef = regexp.MustCompile(`(?:src|href)="(/static/[^"?]+\.(?:js|css)(?:\?[^"]*)?)"`)
 
 // pageWeight is the compressed size of a page and every script and style
 // sheet it loads, as a browser would fetch them.
@@ -144,7 +144,7 @@ func pageWeight(b *testing.B, e *env, cookies []*http.Cookie, path string) (page
 	html, n := fetch(path)
 	page, total = n, n
 	for _, m := range assetRef.FindAllSubmatch(html, -1) {
-		_, n := fetch(string(m[1]))
+		_, n := fetch(strings.ReplaceAll(string(m[1]), "&amp;", "&"))
 		total += n
 	}
 	return page, total
