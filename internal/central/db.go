@@ -29,6 +29,9 @@ type DB struct {
 	now func() time.Time
 }
 
+// MaxConns bounds the connections to the central database.
+const MaxConns = 16
+
 // Open opens (creating if need be) and migrates the central database at a
 // libsql URL. A file: URL without query gets the pragmas every local SQLite
 // connection needs.
@@ -55,6 +58,14 @@ func Open(ctx context.Context, dbURL, authToken string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Keep the connections a busy console uses open: a new SQLite
+	// connection costs its set-up and a parse of the whole schema, and
+	// database/sql keeps only two idle ones by default, so under load it
+	// would open and close one per request. Past MaxConns, requests wait
+	// for one: more would only share the same cores.
+	sdb.SetMaxOpenConns(MaxConns)
+	sdb.SetMaxIdleConns(MaxConns)
+	sdb.SetConnMaxIdleTime(10 * time.Minute)
 	db := &DB{db: sdb, url: dbURL, now: time.Now}
 	if err := db.migrate(ctx); err != nil {
 		sdb.Close()

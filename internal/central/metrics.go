@@ -255,10 +255,13 @@ type CollectBatch struct {
 	Skipped  int             // tenants skipped as unchanged since this batch's predecessor
 }
 
-type dayTotals struct{ stores, orders, revenue, carts, products int64 }
+type dayTotals struct{ stores, orders, revenue, carts, products, active int64 }
 
 func (d *dayTotals) add(m fleet.Metrics, sign int64) {
 	d.stores += sign
+	if m.Orders > 0 {
+		d.active += sign
+	}
 	d.orders += sign * m.Orders
 	d.revenue += sign * m.Revenue
 	d.carts += sign * m.ActiveCarts
@@ -287,6 +290,7 @@ func (db *DB) WriteCollectBatch(ctx context.Context, b CollectBatch) (int64, err
 			}
 			return m[k]
 		}
+		toggled := map[monthKey]bool{}
 		var upserts []fleet.Metrics
 		for _, m := range b.Metrics {
 			o, had := old[[2]string{m.Date, m.Tenant}]
@@ -304,6 +308,9 @@ func (db *DB) WriteCollectBatch(ctx context.Context, b CollectBatch) (int64, err
 				total(daily, m.Date).add(o, -1)
 				monthly[mk].add(o, -1)
 			}
+			if (m.Orders > 0) != (had && o.Orders > 0) {
+				toggled[mk] = true // the store's days with orders changed
+			}
 		}
 		changed = int64(len(upserts))
 		for chunk := range chunks(upserts, 150) {
@@ -320,16 +327,21 @@ func (db *DB) WriteCollectBatch(ctx context.Context, b CollectBatch) (int64, err
 				return fmt.Errorf("write metrics: %w", err)
 			}
 		}
-		if err := addRollups(ctx, tx, `INSERT INTO metrics_daily VALUES %s ON CONFLICT (date) DO UPDATE SET
+		if err := addRollups(ctx, tx, `INSERT INTO metrics_daily (date, stores, total_orders, total_revenue, active_carts, new_products, active_stores)
+			VALUES %s ON CONFLICT (date) DO UPDATE SET
 			stores = stores + excluded.stores, total_orders = total_orders + excluded.total_orders,
 			total_revenue = total_revenue + excluded.total_revenue, active_carts = active_carts + excluded.active_carts,
-			new_products = new_products + excluded.new_products`, daily, func(day string) []any { return []any{day} }); err != nil {
+			new_products = new_products + excluded.new_products, active_stores = active_stores + excluded.active_stores`, daily, func(day string) []any { return []any{day} }); err != nil {
 			return fmt.Errorf("update daily rollup: %w", err)
 		}
-		if err := addRollups(ctx, tx, `INSERT INTO metrics_monthly VALUES %s ON CONFLICT (month, database_name) DO UPDATE SET
+		if err := addRollups(ctx, tx, `INSERT INTO metrics_monthly (month, database_name, days, total_orders, total_revenue, active_carts, new_products, active_days)
+			VALUES %s ON CONFLICT (month, database_name) DO UPDATE SET
 			days = days + excluded.days, total_orders = total_orders + excluded.total_orders,
 			total_revenue = total_revenue + excluded.total_revenue, active_carts = active_carts + excluded.active_carts,
-			new_products = new_products + excluded.new_products`, monthly, func(k monthKey) []any { return []any{k.month, k.tenant} }); err != nil {
+			new_products = new_products + excluded.new_products, active_days = active_days + excluded.active_days`, monthly, func(k monthKey) []any { return []any{k.month, k.tenant} }); err != nil {
+			return fmt.Errorf("update monthly rollup: %w", err)
+		}
+		if err := firstOrderDates(ctx, tx, toggled); err != nil {
 			return fmt.Errorf("update monthly rollup: %w", err)
 		}
 		if changed > 0 {
@@ -357,11 +369,32 @@ func addRollups[K comparable](ctx context.Context, tx *sql.Tx, query string, tot
 	for chunk := range chunks(all, 100) {
 		var args []any
 		for _, r := range chunk {
-			args = append(append(args, key(r.k)...), r.d.stores, r.d.orders, r.d.revenue, r.d.carts, r.d.products)
+			args = append(append(args, key(r.k)...), r.d.stores, r.d.orders, r.d.revenue, r.d.carts, r.d.products, r.d.active)
 		}
 		one := "(" + placeholders(len(args)/len(chunk)) + "),"
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf(query, strings.TrimSuffix(strings.Repeat(one, len(chunk)), ",")), args...); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// firstOrderDates sets, for each store and month whose days with orders
+// changed, the first day of the month with orders, from the metrics
+// table through its (store, date) index: one statement per month.
+func firstOrderDates(ctx context.Context, tx *sql.Tx, toggled map[monthKey]bool) error {
+	byMonth := map[string][]any{}
+	for k := range toggled {
+		byMonth[k.month] = append(byMonth[k.month], k.tenant)
+	}
+	for month, names := range byMonth {
+		for chunk := range chunks(names, 500) {
+			if _, err := tx.ExecContext(ctx, `UPDATE metrics_monthly SET first_order_date =
+				(SELECT min(m.date || '') FROM metrics m WHERE m.database_name = metrics_monthly.database_name
+					AND m.date BETWEEN ?1 || '-01' AND ?1 || '-31' AND m.total_orders > 0)
+				WHERE month = ?1 AND database_name IN (`+placeholders(len(chunk))+`)`, append([]any{month}, chunk...)...); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -46,22 +46,19 @@ func (db *DB) DailyTotals(ctx context.Context, from, to string) ([]DayTotals, er
 	return out, rows.Err()
 }
 
-// ActiveStores counts the stores with at least one order from..to.
+// ActiveStores counts the stores with at least one order on one day, or
+// from the first of a month to a day of that month, from the rollups.
 func (db *DB) ActiveStores(ctx context.Context, from, to string) (int64, error) {
-	q := `SELECT count(DISTINCT database_name) FROM metrics WHERE date BETWEEN ? AND ? AND total_orders > 0`
-	if from == to { // one day: each store has one row, so no DISTINCT
-		q = `SELECT count(*) FROM metrics WHERE date BETWEEN ? AND ? AND total_orders > 0`
+	var n int64
+	var err error
+	switch {
+	case from == to:
+		err = db.db.QueryRowContext(ctx, `SELECT coalesce(max(active_stores), 0) FROM metrics_daily WHERE date = ?`, from).Scan(&n)
+	case len(from) == len(fleet.DayLayout) && from[8:] == "01" && from[:7] == to[:7]:
+		err = db.db.QueryRowContext(ctx, `SELECT count(*) FROM metrics_monthly WHERE month = ? AND first_order_date <= ?`, from[:7], to).Scan(&n)
+	default: // any other range reads the metrics table
+		err = db.db.QueryRowContext(ctx, `SELECT count(DISTINCT database_name) FROM metrics WHERE date BETWEEN ? AND ? AND total_orders > 0`, from, to).Scan(&n)
 	}
-	var n int64
-	err := db.db.QueryRowContext(ctx, q, from, to).Scan(&n)
-	return n, err
-}
-
-// MonthActiveStores counts the stores with at least one order in a whole
-// month (YYYY-MM), from the monthly rollup.
-func (db *DB) MonthActiveStores(ctx context.Context, month string) (int64, error) {
-	var n int64
-	err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM metrics_monthly WHERE month = ? AND days > 0 AND total_orders > 0`, month).Scan(&n)
 	return n, err
 }
 

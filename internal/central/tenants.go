@@ -217,7 +217,7 @@ type StatusCount struct {
 
 // CountTenants returns the number and total size of tenants per status.
 func (db *DB) CountTenants(ctx context.Context) ([]StatusCount, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT status, count(*), coalesce(sum(size_bytes),0) FROM tenants GROUP BY status`)
+	rows, err := db.db.QueryContext(ctx, `SELECT status, tenants, size_bytes FROM tenant_counts WHERE tenants > 0 ORDER BY status`)
 	if err != nil {
 		return nil, err
 	}

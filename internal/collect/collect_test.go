@@ -155,25 +155,31 @@ func (f *fleetEnv) checkRollups() {
 			f.t.Fatal(err)
 		}
 		defer rows.Close()
+		cols, _ := rows.Columns()
 		var out string
 		for rows.Next() {
-			var a, b, c, d, e, g any
-			if err := rows.Scan(&a, &b, &c, &d, &e, &g); err != nil {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
 				f.t.Fatal(err)
 			}
-			out += fmt.Sprintln(a, b, c, d, e, g)
+			out += fmt.Sprintln(vals...)
 		}
 		return out
 	}
-	daily := q(`SELECT date, stores, total_orders, total_revenue, active_carts, new_products FROM metrics_daily WHERE stores > 0 ORDER BY date`)
-	want := q(`SELECT strftime('%Y-%m-%d', date), count(*), sum(total_orders), sum(total_revenue), sum(active_carts), sum(new_products) FROM metrics GROUP BY 1 ORDER BY 1`)
+	daily := q(`SELECT date, stores, total_orders, total_revenue, active_carts, new_products, active_stores FROM metrics_daily WHERE stores > 0 ORDER BY date`)
+	want := q(`SELECT strftime('%Y-%m-%d', date), count(*), sum(total_orders), sum(total_revenue), sum(active_carts), sum(new_products), sum(total_orders > 0) FROM metrics GROUP BY 1 ORDER BY 1`)
 	if daily != want {
 		f.t.Errorf("daily rollup differs from the metrics table:\nrollup %s\ntable  %s", daily, want)
 	}
-	monthly := q(`SELECT month || '/' || database_name, days, total_orders, total_revenue, active_carts, new_products FROM metrics_monthly WHERE days > 0 ORDER BY 1`)
-	want = q(`SELECT substr(strftime('%Y-%m-%d', date), 1, 7) || '/' || database_name, count(*), sum(total_orders), sum(total_revenue), sum(active_carts), sum(new_products) FROM metrics GROUP BY 1 ORDER BY 1`)
+	monthly := q(`SELECT month || '/' || database_name, days, total_orders, total_revenue, active_carts, new_products, active_days, first_order_date FROM metrics_monthly WHERE days > 0 ORDER BY 1`)
+	want = q(`SELECT substr(strftime('%Y-%m-%d', date), 1, 7) || '/' || database_name, count(*), sum(total_orders), sum(total_revenue), sum(active_carts), sum(new_products),
+		sum(total_orders > 0), min(CASE WHEN total_orders > 0 THEN strftime('%Y-%m-%d', date) END) FROM metrics GROUP BY 1 ORDER BY 1`)
 	if monthly != want {
-		f.t.Errorf("monthly rollup differs from the metrics table")
+		f.t.Errorf("monthly rollup differs from the metrics table:\nrollup %s\ntable  %s", monthly, want)
 	}
 }
 

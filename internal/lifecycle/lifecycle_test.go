@@ -2,6 +2,7 @@ package lifecycle_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -281,4 +282,63 @@ func TestImportBaselinesPlainSQLite(t *testing.T) {
 	if err := tdb.QueryRow(`SELECT count(*) FROM carts`).Scan(&n); err != nil {
 		t.Fatalf("missing table not created: %v", err)
 	}
+}
+
+// TestTenantCountsFollowTheRegistry proves the per-status counts the
+// overview reads, kept by triggers, equal counts over the registry through
+// creates, branches, deletes, restores, a vanished file and a rescan.
+func TestTenantCountsFollowTheRegistry(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	check := func(when string) {
+		t.Helper()
+		got, err := e.db.CountTenants(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := e.db.SQL().Query(`SELECT status, count(*), sum(size_bytes) FROM tenants GROUP BY status ORDER BY status`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var want []central.StatusCount
+		for rows.Next() {
+			var c central.StatusCount
+			if err := rows.Scan(&c.Status, &c.Count, &c.Bytes); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, c)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: counts %v, registry %v", when, got, want)
+		}
+	}
+	for _, n := range []string{"a", "b", "c"} {
+		if _, err := e.life.Create(ctx, "tester", n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("creating")
+	e.run()
+	check("created")
+	if _, err := e.life.Clone(ctx, "tester", "a", "a-copy", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	if _, err := e.life.Delete(ctx, "tester", "b"); err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	check("after a branch and a delete")
+	if _, err := e.life.Restore(ctx, "tester", "b"); err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	if err := e.p.Delete(ctx, "c"); err != nil { // the file vanishes behind our back
+		t.Fatal(err)
+	}
+	if _, err := e.life.Rescan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("after a restore and a rescan")
 }

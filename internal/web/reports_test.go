@@ -132,6 +132,13 @@ func TestReportsEqualSeedQueries(t *testing.T) {
 		end = today
 	}
 	loadMetrics(t, e.db, 9, 20, end)
+	var seen []central.Observed
+	for _, p := range demo.Profiles(40, 11) {
+		seen = append(seen, central.Observed{Name: p.Name, URL: "file:/x/" + p.Name + ".db", ModifiedAt: today})
+	}
+	if _, err := e.db.Reconcile(context.Background(), "local", seen, nil); err != nil {
+		t.Fatal(err)
+	}
 	c := e.login("viewer@example.com")
 
 	check := func() {
@@ -207,16 +214,15 @@ func TestReportsEqualSeedQueries(t *testing.T) {
 		}
 	}
 	check()
+	checkActiveStores(t, e, c, today)
 
 	// A collection that changes today's numbers is seen at once.
 	loadMetrics(t, e.db, 3, 1, today)
 	check()
+	checkActiveStores(t, e, c, today)
 
 	// The pages render the same numbers; a tenant's page shows its history.
-	name := demo.Profiles(40, 11)[0].Name
-	if _, err := e.db.Reconcile(context.Background(), "local", []central.Observed{{Name: name, URL: "file:/x/" + name + ".db", ModifiedAt: today}}, nil); err != nil {
-		t.Fatal(err)
-	}
+	name := seen[0].Name
 	doc := c.doc(c.get("/reports/top-stores"))
 	if doc.Find(`[data-testid="top-store-row"]`).Length() != 10 {
 		t.Errorf("top stores page shows %d rows", doc.Find(`[data-testid="top-store-row"]`).Length())
@@ -225,6 +231,48 @@ func TestReportsEqualSeedQueries(t *testing.T) {
 		if res := c.get(path); res.StatusCode != http.StatusOK {
 			t.Errorf("GET %s: %d", path, res.StatusCode)
 		}
+	}
+}
+
+// checkActiveStores proves the overview's active stores (stores with an
+// order), kept in rollups, equal counts over the metrics table.
+func checkActiveStores(t *testing.T, e *env, c *client, today time.Time) {
+	t.Helper()
+	count := func(from, to time.Time) int64 {
+		var n int64
+		if err := e.db.SQL().QueryRow(`SELECT count(DISTINCT database_name) FROM metrics WHERE date BETWEEN ? AND ? AND total_orders > 0`,
+			from.Format(fleet.DayLayout), to.Format(fleet.DayLayout)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	vm := jsonBody[struct {
+		TodayTiles, MonthTiles []struct {
+			Label       string
+			Value, Prev int64
+		}
+	}](t, c.get("/", "Accept", "application/json"))
+	monthFrom := today.AddDate(0, 0, 1-today.Day())
+	prevFrom := monthFrom.AddDate(0, -1, 0)
+	prevTo := prevFrom.AddDate(0, 0, today.Day()-1)
+	if last := monthFrom.AddDate(0, 0, -1); prevTo.After(last) {
+		prevTo = last
+	}
+	for _, w := range []struct {
+		what      string
+		got, want int64
+	}{
+		{"today", vm.TodayTiles[4].Value, count(today, today)},
+		{"yesterday", vm.TodayTiles[4].Prev, count(today.AddDate(0, 0, -1), today.AddDate(0, 0, -1))},
+		{"this month", vm.MonthTiles[4].Value, count(monthFrom, today)},
+		{"the same days last month", vm.MonthTiles[4].Prev, count(prevFrom, prevTo)},
+	} {
+		if w.got != w.want || w.want == 0 {
+			t.Errorf("active stores %s: overview says %d, the metrics table %d", w.what, w.got, w.want)
+		}
+	}
+	if vm.MonthTiles[4].Label != "Active stores" {
+		t.Errorf("the fifth tile is %q", vm.MonthTiles[4].Label)
 	}
 }
 
