@@ -34,6 +34,7 @@ func (e *env) serve(args []string) error {
 		return usagef("--job-workers must be between 1 and 64")
 	}
 	log := e.logger(slog.LevelInfo)
+	web.TuneGC(e.getenv)
 	if *every < 0 {
 		return usagef("--collect-every must not be negative")
 	}

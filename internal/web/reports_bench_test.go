@@ -22,6 +22,7 @@ import (
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/demo"
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/web"
 )
 
 // benchMetrics returns a central database holding the metrics of stores
@@ -284,6 +285,7 @@ func BenchmarkReports10kx365(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("TENANTRY_BENCH_STORES")); err == nil && v > 0 {
 		stores = v
 	}
+	web.TuneGC(os.Getenv) // as tenantry serve does
 	src := benchMetrics(b, stores, days)
 	dir := b.TempDir()
 	copyFile(b, src, filepath.Join(dir, "central.db"))
