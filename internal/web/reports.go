@@ -136,18 +136,6 @@ func padDays(from, to time.Time, rows []central.DayTotals) []pages.DayActivity {
 	return out
 }
 
-func sumDays(days []pages.DayActivity) pages.DayActivity {
-	var t pages.DayActivity
-	for _, d := range days {
-		t.Stores += d.Stores
-		t.Orders += d.Orders
-		t.Revenue += d.Revenue
-		t.ActiveCarts += d.ActiveCarts
-		t.NewProducts += d.NewProducts
-	}
-	return t
-}
-
 func (s *Server) dailyActivity(ctx context.Context, from, to time.Time) (pages.DailyActivityReport, error) {
 	return cached(s, ctx, "daily\x00"+day(from)+"\x00"+day(to), func(ctx context.Context) (pages.DailyActivityReport, error) {
 		rows, err := s.DB.DailyTotals(ctx, day(from), day(to))
@@ -155,7 +143,7 @@ func (s *Server) dailyActivity(ctx context.Context, from, to time.Time) (pages.D
 			return pages.DailyActivityReport{}, err
 		}
 		days := padDays(from, to, rows)
-		return pages.DailyActivityReport{Days: days, Total: sumDays(days)}, nil
+		return pages.DailyActivityReport{Days: days, Total: pages.SumDays(days)}, nil
 	})
 }
 
@@ -416,7 +404,7 @@ func (s *Server) tiles(ctx context.Context, from, to, prevFrom, prevTo time.Time
 		if err != nil {
 			return pages.DayActivity{}, false, err
 		}
-		return sumDays(padDays(f, t, rows)), len(rows) > 0, nil
+		return pages.SumDays(padDays(f, t, rows)), len(rows) > 0, nil
 	}
 	cur, _, err := sum(from, to)
 	if err != nil {
@@ -459,7 +447,7 @@ func (s *Server) tenantHistory(ctx context.Context, name string) (pages.TenantHi
 		totals[i] = central.DayTotals{Date: m.Date, Stores: 1, Orders: m.Orders, Revenue: m.Revenue, ActiveCarts: m.ActiveCarts, NewProducts: m.NewProducts}
 	}
 	h := pages.TenantHistory{From: day(from), To: day(to), Days: padDays(from, to, totals)}
-	h.Total = sumDays(h.Days)
+	h.Total = pages.SumDays(h.Days)
 	return h, nil
 }
 

@@ -449,7 +449,7 @@ func overviewMetrics(p layouts.Page, vm Overview) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = activityTable(vm.Activity, sumActivity(vm.Activity), p.Currency, true).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = activityTable(vm.Activity, SumDays(vm.Activity), p.Currency, true).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -284,16 +284,3 @@ func dayRange(from, to string) string {
 	}
 	return from + " – " + to
 }
-
-// sumActivity is the totals of days (Stores summed: store-days).
-func sumActivity(days []DayActivity) DayActivity {
-	var t DayActivity
-	for _, d := range days {
-		t.Stores += d.Stores
-		t.Orders += d.Orders
-		t.Revenue += d.Revenue
-		t.ActiveCarts += d.ActiveCarts
-		t.NewProducts += d.NewProducts
-	}
-	return t
-}

@@ -39,6 +39,19 @@ type DayActivity struct {
 	NewProducts int64
 }
 
+// SumDays is the totals of days (Date empty; Stores summed: store-days).
+func SumDays(days []DayActivity) DayActivity {
+	var t DayActivity
+	for _, d := range days {
+		t.Stores += d.Stores
+		t.Orders += d.Orders
+		t.Revenue += d.Revenue
+		t.ActiveCarts += d.ActiveCarts
+		t.NewProducts += d.NewProducts
+	}
+	return t
+}
+
 // DayAverage is the average revenue per store on one day: the seed's
 // ROUND(AVG(total_revenue), 2) over the stores with a row that day.
 type DayAverage struct {
