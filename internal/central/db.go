@@ -24,9 +24,12 @@ import (
 
 // DB is the central database.
 type DB struct {
-	db  *sql.DB
-	url string
-	now func() time.Time
+	db    *sql.DB
+	url   string
+	now   func() time.Time
+	local bool // a SQLite file in this process, not a server
+	// The statements every page runs, prepared once per connection.
+	sessionStmt, generationStmt *sql.Stmt
 }
 
 // MaxConns bounds the connections to the central database.
@@ -66,12 +69,41 @@ func Open(ctx context.Context, dbURL, authToken string) (*DB, error) {
 	sdb.SetMaxOpenConns(MaxConns)
 	sdb.SetMaxIdleConns(MaxConns)
 	sdb.SetConnMaxIdleTime(10 * time.Minute)
-	db := &DB{db: sdb, url: dbURL, now: time.Now}
+	db := &DB{db: sdb, url: dbURL, now: time.Now, local: tenantdb.IsFileURL(dbURL)}
 	if err := db.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err
 	}
+	if err := db.prepare(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
 	return db, nil
+}
+
+// prepare prepares the lookups every page makes.
+func (db *DB) prepare(ctx context.Context) (err error) {
+	if db.sessionStmt, err = db.db.PrepareContext(ctx, sessionQuery); err != nil {
+		return fmt.Errorf("prepare session lookup: %w", err)
+	}
+	if db.generationStmt, err = db.db.PrepareContext(ctx, generationQuery); err != nil {
+		return fmt.Errorf("prepare metrics generation: %w", err)
+	}
+	return nil
+}
+
+// lookup is the context of a small indexed lookup on every page (a
+// session, a tenant, the latest rows of a table). On a local
+// file such a lookup takes microseconds, so it runs without the request's
+// cancellation: a cancellable context costs two goroutines per query
+// (database/sql's and the driver's watchers), and under load their
+// wake-ups push requests waiting for a core to the back of the queue.
+// Over the network the request's context still bounds it.
+func (db *DB) lookup(ctx context.Context) context.Context {
+	if db.local {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 func (db *DB) migrate(ctx context.Context) error {

@@ -83,7 +83,7 @@ func (db *DB) Jobs(ctx context.Context, f JobFilter) ([]fleet.Job, error) {
 		args = append(args, f.Tenant)
 	}
 	q += ` ORDER BY id DESC LIMIT ?`
-	rows, err := db.db.QueryContext(ctx, q, append(args, f.Limit)...)
+	rows, err := db.db.QueryContext(db.lookup(ctx), q, append(args, f.Limit)...) // by index, bounded
 	if err != nil {
 		return nil, err
 	}

@@ -125,7 +125,7 @@ func (db *DB) ActiveRun(ctx context.Context) (*CollectRun, error) {
 
 // LastRun returns the newest run, nil if none.
 func (db *DB) LastRun(ctx context.Context) (*CollectRun, error) {
-	r, err := scanRun(db.db.QueryRowContext(ctx, `SELECT `+runCols+` FROM collection_runs ORDER BY id DESC LIMIT 1`))
+	r, err := scanRun(db.db.QueryRowContext(db.lookup(ctx), `SELECT `+runCols+` FROM collection_runs ORDER BY id DESC LIMIT 1`))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

@@ -145,11 +145,13 @@ func (db *DB) TenantMetrics(ctx context.Context, tenant, from, to string) ([]fle
 
 const generationKey = "metrics.generation"
 
+const generationQuery = `SELECT value FROM kv WHERE key = ?`
+
 // MetricsGeneration changes whenever a collection changes the metrics
 // table: a cache of report results is fresh while it stays the same.
 func (db *DB) MetricsGeneration(ctx context.Context) (int64, error) {
 	var v string
-	err := db.db.QueryRowContext(ctx, `SELECT value FROM kv WHERE key = ?`, generationKey).Scan(&v)
+	err := db.generationStmt.QueryRowContext(db.lookup(ctx), generationKey).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

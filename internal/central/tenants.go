@@ -26,7 +26,7 @@ func scanTenant(s scanner) (fleet.Tenant, error) {
 
 // Tenant returns one registry row.
 func (db *DB) Tenant(ctx context.Context, name string) (*fleet.Tenant, error) {
-	t, err := scanTenant(db.db.QueryRowContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE name = ?`, name))
+	t, err := scanTenant(db.db.QueryRowContext(db.lookup(ctx), `SELECT `+tenantCols+` FROM tenants WHERE name = ?`, name))
 	if err != nil {
 		return nil, translate(err, fmt.Sprintf("Tenant %q", name))
 	}
@@ -217,7 +217,7 @@ type StatusCount struct {
 
 // CountTenants returns the number and total size of tenants per status.
 func (db *DB) CountTenants(ctx context.Context) ([]StatusCount, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT status, tenants, size_bytes FROM tenant_counts WHERE tenants > 0 ORDER BY status`)
+	rows, err := db.db.QueryContext(db.lookup(ctx), `SELECT status, tenants, size_bytes FROM tenant_counts WHERE tenants > 0 ORDER BY status`)
 	if err != nil {
 		return nil, err
 	}

@@ -121,6 +121,9 @@ func (db *DB) CreateSession(ctx context.Context, userID int64, remoteAddr, userA
 	return tok, err
 }
 
+const sessionQuery = `SELECT u.id, u.email, u.role, u.disabled, u.created_at, s.expires_at, s.last_seen_at
+	FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`
+
 // SessionUser returns the user of a live session and touches it. Expired,
 // idle, unknown sessions and disabled users are unauthorized.
 func (db *DB) SessionUser(ctx context.Context, tok string) (*fleet.User, error) {
@@ -131,8 +134,7 @@ func (db *DB) SessionUser(ctx context.Context, tok string) (*fleet.User, error) 
 	var u fleet.User
 	var expires, lastSeen time.Time
 	h := hashToken(tok)
-	err := db.db.QueryRowContext(ctx, `SELECT u.id, u.email, u.role, u.disabled, u.created_at, s.expires_at, s.last_seen_at
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, h).
+	err := db.sessionStmt.QueryRowContext(db.lookup(ctx), h).
 		Scan(&u.ID, &u.Email, &u.Role, &u.Disabled, nullTime{&u.CreatedAt}, nullTime{&expires}, nullTime{&lastSeen})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fleet.Errorf(fleet.EUNAUTHORIZED, "Your session has ended. Please log in again.")

@@ -3,13 +3,14 @@ package web
 import (
 	"net/http"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/views/pages"
 )
 
 func (s *Server) overviewRoutes(g *echo.Group) {
-	g.GET("/", s.handleOverview)
+	s.splicedRoute(g, "/", s.handleOverview)
 }
 
 func (s *Server) handleOverview(c echo.Context) error {
@@ -31,8 +32,19 @@ func (s *Server) handleOverview(c echo.Context) error {
 	for _, j := range js {
 		vm.RecentJobs = append(vm.RecentJobs, jobRow(j))
 	}
+	var charts templ.Component
 	if vm.TotalTenants > 0 {
-		if vm.Dashboard, err = s.dashboard(ctx); err != nil {
+		gen, err := s.DB.MetricsGeneration(ctx)
+		if err != nil {
+			return err
+		}
+		if vm.Dashboard, err = s.dashboard(ctx, gen); err != nil {
+			return err
+		}
+		d := vm.Dashboard
+		if charts, err = cachedFragment(s, ctx, gen, "dashboard\x00"+d.Today, func() templ.Component {
+			return pages.DashboardCharts(s.Currency, d)
+		}); err != nil {
 			return err
 		}
 	}
@@ -48,5 +60,6 @@ func (s *Server) handleOverview(c echo.Context) error {
 	if wantsJSON(c) {
 		return c.JSON(http.StatusOK, vm)
 	}
-	return render(c, http.StatusOK, pages.OverviewPage(s.page(c, "Overview", "overview"), vm))
+	p := s.page(c, "Overview", "overview")
+	return s.renderShell(c, http.StatusOK, p, pages.OverviewBody(p, vm, charts))
 }

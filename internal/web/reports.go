@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/fleet"
@@ -23,7 +24,8 @@ import (
 // replica sees a change at once): numbers are never stale, and a page
 // costs one small query when nothing changed.
 
-// reportCache holds computed report models by key and metrics generation.
+// reportCache holds computed report models and their rendered fragments
+// by key and metrics generation.
 type reportCache struct {
 	mu      sync.Mutex
 	entries map[string]cacheEntry
@@ -38,14 +40,12 @@ type cacheEntry struct {
 // reportCacheMax bounds the cache; past it, it starts over.
 const reportCacheMax = 4096
 
-// cached returns the report under key, computing it at most once per
-// metrics generation however many requests ask at the same moment.
-func cached[T any](s *Server, ctx context.Context, key string, compute func(context.Context) (T, error)) (T, error) {
+// cached returns the report under key for the metrics generation gen,
+// computing it at most once per generation however many requests ask at
+// the same moment. The caller reads the generation once per request, so
+// the parts of a page agree.
+func cached[T any](s *Server, ctx context.Context, gen int64, key string, compute func(context.Context) (T, error)) (T, error) {
 	var zero T
-	gen, err := s.DB.MetricsGeneration(ctx)
-	if err != nil {
-		return zero, err
-	}
 	rc := &s.reports
 	rc.mu.Lock()
 	e, ok := rc.entries[key]
@@ -83,7 +83,7 @@ func (s *Server) reportRoutes(g *echo.Group) {
 		"/reports/daily-activity":  s.handleDailyActivity,
 		"/reports/average-revenue": s.handleAverageRevenue,
 	} {
-		g.GET(path, func(c echo.Context) error { return h(c, false) })
+		s.splicedRoute(g, path, func(c echo.Context) error { return h(c, false) })
 		g.GET(path+".csv", func(c echo.Context) error { return h(c, true) })
 	}
 }
@@ -136,8 +136,8 @@ func padDays(from, to time.Time, rows []central.DayTotals) []pages.DayActivity {
 	return out
 }
 
-func (s *Server) dailyActivity(ctx context.Context, from, to time.Time) (pages.DailyActivityReport, error) {
-	return cached(s, ctx, "daily\x00"+day(from)+"\x00"+day(to), func(ctx context.Context) (pages.DailyActivityReport, error) {
+func (s *Server) dailyActivity(ctx context.Context, gen int64, from, to time.Time) (pages.DailyActivityReport, error) {
+	return cached(s, ctx, gen, "daily\x00"+day(from)+"\x00"+day(to), func(ctx context.Context) (pages.DailyActivityReport, error) {
 		rows, err := s.DB.DailyTotals(ctx, day(from), day(to))
 		if err != nil {
 			return pages.DailyActivityReport{}, err
@@ -152,7 +152,12 @@ func (s *Server) handleDailyActivity(c echo.Context, asCSV bool) error {
 	if err != nil {
 		return err
 	}
-	vm, err := s.dailyActivity(c.Request().Context(), from, to)
+	ctx := c.Request().Context()
+	gen, err := s.DB.MetricsGeneration(ctx)
+	if err != nil {
+		return err
+	}
+	vm, err := s.dailyActivity(ctx, gen, from, to)
 	if err != nil {
 		return err
 	}
@@ -179,7 +184,13 @@ func (s *Server) handleDailyActivity(c echo.Context, asCSV bool) error {
 	case wantsJSON(c):
 		return c.JSON(http.StatusOK, map[string]any{"from": vm.Range.From, "to": vm.Range.To, "days": out})
 	}
-	return render(c, http.StatusOK, pages.DailyActivityPage(s.page(c, "Daily activity", "reports"), vm))
+	body, err := cachedFragment(s, ctx, gen, "daily\x00"+vm.Range.From+"\x00"+vm.Range.To+"\x00"+day(s.today()), func() templ.Component {
+		return pages.DailyActivityBody(s.Currency, vm)
+	})
+	if err != nil {
+		return err
+	}
+	return s.renderShell(c, http.StatusOK, s.page(c, "Daily activity", "reports"), body)
 }
 
 func (s *Server) handleAverageRevenue(c echo.Context, asCSV bool) error {
@@ -187,7 +198,12 @@ func (s *Server) handleAverageRevenue(c echo.Context, asCSV bool) error {
 	if err != nil {
 		return err
 	}
-	rows, err := cached(s, c.Request().Context(), "avg\x00"+day(from)+"\x00"+day(to), func(ctx context.Context) ([]central.DayAverage, error) {
+	ctx := c.Request().Context()
+	gen, err := s.DB.MetricsGeneration(ctx)
+	if err != nil {
+		return err
+	}
+	rows, err := cached(s, ctx, gen, "avg\x00"+day(from)+"\x00"+day(to), func(ctx context.Context) ([]central.DayAverage, error) {
 		return s.DB.DailyAverages(ctx, day(from), day(to))
 	})
 	if err != nil {
@@ -210,7 +226,13 @@ func (s *Server) handleAverageRevenue(c echo.Context, asCSV bool) error {
 		}
 		return c.JSON(http.StatusOK, map[string]any{"from": vm.Range.From, "to": vm.Range.To, "days": rows})
 	}
-	return render(c, http.StatusOK, pages.AverageRevenuePage(s.page(c, "Average revenue per store", "reports"), vm))
+	body, err := cachedFragment(s, ctx, gen, "avg\x00"+vm.Range.From+"\x00"+vm.Range.To+"\x00"+day(s.today()), func() templ.Component {
+		return pages.AverageRevenueBody(s.Currency, vm)
+	})
+	if err != nil {
+		return err
+	}
+	return s.renderShell(c, http.StatusOK, s.page(c, "Average revenue per store", "reports"), body)
 }
 
 // TopStoresPageSize is how many stores a page of the ranking shows, as
@@ -278,10 +300,13 @@ func intParam(c echo.Context, name string, def, lo, hi int) (int, error) {
 	return n, nil
 }
 
-func (s *Server) topStores(ctx context.Context, q topStoresQuery) (pages.TopStoresReport, error) {
+func (q topStoresQuery) key() string {
+	return fmt.Sprintf("top\x00%s\x00%s\x00%t\x00%d\x00%d", q.month.Format(fleet.MonthLayout), q.sort, q.desc, q.page, q.per)
+}
+
+func (s *Server) topStores(ctx context.Context, gen int64, q topStoresQuery) (pages.TopStoresReport, error) {
 	month, prev := q.month.Format(fleet.MonthLayout), q.month.AddDate(0, -1, 0).Format(fleet.MonthLayout)
-	key := fmt.Sprintf("top\x00%s\x00%s\x00%t\x00%d\x00%d", month, q.sort, q.desc, q.page, q.per)
-	return cached(s, ctx, key, func(ctx context.Context) (pages.TopStoresReport, error) {
+	return cached(s, ctx, gen, q.key(), func(ctx context.Context) (pages.TopStoresReport, error) {
 		rows, total, err := s.DB.MonthRanking(ctx, month, prev, q.sort, q.desc, q.per, (q.page-1)*q.per)
 		if err != nil {
 			return pages.TopStoresReport{}, err
@@ -303,7 +328,12 @@ func (s *Server) handleTopStores(c echo.Context, asCSV bool) error {
 	if asCSV { // the whole ranking, in the order asked for
 		q.page, q.per = 1, maxCSVRows
 	}
-	vm, err := s.topStores(c.Request().Context(), q)
+	ctx := c.Request().Context()
+	gen, err := s.DB.MetricsGeneration(ctx)
+	if err != nil {
+		return err
+	}
+	vm, err := s.topStores(ctx, gen, q)
 	if err != nil {
 		return err
 	}
@@ -348,15 +378,21 @@ func (s *Server) handleTopStores(c echo.Context, asCSV bool) error {
 		return c.JSON(http.StatusOK, map[string]any{"month": vm.Month, "sort": vm.Sort, "desc": vm.Desc, "page": vm.Page,
 			"per_page": vm.PageSize, "total": vm.Total, "stores": out})
 	}
-	return render(c, http.StatusOK, pages.TopStoresPage(s.page(c, "Top stores", "reports"), vm))
+	body, err := cachedFragment(s, ctx, gen, q.key()+"\x00"+day(s.today()), func() templ.Component {
+		return pages.TopStoresBody(s.Currency, vm)
+	})
+	if err != nil {
+		return err
+	}
+	return s.renderShell(c, http.StatusOK, s.page(c, "Top stores", "reports"), body)
 }
 
 // dashboard is the metrics part of the overview: today against
 // yesterday, the month so far against the same days of the month before,
 // the last 30 days and this month's top 10.
-func (s *Server) dashboard(ctx context.Context) (pages.Dashboard, error) {
+func (s *Server) dashboard(ctx context.Context, gen int64) (pages.Dashboard, error) {
 	today := s.today()
-	return cached(s, ctx, "dashboard\x00"+day(today), func(ctx context.Context) (pages.Dashboard, error) {
+	return cached(s, ctx, gen, "dashboard\x00"+day(today), func(ctx context.Context) (pages.Dashboard, error) {
 		var d pages.Dashboard
 		has, err := s.DB.HasMetrics(ctx)
 		if err != nil || !has {
@@ -388,7 +424,7 @@ func (s *Server) dashboard(ctx context.Context) (pages.Dashboard, error) {
 			return d, err
 		}
 		d.Activity, d.ActivityFrom, d.ActivityTo = padDays(actFrom, today, act), day(actFrom), day(today)
-		top, err := s.topStores(ctx, topStoresQuery{month: monthFrom, sort: "revenue", desc: true, page: 1, per: 10})
+		top, err := s.topStores(ctx, gen, topStoresQuery{month: monthFrom, sort: "revenue", desc: true, page: 1, per: 10})
 		if err != nil {
 			return d, err
 		}
@@ -434,21 +470,27 @@ func (s *Server) tiles(ctx context.Context, from, to, prevFrom, prevTo time.Time
 	}, nil
 }
 
-// tenantHistory is a tenant's own last 90 days.
-func (s *Server) tenantHistory(ctx context.Context, name string) (pages.TenantHistory, error) {
+// tenantHistory is a tenant's own last 90 days, rendered.
+func (s *Server) tenantHistory(ctx context.Context, name string) (templ.Component, error) {
+	gen, err := s.DB.MetricsGeneration(ctx)
+	if err != nil {
+		return nil, err
+	}
 	to := s.today()
 	from := to.AddDate(0, 0, -89)
-	rows, err := s.DB.TenantMetrics(ctx, name, day(from), day(to))
-	if err != nil {
-		return pages.TenantHistory{}, err
-	}
-	totals := make([]central.DayTotals, len(rows))
-	for i, m := range rows {
-		totals[i] = central.DayTotals{Date: m.Date, Stores: 1, Orders: m.Orders, Revenue: m.Revenue, ActiveCarts: m.ActiveCarts, NewProducts: m.NewProducts}
-	}
-	h := pages.TenantHistory{From: day(from), To: day(to), Days: padDays(from, to, totals)}
-	h.Total = pages.SumDays(h.Days)
-	return h, nil
+	return cached(s, ctx, gen, "tenant\x00"+name+"\x00"+day(to), func(ctx context.Context) (templ.Component, error) {
+		rows, err := s.DB.TenantMetrics(ctx, name, day(from), day(to))
+		if err != nil {
+			return nil, err
+		}
+		totals := make([]central.DayTotals, len(rows))
+		for i, m := range rows {
+			totals[i] = central.DayTotals{Date: m.Date, Stores: 1, Orders: m.Orders, Revenue: m.Revenue, ActiveCarts: m.ActiveCarts, NewProducts: m.NewProducts}
+		}
+		h := pages.TenantHistory{From: day(from), To: day(to), Days: padDays(from, to, totals)}
+		h.Total = pages.SumDays(h.Days)
+		return newFragment(ctx, pages.TenantHistoryCard(s.Currency, h))
+	})
 }
 
 func i64(n int64) string { return strconv.FormatInt(n, 10) }

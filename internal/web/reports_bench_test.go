@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
@@ -219,6 +220,33 @@ func TestLoadGenerator(t *testing.T) {
 	fmt.Println("LOADGEN " + string(out))
 }
 
+func schedLat() *metrics.Float64Histogram {
+	s := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
+	metrics.Read(s)
+	return s[0].Value.Float64Histogram()
+}
+
+func schedDiff(a, b *metrics.Float64Histogram) string {
+	var total uint64
+	c := make([]uint64, len(b.Counts))
+	for i := range c {
+		c[i] = b.Counts[i] - a.Counts[i]
+		total += c[i]
+	}
+	out := fmt.Sprintf("n=%d", total)
+	for _, q := range []float64{0.5, 0.9, 0.99, 0.999} {
+		var acc uint64
+		for i, n := range c {
+			acc += n
+			if float64(acc) >= q*float64(total) {
+				out += fmt.Sprintf(" p%g<=%.2fms", q*100, b.Buckets[i+1]*1000)
+				break
+			}
+		}
+	}
+	return out
+}
+
 func percentile(s []time.Duration, p int) time.Duration {
 	if len(s) == 0 {
 		return 0
@@ -335,7 +363,10 @@ func BenchmarkReports10kx365(b *testing.B) {
 		if v, err := strconv.Atoi(os.Getenv("TENANTRY_BENCH_CLIENTS")); err == nil && v > 0 {
 			clients = v
 		}
+		before := schedLat()
 		server, client := runLoad(b, e.ts.URL, cookies, paths, clients, 8000/clients)
+		after := schedLat()
+		b.Logf("sched latency during load: %s", schedDiff(before, after))
 		var all []time.Duration
 		for _, p := range paths {
 			all = append(all, server[p]...)

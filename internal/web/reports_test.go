@@ -1,11 +1,14 @@
 package web_test
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -321,5 +324,71 @@ func TestEmptyReports(t *testing.T) {
 	}
 	if res := c.get("/reports/top-stores.csv"); len(csvRecords(t, res)) != 1 {
 		t.Error("empty top stores CSV should hold only its header")
+	}
+}
+
+// TestSplicedPagesDecode fetches every page holding a cached fragment as a
+// browser would (gzip) and without compression: the two decode to the same
+// page, the fragment's HTML is in it, and a second fetch (from the cache)
+// is the same again. JSON on the same routes still goes through the gzip
+// middleware.
+func TestSplicedPagesDecode(t *testing.T) {
+	e := newEnv(t)
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	ps := loadMetrics(t, e.db, 12, 40, today)
+	var seen []central.Observed
+	for _, p := range ps {
+		seen = append(seen, central.Observed{Name: p.Name, URL: "file:/x/" + p.Name + ".db", ModifiedAt: today})
+	}
+	if _, err := e.db.Reconcile(context.Background(), "local", seen, nil); err != nil {
+		t.Fatal(err)
+	}
+	c := e.login("viewer@example.com")
+	fetch := func(path, accept, encoding string) (string, *http.Response) {
+		t.Helper()
+		res := c.get(path, "Accept-Encoding", encoding, "Accept", accept)
+		body := io.Reader(res.Body)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, res.StatusCode)
+		}
+		if res.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(res.Body)
+			if err != nil {
+				t.Fatalf("GET %s: %v", path, err)
+			}
+			zr.Multistream(false)
+			body = zr
+		}
+		b, err := io.ReadAll(body)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		return string(b), res
+	}
+	for path, marker := range map[string]string{
+		"/":                       `data-testid="activity"`,
+		"/reports/top-stores":     `data-testid="top-stores-table"`,
+		"/reports/daily-activity": `id="activity-chart-title"`,
+		"/reports/average-revenue?from=" + today.AddDate(0, 0, -39).Format(fleet.DayLayout) + "&to=" + today.Format(fleet.DayLayout): `id="average-chart-title"`,
+		"/tenants/" + ps[0].Name: `data-testid="history-totals"`,
+	} {
+		zipped, res := fetch(path, "text/html", "gzip")
+		if res.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(res.Header.Get("Vary"), "Accept-Encoding") {
+			t.Errorf("GET %s: Content-Encoding %q, Vary %q", path, res.Header.Get("Content-Encoding"), res.Header.Get("Vary"))
+		}
+		plain, res := fetch(path, "text/html", "identity")
+		if res.Header.Get("Content-Encoding") != "" {
+			t.Errorf("GET %s without gzip: Content-Encoding %q", path, res.Header.Get("Content-Encoding"))
+		}
+		again, _ := fetch(path, "text/html", "gzip")
+		if zipped != plain || again != zipped {
+			t.Errorf("GET %s: gzip (%d bytes), plain (%d) and again (%d) differ", path, len(zipped), len(plain), len(again))
+		}
+		if !strings.Contains(plain, marker) || !strings.HasSuffix(strings.TrimSpace(plain), "</html>") || strings.Contains(plain, "<!--fragment") {
+			t.Errorf("GET %s: page lacks %s, its end, or holds a fragment mark", path, marker)
+		}
+	}
+	if _, res := fetch("/reports/daily-activity?from="+today.AddDate(0, 0, -364).Format(fleet.DayLayout)+"&to="+today.Format(fleet.DayLayout), "application/json", "gzip"); res.Header.Get("Content-Encoding") != "gzip" {
+		t.Errorf("JSON: Content-Encoding %q, want the middleware's gzip", res.Header.Get("Content-Encoding"))
 	}
 }

@@ -3,7 +3,6 @@
 package web
 
 import (
-	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -13,9 +12,9 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/tenantry/tenantry/internal/central"
@@ -53,6 +52,9 @@ type Server struct {
 	Options
 	e       *echo.Echo
 	reports reportCache
+	spliced map[string]bool // routes whose pages hold fragments
+	shellMu sync.Mutex
+	shells  map[shellKey]shellHalves
 }
 
 // New builds the server and its routes.
@@ -66,7 +68,7 @@ func New(o Options) *Server {
 	if o.Currency == "" {
 		o.Currency = "USD"
 	}
-	s := &Server{Options: o, e: echo.New()}
+	s := &Server{Options: o, e: echo.New(), spliced: map[string]bool{}}
 	e := s.e
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -81,7 +83,7 @@ func New(o Options) *Server {
 		ContentSecurityPolicy: "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
 	}))
 	e.Use(middleware.BodyLimit("64M"))
-	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: gzip.BestSpeed, MinLength: 1024}))
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: gzip.BestSpeed, MinLength: 1024, Skipper: s.skipGzip}))
 	e.Use(s.loadUser)
 	e.Use(s.csrf)
 
@@ -176,16 +178,6 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			"status", status, "duration", time.Since(start), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 		return nil
 	}
-}
-
-// render renders a component into a buffer first, so a template error
-// never sends half a page.
-func render(c echo.Context, status int, comp templ.Component) error {
-	var buf bytes.Buffer
-	if err := comp.Render(c.Request().Context(), &buf); err != nil {
-		return err
-	}
-	return c.HTMLBlob(status, buf.Bytes())
 }
 
 // page builds the shell's view of the current request.

@@ -21,7 +21,7 @@ func (s *Server) tenantRoutes(g *echo.Group) {
 	g.GET("/tenants", s.handleTenantList)
 	g.POST("/tenants", s.handleTenantCreate, requireAdmin)
 	g.POST("/tenants/rescan", s.handleTenantRescan, requireAdmin)
-	g.GET("/tenants/:name", s.handleTenantShow)
+	s.splicedRoute(g, "/tenants/:name", s.handleTenantShow)
 	g.POST("/tenants/:name/clone", s.handleTenantClone, requireAdmin)
 	g.POST("/tenants/:name/delete", s.handleTenantDelete, requireAdmin)
 	g.POST("/tenants/:name/restore", s.handleTenantRestore, requireAdmin)
@@ -160,9 +160,6 @@ func (s *Server) tenantDetail(c echo.Context, name string) (pages.TenantDetail, 
 	for _, j := range js {
 		vm.Jobs = append(vm.Jobs, jobRow(j))
 	}
-	if vm.History, err = s.tenantHistory(ctx, name); err != nil {
-		return pages.TenantDetail{}, nil, err
-	}
 	return vm, t, nil
 }
 
@@ -178,7 +175,7 @@ func (s *Server) handleTenantShow(c echo.Context) error {
 	if wantsJSON(c) {
 		return c.JSON(http.StatusOK, t)
 	}
-	return render(c, http.StatusOK, pages.TenantPage(s.page(c, name, "tenants"), vm))
+	return s.renderTenant(c, http.StatusOK, name, vm)
 }
 
 // tenantFormError re-renders a tenant's page with an inline error.
@@ -191,7 +188,16 @@ func (s *Server) tenantFormError(c echo.Context, name string, err error, set fun
 		return verr // the tenant itself is unknown: its 404 says more
 	}
 	set(&vm, fleet.ErrorMessage(err))
-	return render(c, statusOf[fleet.ErrorCode(err)], pages.TenantPage(s.page(c, name, "tenants"), vm))
+	return s.renderTenant(c, statusOf[fleet.ErrorCode(err)], name, vm)
+}
+
+// renderTenant renders a tenant's page with its metrics history.
+func (s *Server) renderTenant(c echo.Context, status int, name string, vm pages.TenantDetail) error {
+	history, err := s.tenantHistory(c.Request().Context(), name)
+	if err != nil {
+		return err
+	}
+	return render(c, status, pages.TenantPage(s.page(c, name, "tenants"), vm, history))
 }
 
 func (s *Server) handleTenantClone(c echo.Context) error {

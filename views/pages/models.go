@@ -80,7 +80,6 @@ type TenantDetail struct {
 	CloneName   string   // clone form state after a failed clone
 	CloneError  string
 	DeleteError string
-	History     TenantHistory // its metrics over the last 90 days
 }
 
 // JobRow is one background job.

@@ -126,7 +126,7 @@ func TestTenantsPage(t *testing.T) {
 
 func TestTenantPageActions(t *testing.T) {
 	ready := TenantDetail{Tenant: TenantRow{Name: "store-1", Status: "ready"}, CloneError: "exists", DeleteError: "type the name"}
-	doc := render(t, TenantPage(admin("store-1", "tenants"), ready))
+	doc := render(t, tenantPage(admin("store-1", "tenants"), ready, TenantHistory{}))
 	for _, sel := range []string{
 		`form[data-testid="clone-form"][action="/tenants/store-1/clone"] input[name="name"]`,
 		`a[data-testid="export-link"][href="/tenants/store-1/export"]`,
@@ -140,13 +140,13 @@ func TestTenantPageActions(t *testing.T) {
 	}
 	assertPostFormsHaveCSRF(t, doc)
 
-	doc = render(t, TenantPage(viewer("store-1", "tenants"), ready))
+	doc = render(t, tenantPage(viewer("store-1", "tenants"), ready, TenantHistory{}))
 	if count(doc, `[data-testid="export-link"]`) != 1 || count(doc, `[data-testid="clone-form"], [data-testid="delete-form"]`) != 0 {
 		t.Error("viewer: wrong actions")
 	}
 
 	archived := TenantDetail{Tenant: TenantRow{Name: "store-1", Status: "archived", ArchivedAt: time.Now(), JobID: 7}}
-	doc = render(t, TenantPage(admin("store-1", "tenants"), archived))
+	doc = render(t, tenantPage(admin("store-1", "tenants"), archived, TenantHistory{}))
 	if count(doc, `form[action="/tenants/store-1/restore"] [data-testid="restore-button"]`) != 1 {
 		t.Error("no restore button")
 	}
@@ -234,11 +234,11 @@ func TestAuditAndOverview(t *testing.T) {
 	if count(doc, `[data-testid="audit-row"]`) != 2 || count(doc, `[data-testid="audit-row"] a[href="/tenants/store-1"]`) != 1 {
 		t.Error("audit rows")
 	}
-	doc = render(t, OverviewPage(admin("Overview", "overview"), Overview{}))
+	doc = render(t, overviewPage(admin("Overview", "overview"), Overview{}))
 	if count(doc, `[data-testid="no-tenants"]`) != 1 || !strings.Contains(doc.Text(), "tenantry demo") {
 		t.Error("overview empty state")
 	}
-	doc = render(t, OverviewPage(admin("Overview", "overview"), Overview{TotalTenants: 1200, RecentJobs: []JobRow{{ID: 4, Label: "Create x", State: "running"}}}))
+	doc = render(t, overviewPage(admin("Overview", "overview"), Overview{TotalTenants: 1200, RecentJobs: []JobRow{{ID: 4, Label: "Create x", State: "running"}}}))
 	if doc.Find(`[data-testid="total-tenants"]`).Text() != "1,200" || count(doc, `a[href="/jobs/4"]`) != 1 {
 		t.Error("overview tiles or jobs")
 	}

@@ -7,7 +7,31 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/a-h/templ"
+	"github.com/tenantry/tenantry/views/layouts"
 )
+
+// The handlers render a report's body apart (it is cached) and put it in
+// the shell; these put the pages together the same way.
+func topStoresPage(p layouts.Page, vm TopStoresReport) templ.Component {
+	return layouts.Shell(p, TopStoresBody(p.Currency, vm))
+}
+
+func dailyActivityPage(p layouts.Page, vm DailyActivityReport) templ.Component {
+	return layouts.Shell(p, DailyActivityBody(p.Currency, vm))
+}
+
+func averageRevenuePage(p layouts.Page, vm AverageRevenueReport) templ.Component {
+	return layouts.Shell(p, AverageRevenueBody(p.Currency, vm))
+}
+
+func overviewPage(p layouts.Page, vm Overview) templ.Component {
+	return layouts.Shell(p, OverviewBody(p, vm, DashboardCharts(p.Currency, vm.Dashboard)))
+}
+
+func tenantPage(p layouts.Page, vm TenantDetail, h TenantHistory) templ.Component {
+	return TenantPage(p, vm, TenantHistoryCard(p.Currency, h))
+}
 
 // chartData reads the data a chart hands to charts.js.
 type chartData struct {
@@ -62,7 +86,7 @@ func sampleTopStores() TopStoresReport {
 }
 
 func TestTopStoresPage(t *testing.T) {
-	doc := render(t, TopStoresPage(viewer("Top stores", "reports"), sampleTopStores()))
+	doc := render(t, topStoresPage(viewer("Top stores", "reports"), sampleTopStores()))
 	assertStrictCSP(t, doc)
 	if !doc.Find(`[data-testid="nav-reports"]`).HasClass("active") {
 		t.Error("Reports is not the active sidebar entry")
@@ -142,7 +166,7 @@ func TestTopStoresPage(t *testing.T) {
 	// The current month has no next one; another page size is kept.
 	vm := sampleTopStores()
 	vm.NextMonth, vm.Sort, vm.Desc, vm.PageSize = "", "revenue", true, 50
-	doc = render(t, TopStoresPage(viewer("Top stores", "reports"), vm))
+	doc = render(t, topStoresPage(viewer("Top stores", "reports"), vm))
 	if count(doc, `[data-testid="next-month"]`) != 0 {
 		t.Error("next month offered for the current month")
 	}
@@ -156,7 +180,7 @@ func TestTopStoresPage(t *testing.T) {
 
 func TestTopStoresPageEmpty(t *testing.T) {
 	vm := TopStoresReport{Month: "2025-02", PrevMonth: "2025-01", NextMonth: "2025-03", Sort: "revenue", Desc: true, Page: 1, PageSize: 10}
-	doc := render(t, TopStoresPage(admin("Top stores", "reports"), vm))
+	doc := render(t, topStoresPage(admin("Top stores", "reports"), vm))
 	empty := doc.Find(`[data-testid="no-metrics"]`)
 	if !strings.Contains(empty.Text(), "No metrics for February 2025") {
 		t.Errorf("empty state %q", empty.Text())
@@ -172,7 +196,7 @@ func TestTopStoresPageEmpty(t *testing.T) {
 	}
 
 	vm.Total, vm.Page = 12, 9
-	doc = render(t, TopStoresPage(admin("Top stores", "reports"), vm))
+	doc = render(t, topStoresPage(admin("Top stores", "reports"), vm))
 	if attr(doc, `[data-testid="no-rows"] a`, "href") != "/reports/top-stores?month=2025-02" {
 		t.Error("a page past the end does not link back to the first")
 	}
@@ -194,7 +218,7 @@ func TestDailyActivityPage(t *testing.T) {
 		{Date: "2026-11-22", Stores: 1000, Orders: 1, Revenue: 5, ActiveCarts: 2, NewProducts: 0},
 	}
 	vm := DailyActivityReport{Range: sampleRange(), Days: days, Total: DayActivity{Stores: 1998, Orders: 12_481, Revenue: 123461, ActiveCarts: 23_313, NewProducts: 31}}
-	doc := render(t, DailyActivityPage(p, vm))
+	doc := render(t, dailyActivityPage(p, vm))
 	assertStrictCSP(t, doc)
 
 	if got := text(doc, `[data-testid="reports-nav"] .tab.active`); got != "Daily activity" {
@@ -244,7 +268,7 @@ func TestDailyActivityPage(t *testing.T) {
 
 	// Nothing collected: say so, no chart.
 	vm = DailyActivityReport{Range: sampleRange(), Days: []DayActivity{{Date: "2026-11-20"}, {Date: "2026-11-21"}, {Date: "2026-11-22"}}}
-	doc = render(t, DailyActivityPage(p, vm))
+	doc = render(t, dailyActivityPage(p, vm))
 	if count(doc, `[data-testid="no-metrics"] a[href="/collections"]`) != 1 || count(doc, `[data-testid="chart"], [data-testid="activity-table"]`) != 0 {
 		t.Error("empty range")
 	}
@@ -258,7 +282,7 @@ func TestAverageRevenuePage(t *testing.T) {
 		{Date: "2026-11-20", Stores: 3, Revenue: 37037, Average: 12345.67},
 		{Date: "2026-11-22", Stores: 1, Revenue: 100, Average: 100},
 	}}
-	doc := render(t, AverageRevenuePage(viewer("Average revenue per store", "reports"), vm))
+	doc := render(t, averageRevenuePage(viewer("Average revenue per store", "reports"), vm))
 	assertStrictCSP(t, doc)
 	if got := text(doc, `[data-testid="reports-nav"] .tab.active`); got != "Average revenue" {
 		t.Errorf("active report tab %q", got)
@@ -281,7 +305,7 @@ func TestAverageRevenuePage(t *testing.T) {
 		t.Errorf("chart data %+v", c)
 	}
 
-	doc = render(t, AverageRevenuePage(viewer("Average revenue per store", "reports"), AverageRevenueReport{Range: sampleRange()}))
+	doc = render(t, averageRevenuePage(viewer("Average revenue per store", "reports"), AverageRevenueReport{Range: sampleRange()}))
 	if count(doc, `[data-testid="no-metrics"]`) != 1 || count(doc, `[data-testid="chart"], [data-testid="csv-link"]`) != 0 {
 		t.Error("no days is not an empty state")
 	}
@@ -315,7 +339,7 @@ func sampleDashboard(now time.Time) Dashboard {
 
 func TestOverviewDashboard(t *testing.T) {
 	vm := Overview{Dashboard: sampleDashboard(time.Now()), TotalTenants: 12, ByStatus: []StatusCount{{"ready", 12}}}
-	doc := render(t, OverviewPage(admin("Overview", "overview"), vm))
+	doc := render(t, overviewPage(admin("Overview", "overview"), vm))
 	assertStrictCSP(t, doc)
 
 	tile := func(group, label string) *goquery.Selection {
@@ -384,7 +408,7 @@ func TestOverviewDashboard(t *testing.T) {
 
 	// No collection yet.
 	vm.LastRun = nil
-	doc = render(t, OverviewPage(admin("Overview", "overview"), vm))
+	doc = render(t, overviewPage(admin("Overview", "overview"), vm))
 	if count(doc, `[data-testid="no-last-run"] a[href="/collections"]`) != 1 {
 		t.Error("no last run does not point to Collections")
 	}
@@ -392,7 +416,7 @@ func TestOverviewDashboard(t *testing.T) {
 
 func TestOverviewWithoutMetrics(t *testing.T) {
 	vm := Overview{TotalTenants: 3, ByStatus: []StatusCount{{"ready", 3}}}
-	doc := render(t, OverviewPage(viewer("Overview", "overview"), vm))
+	doc := render(t, overviewPage(viewer("Overview", "overview"), vm))
 	empty := doc.Find(`[data-testid="no-metrics"]`)
 	if empty.Length() != 1 || empty.Find(`a[href="/collections"]`).Length() != 1 || !strings.Contains(empty.Text(), "tenantry collect") {
 		t.Errorf("no-metrics state %q", empty.Text())
@@ -402,12 +426,12 @@ func TestOverviewWithoutMetrics(t *testing.T) {
 	}
 	// A first run that failed is worth showing.
 	vm.LastRun = &RunRow{ID: 1, State: "failed"}
-	doc = render(t, OverviewPage(viewer("Overview", "overview"), vm))
+	doc = render(t, overviewPage(viewer("Overview", "overview"), vm))
 	if count(doc, `[data-testid="last-run"] a[href="/collections/1"]`) != 1 {
 		t.Error("failed first run not shown")
 	}
 	// No tenants at all: only the first step.
-	doc = render(t, OverviewPage(viewer("Overview", "overview"), Overview{}))
+	doc = render(t, overviewPage(viewer("Overview", "overview"), Overview{}))
 	if count(doc, `[data-testid="no-tenants"]`) != 1 || count(doc, `[data-testid="no-metrics"]`) != 0 {
 		t.Error("an empty fleet is asked for metrics")
 	}
@@ -423,7 +447,7 @@ func TestTenantHistory(t *testing.T) {
 		},
 		Total: DayActivity{Stores: 1, Orders: 1200, Revenue: 123456, ActiveCarts: 7, NewProducts: 2},
 	}
-	doc := render(t, TenantPage(p, TenantDetail{Tenant: TenantRow{Name: "store-7", Status: "ready"}, History: h}))
+	doc := render(t, tenantPage(p, TenantDetail{Tenant: TenantRow{Name: "store-7", Status: "ready"}}, h))
 	assertStrictCSP(t, doc)
 	totals := doc.Find(`[data-testid="history-totals"]`)
 	if got := totals.Find(`[data-label="Revenue"] dd`).Text(); got != "£1,234.56" {
@@ -444,7 +468,7 @@ func TestTenantHistory(t *testing.T) {
 		{From: "2026-08-25", To: "2026-11-22"},
 		{From: "2026-08-25", To: "2026-11-22", Days: []DayActivity{{Date: "2026-11-21"}, {Date: "2026-11-22"}}},
 	} {
-		doc = render(t, TenantPage(p, TenantDetail{Tenant: TenantRow{Name: "store-7", Status: "ready"}, History: empty}))
+		doc = render(t, tenantPage(p, TenantDetail{Tenant: TenantRow{Name: "store-7", Status: "ready"}}, empty))
 		if count(doc, `[data-testid="no-history"]`) != 1 || count(doc, `[data-testid="history"] [data-testid="chart"]`) != 0 {
 			t.Errorf("empty history %d days", len(empty.Days))
 		}

@@ -17,7 +17,7 @@ import (
 
 // TenantPage is a tenant's page "/tenants/{name}": details, the actions its
 // status allows, its metrics over the last 90 days, and its jobs.
-func TenantPage(p layouts.Page, vm TenantDetail) templ.Component {
+func TenantPage(p layouts.Page, vm TenantDetail, history templ.Component) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -149,7 +149,7 @@ func TenantPage(p layouts.Page, vm TenantDetail) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = tenantHistory(p, vm.History).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = history.Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -666,9 +666,9 @@ func tenantReadyActions(p layouts.Page, vm TenantDetail) templ.Component {
 	})
 }
 
-// tenantHistory is the tenant's own metrics over the last 90 days: totals,
+// TenantHistoryCard is the tenant's own metrics over the last 90 days: totals,
 // a chart and the table behind it.
-func tenantHistory(p layouts.Page, h TenantHistory) templ.Component {
+func TenantHistoryCard(currency string, h TenantHistory) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -740,9 +740,9 @@ func tenantHistory(p layouts.Page, h TenantHistory) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var32 string
-			templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(money(h.Total.Revenue, p.Currency))
+			templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(money(h.Total.Revenue, currency))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/tenant.templ`, Line: 265, Col: 46}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/tenant.templ`, Line: 265, Col: 44}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var32))
 			if templ_7745c5c3_Err != nil {
@@ -778,7 +778,7 @@ func tenantHistory(p layouts.Page, h TenantHistory) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = components.Chart("history-chart", historyChart(h.Days, p.Currency)).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = components.Chart("history-chart", historyChart(h.Days, currency)).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -786,7 +786,7 @@ func tenantHistory(p layouts.Page, h TenantHistory) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = activityTable(h.Days, h.Total, p.Currency, false).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = activityTable(h.Days, h.Total, currency, false).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
