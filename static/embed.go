@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-//go:embed app.css app.js charts.js favicon.svg vendor/htmx.min.js vendor/htmx.LICENSE vendor/uPlot.iife.min.js vendor/uPlot.min.css vendor/uplot.LICENSE
+//go:embed app.css app.js charts.js sql.js favicon.svg vendor/htmx.min.js vendor/htmx.LICENSE vendor/uPlot.iife.min.js vendor/uPlot.min.css vendor/uplot.LICENSE
 var embedded embed.FS
 
 // FS is the embedded static files, named as in Path ("app.css",

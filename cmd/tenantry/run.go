@@ -28,6 +28,10 @@ Commands:
   tenants export NAME FILE               consistent SQLite copy of a tenant
   collect [--date D | --from D --to D] [--json]
                                          collect daily metrics (default yesterday and today, UTC)
+  sql TENANT "SQL" [--write] [--format table|csv|json] [--param name=value]
+                                         query one tenant (read-only unless --write)
+  sql --all|--pattern GLOB|--tenants A,B "SQL" [--format table|csv|json]
+                                         query many tenants, results merged
   users add EMAIL [--role admin|viewer]  add a user (password from TENANTRY_PASSWORD, else stdin)
   demo [--stores N] [--days D] [--seed S]
                                          make a demo fleet and an admin user
@@ -93,6 +97,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return e.demo(rest)
 	case "collect":
 		return e.collect(rest)
+	case "sql":
+		return e.sql(rest)
 	case "help":
 		fs.Usage()
 		return errHelp

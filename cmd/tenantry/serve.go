@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/tenantry/tenantry/internal/collect"
+	"github.com/tenantry/tenantry/internal/console"
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/web"
 )
@@ -24,7 +26,13 @@ func (e *env) serve(args []string) error {
 	every := fs.Duration("collect-every", time.Hour, "collect yesterday and today this often (0 = never on a schedule)")
 	secure := fs.Bool("secure-cookies", e.getenv("TENANTRY_SECURE_COOKIES") == "1", "mark cookies Secure (behind a TLS proxy; env TENANTRY_SECURE_COOKIES=1)")
 	currency := fs.String("currency", envOr(e.getenv, "TENANTRY_CURRENCY", "USD"), "ISO 4217 code money is shown in; amounts are stored in minor units (env TENANTRY_CURRENCY)")
+	sqlTimeout := fs.String("sql-timeout", envOr(e.getenv, "TENANTRY_SQL_TIMEOUT", console.DefaultTimeout.String()), "SQL console: time limit of a query, for each tenant of a fan-out (env TENANTRY_SQL_TIMEOUT)")
+	sqlMaxRows := fs.String("sql-max-rows", envOr(e.getenv, "TENANTRY_SQL_MAX_ROWS", strconv.Itoa(console.DefaultMaxRows)), "SQL console: rows shown, for each tenant of a fan-out (env TENANTRY_SQL_MAX_ROWS)")
 	if _, err := parse(fs, args, e.stderr, "serve [--addr 127.0.0.1:8080]", 0); err != nil {
+		return err
+	}
+	limits, err := sqlLimits(*sqlTimeout, *sqlMaxRows)
+	if err != nil {
 		return err
 	}
 	if !currencyCode.MatchString(*currency) {
@@ -55,7 +63,8 @@ func (e *env) serve(args []string) error {
 	go e.housekeeping(ctx, a, *rescan)
 	go e.schedule(ctx, a, *every)
 
-	srv := web.New(web.Options{DB: a.db, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, CollectEvery: *every, Log: log, Dev: *dev, StaticDir: *staticDir, SecureCookies: *secure, Currency: *currency})
+	srv := web.New(web.Options{DB: a.db, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, CollectEvery: *every,
+		Console: &console.Service{DB: a.db, Platform: a.p, Limits: limits, Log: log}, Log: log, Dev: *dev, StaticDir: *staticDir, SecureCookies: *secure, Currency: *currency})
 	return srv.Serve(ctx, *addr, func(bound string) {
 		fmt.Fprintf(e.stdout, "tenantry: serving on http://%s\n", bound)
 		log.Info("serving", "addr", bound, "platform", a.p.Name(), "data", e.cfg.DataDir)
@@ -65,6 +74,19 @@ func (e *env) serve(args []string) error {
 var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
 
 // envOr is getenv(key), or def when it is unset.
+// sqlLimits reads the console's limits.
+func sqlLimits(timeout, maxRows string) (console.Limits, error) {
+	t, err := time.ParseDuration(timeout)
+	if err != nil || t <= 0 || t > time.Hour {
+		return console.Limits{}, usagef("--sql-timeout %q is not a duration from 1ms to 1h (5s, 30s, 2m)", timeout)
+	}
+	n, err := strconv.Atoi(maxRows)
+	if err != nil || n < 1 || n > 1_000_000 {
+		return console.Limits{}, usagef("--sql-max-rows %q is not a number from 1 to 1000000", maxRows)
+	}
+	return console.Limits{Timeout: t, MaxRows: n}, nil
+}
+
 func envOr(getenv func(string) string, key, def string) string {
 	if v := getenv(key); v != "" {
 		return v

@@ -197,14 +197,20 @@ func (e *env) tenantsClone(args []string) error {
 
 // confirm asks a person at a terminal to type the tenant's name.
 func (e *env) confirm(name string) error {
+	return e.confirmWith(name, fmt.Sprintf("Delete tenant %s? It is archived and can be restored. Type its name to confirm: ", name), "delete "+name)
+}
+
+// confirmWith asks a person at a terminal to type name after prompt;
+// without a terminal, --yes must say it to do what.
+func (e *env) confirmWith(name, prompt, what string) error {
 	f, ok := e.stdin.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return usagef("refusing to delete %s without confirmation: pass --yes", name)
+		return usagef("refusing to %s without confirmation: pass --yes", what)
 	}
-	fmt.Fprintf(e.stderr, "Delete tenant %s? It is archived and can be restored. Type its name to confirm: ", name)
+	fmt.Fprint(e.stderr, prompt)
 	line, _ := bufio.NewReader(f).ReadString('\n')
 	if strings.TrimSpace(line) != name {
-		return fmt.Errorf("not confirmed; %s was not deleted", name)
+		return fmt.Errorf("not confirmed; nothing was done to %s", name)
 	}
 	return nil
 }

@@ -406,3 +406,39 @@ func (db *DB) CollectCandidates(ctx context.Context, after string, limit int) ([
 	}
 	return out, rows.Err()
 }
+
+// ReadyNames returns the names of ready tenants in name order: all of
+// them, or up to limit (> 0) that start with prefix, then, if there is
+// room, others that contain it (the console's type-ahead). Both use the
+// (status, name) index.
+func (db *DB) ReadyNames(ctx context.Context, prefix string, limit int) ([]string, error) {
+	ctx = db.lookup(ctx)
+	scan := func(q string, args ...any) ([]string, error) {
+		rows, err := db.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				return nil, err
+			}
+			out = append(out, n)
+		}
+		return out, rows.Err()
+	}
+	if limit <= 0 {
+		return scan(`SELECT name FROM tenants WHERE status = ? ORDER BY name`, fleet.StatusReady)
+	}
+	prefix = strings.ToLower(prefix)
+	out, err := scan(`SELECT name FROM tenants WHERE status = ? AND name >= ? AND name < ? ORDER BY name LIMIT ?`,
+		fleet.StatusReady, prefix, prefix+"\U0010FFFF", limit)
+	if err != nil || len(out) >= limit || prefix == "" {
+		return out, err
+	}
+	more, err := scan(`SELECT name FROM tenants WHERE status = ? AND instr(name, ?) > 1 ORDER BY name LIMIT ?`,
+		fleet.StatusReady, prefix, limit-len(out))
+	return append(out, more...), err
+}

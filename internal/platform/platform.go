@@ -52,6 +52,18 @@ type Platform interface {
 	Discard(ctx context.Context, name string) error
 	// Open returns a data-plane connection to the database. Callers close it.
 	Open(ctx context.Context, name string) (*sql.DB, error)
+	// OpenConsole returns one connection for the SQL console: read-only
+	// unless write, enforced by the connection (a read-only file or
+	// token), never by reading the SQL; on platforms with files, unable
+	// to reach any file but the tenant's own (no ATTACH, no VACUUM INTO,
+	// no extensions). Callers close it.
+	OpenConsole(ctx context.Context, name string, write bool) (ConsoleConn, error)
+}
+
+// ConsoleConn is a connection of the SQL console.
+type ConsoleConn interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	Close() error
 }
 
 // Caps are a platform's capabilities.

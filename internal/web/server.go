@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/collect"
+	"github.com/tenantry/tenantry/internal/console"
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/jobs"
 	"github.com/tenantry/tenantry/internal/lifecycle"
@@ -33,6 +34,7 @@ type Options struct {
 	Lifecycle *lifecycle.Service
 	Jobs      *jobs.Runner
 	Collector *collect.Collector
+	Console   *console.Service
 	// CollectEvery is the collection schedule (0 = off), for display.
 	CollectEvery time.Duration
 	Log          *slog.Logger
@@ -55,6 +57,7 @@ type Server struct {
 	spliced map[string]bool // routes whose pages hold fragments
 	shellMu sync.Mutex
 	shells  map[shellKey]shellHalves
+	sqlRuns sqlRuns
 }
 
 // New builds the server and its routes.
@@ -97,6 +100,7 @@ func New(o Options) *Server {
 	s.jobRoutes(g)
 	s.collectionRoutes(g)
 	s.reportRoutes(g)
+	s.sqlRoutes(g)
 	s.auditRoutes(g)
 	return s
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/collect"
+	"github.com/tenantry/tenantry/internal/console"
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/jobs"
 	"github.com/tenantry/tenantry/internal/lifecycle"
@@ -62,7 +63,8 @@ func newEnvIn(t testing.TB, dir string) *env {
 	life := lifecycle.New(db, p, runner, log)
 	coll := collect.New(db, p, func(ctx context.Context) error { _, err := life.Rescan(ctx); return err }, collect.Options{}, log)
 	coll.Register(runner)
-	srv := web.New(web.Options{DB: db, Lifecycle: life, Jobs: runner, Collector: coll, CollectEvery: time.Hour, Log: log})
+	srv := web.New(web.Options{DB: db, Lifecycle: life, Jobs: runner, Collector: coll, CollectEvery: time.Hour, Log: log,
+		Console: &console.Service{DB: db, Platform: p, Log: log}})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	for _, u := range []struct{ email, role string }{{"admin@example.com", fleet.RoleAdmin}, {"viewer@example.com", fleet.RoleViewer}} {

@@ -15,6 +15,7 @@ var navItems = []navItem{
 	{Name: "overview", Label: "Overview", Href: "/"},
 	{Name: "reports", Label: "Reports", Href: "/reports/top-stores"},
 	{Name: "tenants", Label: "Tenants", Href: "/tenants"},
+	{Name: "sql", Label: "SQL", Href: "/sql"},
 	{Name: "collections", Label: "Collections", Href: "/collections"},
 	{Name: "jobs", Label: "Jobs", Href: "/jobs"},
 	{Name: "audit", Label: "Audit", Href: "/audit"},

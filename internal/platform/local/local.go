@@ -297,6 +297,16 @@ func (p *Platform) Open(ctx context.Context, name string) (*sql.DB, error) {
 	return tenantdb.Open(u)
 }
 
+// OpenConsole opens the tenant's file for the SQL console (see
+// tenantdb.OpenConsoleFile for what the connection refuses).
+func (p *Platform) OpenConsole(ctx context.Context, name string, write bool) (platform.ConsoleConn, error) {
+	path, err := p.path(name)
+	if err != nil {
+		return nil, err
+	}
+	return tenantdb.OpenConsoleFile(ctx, path, write)
+}
+
 // tmpFile returns a fresh path in the tmp directory.
 func (p *Platform) tmpFile(prefix string) string {
 	b := make([]byte, 6)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,96 @@ func Run(t *testing.T, newPlatform func(t *testing.T) platform.Platform) {
 	t.Run("DeleteRestore", func(t *testing.T) { testDelete(t, newPlatform(t)) })
 	t.Run("ExportImport", func(t *testing.T) { testExportImport(t, newPlatform(t)) })
 	t.Run("ImportRejectsNonSQLite", func(t *testing.T) { testImportBad(t, newPlatform(t)) })
+	t.Run("ConsoleGuards", func(t *testing.T) { testConsole(t, newPlatform(t)) })
+}
+
+// Refused is every kind of statement a read-only console connection must
+// refuse; the ones after the first four are refused in write mode too.
+var Refused = []string{
+	`INSERT INTO t(v) VALUES ('x')`,
+	`UPDATE t SET v = 'x'`,
+	`DELETE FROM t`,
+	`CREATE TABLE u(a)`,
+	`DROP TABLE t`,
+	`CREATE INDEX t_v ON t(v)`,
+	`PRAGMA user_version = 7`,
+	`VACUUM`,
+	`REPLACE INTO t(id, v) VALUES (1, 'x')`,
+	`CREATE TEMP TABLE tmp AS SELECT 1`,
+	`SELECT 1; DELETE FROM t`,
+}
+
+// Escapes are what no console connection may do in any mode: reach
+// another file or load code.
+var Escapes = []string{
+	`ATTACH DATABASE 'other.db' AS other`,
+	`ATTACH ':memory:' AS m`,
+	`VACUUM INTO 'copy.db'`,
+	`SELECT load_extension('libfoo')`,
+}
+
+func testConsole(t *testing.T, p platform.Platform) {
+	mustCreate(t, p, "guarded")
+	exec(t, p, "guarded", `PRAGMA user_version = 3`)
+	conn, err := p.OpenConsole(ctx(t), "guarded", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	query := func(q string) error {
+		rows, err := conn.QueryContext(ctx(t), q)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+		}
+		return rows.Err()
+	}
+	if err := query(`SELECT v FROM t`); err != nil {
+		t.Fatalf("read on a read-only console connection: %v", err)
+	}
+	for _, q := range append(slices.Clone(Refused), Escapes...) {
+		if err := query(q); err == nil {
+			t.Errorf("read-only console connection ran %q", q)
+		}
+	}
+	conn.Close()
+	if n := count(t, p, "guarded", "t"); n != 2 {
+		t.Fatalf("table t has %d rows after the refused statements, want 2", n)
+	}
+	db, err := p.Open(ctx(t), "guarded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v int
+	if err := db.QueryRowContext(ctx(t), `PRAGMA user_version`).Scan(&v); err != nil || v != 3 {
+		t.Fatalf("user_version %d, %v; want 3", v, err)
+	}
+	db.Close()
+
+	w, err := p.OpenConsole(ctx(t), "guarded", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	rows, err := w.QueryContext(ctx(t), `INSERT INTO t(v) VALUES ('written')`)
+	if err != nil {
+		t.Fatalf("write on a write console connection: %v", err)
+	}
+	rows.Close()
+	for _, q := range Escapes {
+		if rows, err := w.QueryContext(ctx(t), q); err == nil {
+			rows.Close()
+			t.Errorf("write console connection ran %q", q)
+		}
+	}
+	if n := count(t, p, "guarded", "t"); n != 3 {
+		t.Fatalf("table t has %d rows after one insert, want 3", n)
+	}
+	_, err = p.OpenConsole(ctx(t), "absent", false)
+	wantCode(t, err, fleet.ENOTFOUND)
+	_, err = p.OpenConsole(ctx(t), "../escape", true)
+	wantCode(t, err, fleet.EINVALID)
 }
 
 func ctx(t *testing.T) context.Context {

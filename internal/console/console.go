@@ -1,0 +1,234 @@
+// Package console runs operators' SQL against tenant databases: one
+// tenant, or many at once with the results merged. Safety comes from the
+// connection the platform opens (read-only unless asked otherwise, no
+// other files reachable), never from reading the SQL; this package adds
+// the time limit, the row cap and the merging.
+package console
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/fleet"
+)
+
+// Limits bound a run, and each tenant of a fan-out.
+type Limits struct {
+	// Timeout interrupts the query (SQLite's interrupt, not just a
+	// deadline on waiting).
+	Timeout time.Duration
+	// MaxRows caps the rows read; past it the result says Truncated.
+	MaxRows int
+}
+
+// Default limits, as the issue and Datasette's habits suggest.
+const (
+	DefaultTimeout = 5 * time.Second
+	DefaultMaxRows = 1000
+)
+
+// WithDefaults fills unset limits.
+func (l Limits) WithDefaults() Limits {
+	if l.Timeout <= 0 {
+		l.Timeout = DefaultTimeout
+	}
+	if l.MaxRows <= 0 {
+		l.MaxRows = DefaultMaxRows
+	}
+	return l
+}
+
+// Conn is a connection the platform opened for the console.
+type Conn interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	Close() error
+}
+
+// Column is a result column: its name and its declared type, or, for an
+// expression, the storage class of its value in the first row.
+type Column struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// Result is what a query returned.
+type Result struct {
+	Columns   []Column `json:"columns"`
+	Rows      [][]any  `json:"rows"`
+	Truncated bool     `json:"truncated"`
+	// Changes is the rows a write changed (write mode only).
+	Changes int64 `json:"changes,omitempty"`
+	// Elapsed is the time from sending the SQL to the last row read.
+	Elapsed time.Duration `json:"-"`
+}
+
+// Request is one run's SQL and its named parameters.
+type Request struct {
+	SQL    string
+	Params map[string]string // by name, without the leading ':', '@' or '$'
+}
+
+// args binds the parameters the SQL names; missing ones are an error.
+func (r Request) args() ([]any, error) {
+	names := Params(r.SQL)
+	args := make([]any, 0, len(names))
+	var missing []string
+	for _, n := range names {
+		v, ok := r.Params[n]
+		if !ok {
+			missing = append(missing, ":"+n)
+			continue
+		}
+		args = append(args, sql.Named(n, v))
+	}
+	if len(missing) > 0 {
+		return nil, fleet.Errorf(fleet.EINVALID, "Give a value for %s.", strings.Join(missing, ", "))
+	}
+	return args, nil
+}
+
+// Check refuses a request that cannot run: no SQL, or a parameter
+// without a value.
+func (r Request) Check() error {
+	if strings.TrimSpace(r.SQL) == "" {
+		return fleet.Errorf(fleet.EINVALID, "Write some SQL to run.")
+	}
+	if len(r.SQL) > MaxSQL {
+		return fleet.Errorf(fleet.EINVALID, "The SQL is %d bytes; the console takes up to %d.", len(r.SQL), MaxSQL)
+	}
+	_, err := r.args()
+	return err
+}
+
+// MaxSQL bounds the SQL text the console accepts.
+const MaxSQL = 100_000
+
+// queryError is SQLite's own message about the SQL, shown to the user as
+// it is (a fleet EINVALID error).
+func queryError(err error, l Limits) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), strings.Contains(err.Error(), "interrupted"):
+		return fleet.Errorf(fleet.EINVALID, "The query ran past the %s time limit and was stopped.", l.Timeout)
+	case errors.Is(err, context.Canceled):
+		return err
+	}
+	return fleet.Errorf(fleet.EINVALID, "%s", strings.TrimPrefix(err.Error(), "SQL logic error: "))
+}
+
+// Stream runs the request on c within l and hands each row to row (the
+// row's slice is reused: copy what you keep). Several statements run in
+// order; the last one's rows are the result. It stops after l.MaxRows rows
+// (truncated) unless l.MaxRows < 0.
+func Stream(ctx context.Context, c Conn, req Request, l Limits, columns func([]Column) error, row func([]any) error) (truncated bool, err error) {
+	if err := req.Check(); err != nil {
+		return false, err
+	}
+	args, err := req.args()
+	if err != nil {
+		return false, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, l.Timeout)
+	defer cancel()
+	rows, err := c.QueryContext(ctx, req.SQL, args...)
+	if err != nil {
+		return false, queryError(err, l)
+	}
+	defer rows.Close()
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		return false, queryError(err, l)
+	}
+	cols := make([]Column, len(types))
+	for i, t := range types {
+		cols[i] = Column{Name: t.Name(), Type: strings.ToUpper(t.DatabaseTypeName())}
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	n := 0
+	sentColumns := false
+	for rows.Next() {
+		if l.MaxRows >= 0 && n == l.MaxRows {
+			truncated = true
+			break
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return false, queryError(err, l)
+		}
+		for i, v := range vals {
+			vals[i] = normalize(v)
+			if cols[i].Type == "" && vals[i] != nil {
+				cols[i].Type = storageClass(vals[i])
+			}
+		}
+		if !sentColumns {
+			if err := columns(cols); err != nil {
+				return false, err
+			}
+			sentColumns = true
+		}
+		if err := row(vals); err != nil {
+			return false, err
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return false, queryError(err, l)
+	}
+	if !sentColumns {
+		if err := columns(cols); err != nil {
+			return false, err
+		}
+	}
+	return truncated, nil
+}
+
+// Run runs the request on c within l and returns the result.
+func Run(ctx context.Context, c Conn, req Request, l Limits) (*Result, error) {
+	start := time.Now()
+	res := &Result{Rows: [][]any{}}
+	truncated, err := Stream(ctx, c, req, l, func(cols []Column) error {
+		res.Columns = cols
+		return nil
+	}, func(r []any) error {
+		res.Rows = append(res.Rows, append([]any(nil), r...))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Truncated, res.Elapsed = truncated, time.Since(start)
+	return res, nil
+}
+
+// normalize turns driver values into what the console shows and exports:
+// text as strings, blobs as []byte, times (from declared date columns) as
+// RFC 3339 text.
+func normalize(v any) any {
+	switch v := v.(type) {
+	case time.Time:
+		return v.UTC().Format(time.RFC3339Nano)
+	}
+	return v
+}
+
+// storageClass names a value's SQLite storage class.
+func storageClass(v any) string {
+	switch v.(type) {
+	case int64:
+		return "INTEGER"
+	case float64:
+		return "REAL"
+	case string:
+		return "TEXT"
+	case []byte:
+		return "BLOB"
+	}
+	return fmt.Sprintf("%T", v)
+}

@@ -1,0 +1,672 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/console"
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/views/pages"
+)
+
+// The SQL console: one tenant at a time read-only from a shareable GET
+// URL, a write only as an admin's POST confirmed by the tenant's name,
+// and fan-outs over many tenants that run in the background while the
+// page shows their progress.
+
+func (s *Server) sqlRoutes(g *echo.Group) {
+	g.GET("/sql", s.handleSQL)
+	g.POST("/sql/write", s.handleSQLWrite, requireAdmin)
+	g.GET("/sql/tenants", s.handleSQLTenants)
+	g.GET("/sql/schema", s.handleSQLSchema)
+	g.GET("/sql/runs/:id", s.handleSQLRun)
+	g.GET("/sql.csv", func(c echo.Context) error { return s.handleSQLExport(c, "csv") })
+	g.GET("/sql.json", func(c echo.Context) error { return s.handleSQLExport(c, "json") })
+	g.POST("/sql/saved", s.handleSQLSave)
+	g.POST("/sql/saved/:id/delete", s.handleSQLSavedDelete)
+}
+
+// sqlForm is a console request as the form (or a shared link) sends it.
+type sqlForm struct {
+	Scope, Tenant, Pattern, List string
+	SQL                          string
+	Params                       map[string]string
+	Run, Write                   bool
+	Confirm                      string
+}
+
+func readSQLForm(c echo.Context) sqlForm {
+	f := sqlForm{
+		Scope:   c.FormValue("scope"),
+		Tenant:  strings.TrimSpace(c.FormValue("tenant")),
+		Pattern: c.FormValue("pattern"),
+		List:    c.FormValue("list"),
+		SQL:     c.FormValue("sql"),
+		Run:     c.FormValue("run") != "",
+		Write:   c.FormValue("write") != "",
+		Confirm: strings.TrimSpace(c.FormValue("confirm")),
+		Params:  map[string]string{},
+	}
+	switch f.Scope {
+	case "all", "pattern", "list":
+	default:
+		f.Scope = "tenant"
+	}
+	form, _ := c.FormParams()
+	for _, name := range console.Params(f.SQL) {
+		if v, ok := form["p_"+name]; ok && len(v) > 0 {
+			f.Params[name] = v[0]
+		}
+	}
+	return f
+}
+
+func (f sqlForm) request() console.Request { return console.Request{SQL: f.SQL, Params: f.Params} }
+
+func (f sqlForm) scope() console.Scope {
+	switch f.Scope {
+	case "pattern":
+		return console.Scope{Pattern: f.Pattern}
+	case "list":
+		return console.Scope{List: f.List}
+	}
+	return console.Scope{}
+}
+
+// query returns the URL query of the form: the console with this query,
+// run (a shareable link) or not.
+func (f sqlForm) query(run bool) url.Values {
+	q := url.Values{}
+	q.Set("scope", f.Scope)
+	switch f.Scope {
+	case "tenant":
+		if f.Tenant != "" {
+			q.Set("tenant", f.Tenant)
+		}
+	case "pattern":
+		q.Set("pattern", f.Pattern)
+	case "list":
+		q.Set("list", f.List)
+	}
+	q.Set("sql", f.SQL)
+	for n, v := range f.Params {
+		q.Set("p_"+n, v)
+	}
+	if run {
+		q.Set("run", "1")
+	}
+	return q
+}
+
+// page builds the console's view model around f.
+func (s *Server) sqlPage(c echo.Context, f sqlForm) pages.SQLConsole {
+	ctx := c.Request().Context()
+	l := s.Console.CurrentLimits()
+	vm := pages.SQLConsole{Scope: f.Scope, Tenant: f.Tenant, Pattern: f.Pattern, List: f.List, SQL: f.SQL,
+		CanWrite: userFrom(c).IsAdmin() && f.Scope == "tenant", Write: f.Write && userFrom(c).IsAdmin(),
+		Timeout: l.Timeout.String(), MaxRows: l.MaxRows}
+	for _, n := range console.Params(f.SQL) {
+		vm.Params = append(vm.Params, pages.SQLParam{Name: n, Value: f.Params[n]})
+	}
+	if hist, err := s.DB.QueryHistory(ctx, actor(c), 20); err == nil {
+		for _, h := range hist {
+			hf := sqlForm{Scope: "tenant", Tenant: h.Tenant, SQL: h.SQL, Params: h.Params}
+			target := h.Tenant
+			if h.Tenant == "" {
+				hf.Scope, target = "all", h.Scope
+				if p, ok := strings.CutPrefix(h.Scope, "pattern "); ok {
+					hf.Scope, hf.Pattern = "pattern", p
+				} else if l, ok := strings.CutPrefix(h.Scope, "list "); ok {
+					hf.Scope, hf.List = "list", l
+				}
+			}
+			vm.History = append(vm.History, pages.SQLHistoryRow{At: h.At.UTC().Format("2006-01-02 15:04 UTC"), Target: target, SQL: h.SQL,
+				Write: h.Write, OK: h.Outcome == "ok", Error: h.Error, Rows: h.Rows, Elapsed: elapsed(h.Duration), URL: "/sql?" + hf.query(false).Encode()})
+		}
+	}
+	if saved, err := s.DB.SavedQueries(ctx); err == nil {
+		u := userFrom(c)
+		for _, q := range saved {
+			sf := sqlForm{Scope: "tenant", Tenant: q.Tenant, SQL: q.SQL}
+			if q.Tenant == "" {
+				sf.Scope = "all"
+			}
+			vm.Saved = append(vm.Saved, pages.SQLSavedRow{ID: q.ID, Name: q.Name, SQL: q.SQL, Tenant: q.Tenant, CreatedBy: q.CreatedBy,
+				URL: "/sql?" + sf.query(false).Encode(), CanDelete: u.IsAdmin() || u.Email == q.CreatedBy})
+		}
+	}
+	if f.Scope == "tenant" && f.Tenant != "" {
+		vm.Schema = s.sqlSchema(ctx, f.Tenant)
+	}
+	return vm
+}
+
+// sqlSchema is the schema browser's model of a tenant.
+func (s *Server) sqlSchema(ctx context.Context, tenant string) *pages.SQLSchema {
+	sc := &pages.SQLSchema{Tenant: tenant}
+	tables, err := s.Console.Schema(ctx, tenant)
+	if err != nil {
+		sc.Error = fleet.ErrorMessage(err)
+		return sc
+	}
+	for _, t := range tables {
+		tv := pages.SQLTable{Name: t.Name, Kind: t.Kind,
+			QueryURL: "/sql?" + sqlForm{Scope: "tenant", Tenant: tenant, SQL: "SELECT * FROM " + quoteIdent(t.Name) + " LIMIT 100"}.query(true).Encode()}
+		for _, col := range t.Columns {
+			tv.Columns = append(tv.Columns, pages.SQLSchemaColumn{Name: col.Name, Type: col.Type, NotNull: col.NotNull, PK: col.PK})
+		}
+		for _, ix := range t.Indexes {
+			tv.Indexes = append(tv.Indexes, pages.SQLIndex{Name: ix.Name, Columns: strings.Join(ix.Columns, ", "), Unique: ix.Unique})
+		}
+		sc.Tables = append(sc.Tables, tv)
+	}
+	return sc
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// inlineError is the status of a page showing err inline: the user's
+// mistakes (bad SQL, an unknown tenant) keep their codes; anything else is
+// returned to the error handler.
+func inlineError(err error) (int, bool) {
+	switch fleet.ErrorCode(err) {
+	case fleet.EINVALID, fleet.ENOTFOUND, fleet.ECONFLICT, fleet.EUNAVAILABLE:
+		return statusOf[fleet.ErrorCode(err)], true
+	}
+	return 0, false
+}
+
+func (s *Server) handleSQL(c echo.Context) error {
+	f := readSQLForm(c)
+	vm := s.sqlPage(c, f)
+	status := http.StatusOK
+	if f.Run && strings.TrimSpace(f.SQL) != "" {
+		switch {
+		case f.Scope == "tenant" && f.Tenant == "":
+			vm.Error, status = "Choose a tenant to run the query on.", http.StatusBadRequest
+		case f.Scope == "tenant":
+			res, err := s.Console.Query(c.Request().Context(), actor(c), f.Tenant, f.request(), false)
+			if err != nil {
+				code, ok := inlineError(err)
+				if !ok {
+					return err
+				}
+				if wantsJSON(c) {
+					return err
+				}
+				vm.Error, status = fleet.ErrorMessage(err), code
+				break
+			}
+			if wantsJSON(c) {
+				return c.JSON(http.StatusOK, resultJSON(res))
+			}
+			vm.Result = sqlResult(res, s.Console.CurrentLimits().MaxRows)
+		default:
+			if wantsJSON(c) {
+				return s.sqlFanOutJSON(c, f)
+			}
+			run, err := s.startFanOut(c, f)
+			if err != nil {
+				code, ok := inlineError(err)
+				if !ok {
+					return err
+				}
+				vm.Error, status = fleet.ErrorMessage(err), code
+				break
+			}
+			fo := run.view()
+			vm.FanOut = &fo
+		}
+		if vm.Error == "" {
+			vm.ShareURL = "/sql?" + f.query(true).Encode()
+			vm.CSVURL = "/sql.csv?" + f.query(false).Encode()
+			vm.JSONURL = "/sql.json?" + f.query(false).Encode()
+		}
+	}
+	return render(c, status, pages.SQLPage(s.page(c, "SQL console", "sql"), vm))
+}
+
+// handleSQLWrite runs a write after the admin typed the tenant's name.
+func (s *Server) handleSQLWrite(c echo.Context) error {
+	f := readSQLForm(c)
+	f.Scope, f.Write = "tenant", true
+	vm := s.sqlPage(c, f)
+	switch {
+	case f.Tenant == "":
+		vm.Error = "Choose a tenant to run the query on."
+		return render(c, http.StatusBadRequest, pages.SQLPage(s.page(c, "SQL console", "sql"), vm))
+	case strings.TrimSpace(f.SQL) == "":
+		vm.Error = "Write some SQL to run."
+		return render(c, http.StatusBadRequest, pages.SQLPage(s.page(c, "SQL console", "sql"), vm))
+	case f.Confirm != f.Tenant:
+		vm.Confirm = true
+		status := http.StatusOK
+		if f.Confirm != "" {
+			vm.ConfirmError = fmt.Sprintf("That is not the tenant's name: type %s to run the query.", f.Tenant)
+			status = http.StatusBadRequest
+		}
+		return render(c, status, pages.SQLPage(s.page(c, "SQL console", "sql"), vm))
+	}
+	res, err := s.Console.Query(c.Request().Context(), actor(c), f.Tenant, f.request(), true)
+	status := http.StatusOK
+	if err != nil {
+		code, ok := inlineError(err)
+		if !ok {
+			return err
+		}
+		vm.Error, status = fleet.ErrorMessage(err), code
+	} else {
+		vm.Result = sqlResult(res, s.Console.CurrentLimits().MaxRows)
+		if len(res.Columns) == 0 {
+			vm.Result.Message = fmt.Sprintf("Done: %s changed.", plural(res.Changes, "row"))
+		}
+	}
+	return render(c, status, pages.SQLPage(s.page(c, "SQL console", "sql"), vm))
+}
+
+func plural(n int64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.FormatInt(n, 10) + " " + what + "s"
+}
+
+// handleSQLTenants is the tenant type-ahead: up to 20 ready tenants
+// matching what was typed, as datalist options (or JSON).
+func (s *Server) handleSQLTenants(c echo.Context) error {
+	q := strings.TrimSpace(c.QueryParam("tenant"))
+	if q == "" {
+		q = strings.TrimSpace(c.QueryParam("q"))
+	}
+	names, err := s.DB.ReadyNames(c.Request().Context(), fleet.Truncate(q, 63), 20)
+	if err != nil {
+		return err
+	}
+	if wantsJSON(c) {
+		if names == nil {
+			names = []string{}
+		}
+		return c.JSON(http.StatusOK, names)
+	}
+	return render(c, http.StatusOK, pages.SQLTenantOptions(names))
+}
+
+// handleSQLSchema answers a tenant's schema as JSON.
+func (s *Server) handleSQLSchema(c echo.Context) error {
+	tables, err := s.Console.Schema(c.Request().Context(), c.QueryParam("tenant"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"tenant": c.QueryParam("tenant"), "tables": tables})
+}
+
+// resultJSON is the CLI's and API's shape of a result.
+func resultJSON(r *console.Result) map[string]any {
+	cols, types := make([]string, len(r.Columns)), make([]string, len(r.Columns))
+	for i, c := range r.Columns {
+		cols[i], types[i] = c.Name, c.Type
+	}
+	out := map[string]any{"columns": cols, "column_types": types, "rows": r.Rows, "truncated": r.Truncated,
+		"elapsed_ms": float64(r.Elapsed.Microseconds()) / 1000}
+	if r.Changes > 0 {
+		out["changes"] = r.Changes
+	}
+	return out
+}
+
+// maxCellText bounds a shown text or blob; exports carry it whole.
+const maxCellText = 2000
+
+// sqlResult formats a result for the page.
+func sqlResult(r *console.Result, maxRows int) *pages.SQLResult {
+	out := &pages.SQLResult{Truncated: r.Truncated, MaxRows: maxRows, Elapsed: elapsed(r.Elapsed)}
+	for _, c := range r.Columns {
+		out.Columns = append(out.Columns, pages.SQLColumn{Name: c.Name, Type: c.Type})
+	}
+	for _, row := range r.Rows {
+		out.Rows = append(out.Rows, sqlCells(row))
+	}
+	if len(r.Columns) == 0 {
+		out.Message = "The statement ran and returned no rows."
+	}
+	return out
+}
+
+func sqlCells(row []any) []pages.SQLCell {
+	cells := make([]pages.SQLCell, len(row))
+	for i, v := range row {
+		cells[i] = sqlCell(v)
+	}
+	return cells
+}
+
+func sqlCell(v any) pages.SQLCell {
+	switch v := v.(type) {
+	case nil:
+		return pages.SQLCell{Text: "NULL", Kind: "null"}
+	case int64:
+		return pages.SQLCell{Text: strconv.FormatInt(v, 10), Kind: "int"}
+	case float64:
+		return pages.SQLCell{Text: strconv.FormatFloat(v, 'g', -1, 64), Kind: "real"}
+	case []byte:
+		return pages.SQLCell{Text: console.BlobText(v, 64), Kind: "blob"}
+	case string:
+		if len(v) > maxCellText {
+			cut := maxCellText
+			for cut > 0 && !utf8.RuneStart(v[cut]) {
+				cut--
+			}
+			v = v[:cut] + "…"
+		}
+		return pages.SQLCell{Text: v, Kind: "text"}
+	}
+	return pages.SQLCell{Text: fmt.Sprint(v), Kind: "text"}
+}
+
+func elapsed(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return strconv.FormatInt(d.Microseconds(), 10) + " µs"
+	case d < time.Second:
+		return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + " s"
+}
+
+// handleSQLExport streams a query's whole result as CSV or JSON: one
+// tenant (no row cap, the time limit holds) or a fan-out (each tenant
+// capped as on the page, failures listed in the JSON). Until the first row
+// an error is an error page; after it, the JSON ends saying so and a CSV
+// stops (the log says why).
+func (s *Server) handleSQLExport(c echo.Context, format string) error {
+	f := readSQLForm(c)
+	if err := f.request().Check(); err != nil {
+		return err
+	}
+	if f.Scope == "tenant" && f.Tenant == "" {
+		return fleet.Errorf(fleet.EINVALID, "Choose a tenant to run the query on.")
+	}
+	ctx := c.Request().Context()
+	res := c.Response()
+	name := "query-" + time.Now().UTC().Format("20060102-150405") + "." + format
+	x := &console.Exporter{W: res, Format: format, Start: func() {
+		if format == "csv" {
+			res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+		} else {
+			res.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSONCharsetUTF8)
+		}
+		res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+name+`"`)
+		res.WriteHeader(http.StatusOK)
+	}}
+	var err error
+	if f.Scope == "tenant" {
+		err = s.Console.Export(ctx, actor(c), f.Tenant, f.request(), x.Header, x.Write)
+	} else {
+		_, err = s.Console.FanOut(ctx, actor(c), f.scope(), f.request(), x)
+	}
+	if err != nil && x.Started() {
+		s.Log.Warn("export stopped", "err", err)
+	}
+	return x.Finish(err)
+}
+
+// sqlFanOutJSON answers a fan-out to a JSON client at once: the merged
+// rows, capped in all at the row cap, and the failures.
+func (s *Server) sqlFanOutJSON(c echo.Context, f sqlForm) error {
+	run := &fanRun{max: s.Console.CurrentLimits().MaxRows, started: time.Now()}
+	_, err := s.Console.FanOut(c.Request().Context(), actor(c), f.scope(), f.request(), run)
+	if err != nil {
+		return err
+	}
+	cols := make([]string, len(run.cols))
+	for i, col := range run.cols {
+		cols[i] = col.Name
+	}
+	return c.JSON(http.StatusOK, map[string]any{"columns": cols, "rows": run.rows, "truncated": run.truncated || len(run.truncTenants) > 0,
+		"tenants": run.total, "failed": run.failed, "errors": run.errors, "truncated_tenants": run.truncTenants})
+}
+
+// fanRun is a fan-out running for the page: its progress and the merged
+// rows so far (up to max), polled by the page until it is done. Runs live
+// in memory for fanRunTTL: a fan-out is a query, not a job.
+type fanRun struct {
+	id, actor string
+	max       int
+	started   time.Time
+	cancel    context.CancelFunc
+
+	mu           sync.Mutex
+	ended        time.Time
+	total, done  int
+	failed       int
+	cols         []console.Column
+	rows         [][]any
+	truncated    bool
+	truncTenants []string
+	errors       []console.TenantError
+	stopped      string
+}
+
+const (
+	fanRunTTL      = 15 * time.Minute
+	fanRunsMax     = 64
+	fanRunDeadline = 30 * time.Minute
+)
+
+func (r *fanRun) Columns(cols []console.Column) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cols = cols
+	return nil
+}
+
+func (r *fanRun) Row(tenant string, vals []any) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.rows) >= r.max {
+		r.truncated = true
+		return nil
+	}
+	r.rows = append(r.rows, append([]any{tenant}, vals...))
+	return nil
+}
+
+func (r *fanRun) Fail(e console.TenantError) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.errors) < 10_000 {
+		r.errors = append(r.errors, e)
+	}
+	return nil
+}
+
+func (r *fanRun) TenantTruncated(tenant string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.truncTenants) < 1000 {
+		r.truncTenants = append(r.truncTenants, tenant)
+	}
+	return nil
+}
+
+func (r *fanRun) Progress(done, failed, total int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.done, r.failed, r.total = done, failed, total
+}
+
+// view is the run's model for the page.
+func (r *fanRun) view() pages.SQLFanOut {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v := pages.SQLFanOut{ID: r.id, PollURL: "/sql/runs/" + r.id, Done: !r.ended.IsZero(), Total: r.total, Finished: r.done,
+		Failed: r.failed, Stopped: r.stopped, TruncatedTenants: r.truncTenants}
+	end := r.ended
+	if end.IsZero() {
+		end = time.Now()
+	}
+	took := end.Sub(r.started)
+	v.Elapsed = elapsed(took)
+	if took > 0 && r.done > 0 {
+		v.Rate = strconv.FormatFloat(float64(r.done)/took.Seconds(), 'f', 0, 64) + " tenants/s"
+	}
+	for _, e := range r.errors {
+		v.Errors = append(v.Errors, pages.SQLTenantError{Tenant: e.Tenant, Error: e.Error})
+	}
+	if v.Done {
+		res := &console.Result{Columns: r.cols, Rows: r.rows, Truncated: r.truncated, Elapsed: took}
+		v.Result = sqlResult(res, r.max)
+	}
+	return v
+}
+
+// sqlRuns holds the fan-outs running or recently done.
+type sqlRuns struct {
+	mu   sync.Mutex
+	runs map[string]*fanRun
+}
+
+// startFanOut starts a fan-out in the background and returns it.
+func (s *Server) startFanOut(c echo.Context, f sqlForm) (*fanRun, error) {
+	ctx := c.Request().Context()
+	req := f.request()
+	if err := req.Check(); err != nil {
+		return nil, err
+	}
+	names, err := s.Console.Tenants(ctx, f.scope())
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, fleet.Errorf(fleet.EINVALID, "No ready tenant matches: nothing to query.")
+	}
+	id := make([]byte, 8)
+	_, _ = rand.Read(id)
+	run := &fanRun{id: hex.EncodeToString(id), actor: actor(c), max: s.Console.CurrentLimits().MaxRows, started: time.Now(), total: len(names)}
+	runCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fanRunDeadline)
+	run.cancel = cancel
+	s.sqlRuns.add(run)
+	go func() {
+		defer cancel()
+		_, err := s.Console.FanOut(runCtx, run.actor, f.scope(), req, run)
+		run.mu.Lock()
+		defer run.mu.Unlock()
+		if err != nil {
+			run.stopped = fleet.ErrorMessage(err)
+		}
+		run.ended = time.Now()
+	}()
+	return run, nil
+}
+
+func (rs *sqlRuns) add(r *fanRun) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.runs == nil {
+		rs.runs = map[string]*fanRun{}
+	}
+	for id, old := range rs.runs {
+		old.mu.Lock()
+		expired := !old.ended.IsZero() && time.Since(old.ended) > fanRunTTL
+		old.mu.Unlock()
+		if expired {
+			delete(rs.runs, id)
+		}
+	}
+	if len(rs.runs) >= fanRunsMax {
+		// The oldest finished run makes room.
+		var oldest *fanRun
+		for _, old := range rs.runs {
+			old.mu.Lock()
+			if !old.ended.IsZero() && (oldest == nil || old.started.Before(oldest.started)) {
+				oldest = old
+			}
+			old.mu.Unlock()
+		}
+		if oldest != nil {
+			delete(rs.runs, oldest.id)
+		}
+	}
+	rs.runs[r.id] = r
+}
+
+func (rs *sqlRuns) get(id string) *fanRun {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.runs[id]
+}
+
+// handleSQLRun is a fan-out's progress, or its result once done.
+func (s *Server) handleSQLRun(c echo.Context) error {
+	run := s.sqlRuns.get(c.Param("id"))
+	if run == nil || run.actor != actor(c) {
+		return fleet.Errorf(fleet.ENOTFOUND, "No such query run: runs are kept for %s after they finish.", fanRunTTL)
+	}
+	v := run.view()
+	if wantsJSON(c) {
+		return c.JSON(http.StatusOK, map[string]any{"done": v.Done, "total": v.Total, "finished": v.Finished, "failed": v.Failed,
+			"errors": run.errorsCopy(), "stopped": v.Stopped})
+	}
+	return render(c, http.StatusOK, pages.SQLFanOutPanel(v))
+}
+
+func (r *fanRun) errorsCopy() []console.TenantError {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]console.TenantError{}, r.errors...)
+}
+
+// handleSQLSave saves the query under a name for the whole team.
+func (s *Server) handleSQLSave(c echo.Context) error {
+	f := readSQLForm(c)
+	name := strings.TrimSpace(c.FormValue("name"))
+	switch {
+	case name == "" || utf8.RuneCountInString(name) > 100:
+		return fleet.Errorf(fleet.EINVALID, "Give the query a name of 1 to 100 characters.")
+	case strings.TrimSpace(f.SQL) == "":
+		return fleet.Errorf(fleet.EINVALID, "There is no SQL to save.")
+	case len(f.SQL) > console.MaxSQL:
+		return fleet.Errorf(fleet.EINVALID, "The SQL is too long to save.")
+	}
+	tenant := ""
+	if f.Scope == "tenant" {
+		tenant = f.Tenant
+	}
+	if _, err := s.DB.SaveQuery(c.Request().Context(), central.SavedQuery{Name: name, SQL: f.SQL, Tenant: tenant, CreatedBy: actor(c)}); err != nil {
+		return err
+	}
+	s.setFlash(c, "success", fmt.Sprintf("Saved the query as %q for the whole team.", name))
+	return c.Redirect(http.StatusSeeOther, "/sql?"+f.query(false).Encode())
+}
+
+// handleSQLSavedDelete deletes a saved query: its author or an admin.
+func (s *Server) handleSQLSavedDelete(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return fleet.Errorf(fleet.ENOTFOUND, "No saved query %q.", fleet.Truncate(c.Param("id"), 20))
+	}
+	ctx := c.Request().Context()
+	q, err := s.DB.SavedQueryByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if u := userFrom(c); !u.IsAdmin() && u.Email != q.CreatedBy {
+		return fleet.Errorf(fleet.EFORBIDDEN, "Only its author or an admin may delete the saved query %q.", q.Name)
+	}
+	if err := s.DB.DeleteSavedQuery(ctx, id); err != nil {
+		return err
+	}
+	s.setFlash(c, "success", fmt.Sprintf("Deleted the saved query %q.", q.Name))
+	return c.Redirect(http.StatusSeeOther, "/sql")
+}
