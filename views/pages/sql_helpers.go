@@ -195,3 +195,33 @@ func (f SQLFanOut) state() string {
 	}
 	return "running"
 }
+
+// numericColumn reports whether column i holds numbers only (NULLs aside),
+// so its header aligns right with its values.
+func (r SQLResult) numericColumn(i int) bool {
+	numbers := false
+	for _, row := range r.Rows {
+		if i >= len(row) {
+			continue
+		}
+		switch row[i].Kind {
+		case "int", "real":
+			numbers = true
+		case "null":
+		default:
+			return false
+		}
+	}
+	return numbers
+}
+
+// savedMeta is a saved query's tenant and author, "store-7 · a@example.com".
+func savedMeta(s SQLSavedRow) string {
+	var parts []string
+	for _, p := range []string{s.Tenant, s.CreatedBy} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, " · ")
+}

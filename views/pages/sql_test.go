@@ -245,6 +245,9 @@ func TestSQLErrorAndResult(t *testing.T) {
 	if got := tbl.Find(`th [data-testid="column-name"]`).First().Text(); got != "id" {
 		t.Errorf("first column %q", got)
 	}
+	if ths := tbl.Find("th"); !ths.Eq(0).HasClass("num") || ths.Eq(1).HasClass("num") || !ths.Eq(2).HasClass("num") || ths.Eq(3).HasClass("num") {
+		t.Error("numeric column headers not right-aligned")
+	}
 	rows := tbl.Find(`tr[data-testid="result-row"]`)
 	if rows.Length() != 2 {
 		t.Fatalf("%d rows", rows.Length())
@@ -412,8 +415,8 @@ func TestSQLSidebar(t *testing.T) {
 	if saved.Find(`[data-testid="delete-saved"]`).Length() != 1 {
 		t.Error("delete offered without CanDelete")
 	}
-	if !strings.Contains(saved.Text(), "a@example.com") {
-		t.Error("author not shown")
+	if got := saved.Find(`[data-testid="saved-meta"]`).First().Text(); got != "store-7 · a@example.com" {
+		t.Errorf("saved meta %q", got)
 	}
 
 	h := doc.Find(`[data-testid="history"] [data-testid="history-item"]`)
