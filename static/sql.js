@@ -276,6 +276,18 @@
         if (tenant && tenantInput) {
           tenant.value = scope() === "tenant" ? tenantInput.value : "";
         }
+        ["scope", "pattern", "list"].forEach(function (name) {
+          var hidden = save.querySelector('[data-sql-sync="' + name + '"]');
+          var field = form.querySelector('[name="' + name + '"]:not([type="radio"])');
+          if (!hidden) {
+            return;
+          }
+          if (name === "scope") {
+            hidden.value = scope();
+          } else if (field) {
+            hidden.value = field.value;
+          }
+        });
       });
     });
 

@@ -23,7 +23,7 @@ type QueryRecord struct {
 	Write    bool              `json:"write"`
 	Outcome  string            `json:"outcome"` // "ok" or "failed"
 	Error    string            `json:"error,omitempty"`
-	Rows     int64             `json:"rows"`
+	Rows     int64             `json:"rows"` // returned, or changed by a write
 	Duration time.Duration     `json:"duration_ns"`
 }
 
@@ -48,7 +48,7 @@ func (db *DB) AddQuery(ctx context.Context, r QueryRecord) error {
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO sql_history(actor, at, tenant, scope, sql, params, write, outcome, error, rows, duration_ms)
 		VALUES(?,?,?,?,?,?,?,?,?,?,?)`, r.Actor, ts(r.At), r.Tenant, r.Scope, r.SQL, string(params), r.Write, r.Outcome,
-		fleet.Truncate(r.Error, 2000), r.Rows, r.Duration.Milliseconds()); err != nil {
+		fleet.Truncate(r.Error, 2000), r.Rows, float64(r.Duration.Microseconds())/1000); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM sql_history WHERE actor = ? AND id <= (
@@ -70,12 +70,12 @@ func (db *DB) QueryHistory(ctx context.Context, actor string, limit int) ([]Quer
 	for rows.Next() {
 		var r QueryRecord
 		var params string
-		var ms int64
+		var ms float64
 		if err := rows.Scan(&r.ID, &r.Actor, nullTime{&r.At}, &r.Tenant, &r.Scope, &r.SQL, &params, &r.Write, &r.Outcome, &r.Error, &r.Rows, &ms); err != nil {
 			return nil, err
 		}
 		_ = json.Unmarshal([]byte(params), &r.Params) // written by AddQuery
-		r.Duration = time.Duration(ms) * time.Millisecond
+		r.Duration = time.Duration(ms * float64(time.Millisecond))
 		out = append(out, r)
 	}
 	return out, rows.Err()

@@ -71,6 +71,9 @@ func (s *Service) Query(ctx context.Context, actor, tenant string, req Request, 
 		rec.Outcome, rec.Error = "failed", fleet.ErrorMessage(err)
 	} else {
 		rec.Rows = int64(len(res.Rows))
+		if write && len(res.Columns) == 0 {
+			rec.Rows = res.Changes
+		}
 	}
 	s.record(ctx, rec)
 	if write {

@@ -119,22 +119,7 @@ func (s *Server) sqlPage(c echo.Context, f sqlForm) pages.SQLConsole {
 	for _, n := range console.Params(f.SQL) {
 		vm.Params = append(vm.Params, pages.SQLParam{Name: n, Value: f.Params[n]})
 	}
-	if hist, err := s.DB.QueryHistory(ctx, actor(c), 20); err == nil {
-		for _, h := range hist {
-			hf := sqlForm{Scope: "tenant", Tenant: h.Tenant, SQL: h.SQL, Params: h.Params}
-			target := h.Tenant
-			if h.Tenant == "" {
-				hf.Scope, target = "all", h.Scope
-				if p, ok := strings.CutPrefix(h.Scope, "pattern "); ok {
-					hf.Scope, hf.Pattern = "pattern", p
-				} else if l, ok := strings.CutPrefix(h.Scope, "list "); ok {
-					hf.Scope, hf.List = "list", l
-				}
-			}
-			vm.History = append(vm.History, pages.SQLHistoryRow{At: h.At.UTC().Format("2006-01-02 15:04 UTC"), Target: target, SQL: h.SQL,
-				Write: h.Write, OK: h.Outcome == "ok", Error: h.Error, Rows: h.Rows, Elapsed: elapsed(h.Duration), URL: "/sql?" + hf.query(false).Encode()})
-		}
-	}
+	vm.History = s.sqlHistory(c)
 	if saved, err := s.DB.SavedQueries(ctx); err == nil {
 		u := userFrom(c)
 		for _, q := range saved {
@@ -150,6 +135,31 @@ func (s *Server) sqlPage(c echo.Context, f sqlForm) pages.SQLConsole {
 		vm.Schema = s.sqlSchema(ctx, f.Tenant)
 	}
 	return vm
+}
+
+// sqlHistory is the user's recent runs.
+func (s *Server) sqlHistory(c echo.Context) []pages.SQLHistoryRow {
+	var out []pages.SQLHistoryRow
+	hist, err := s.DB.QueryHistory(c.Request().Context(), actor(c), 20)
+	if err != nil {
+		s.Log.Error("read the console history", "err", err)
+		return nil
+	}
+	for _, h := range hist {
+		hf := sqlForm{Scope: "tenant", Tenant: h.Tenant, SQL: h.SQL, Params: h.Params}
+		target := h.Tenant
+		if h.Tenant == "" {
+			hf.Scope, target = "all", h.Scope
+			if p, ok := strings.CutPrefix(h.Scope, "pattern "); ok {
+				hf.Scope, hf.Pattern = "pattern", p
+			} else if l, ok := strings.CutPrefix(h.Scope, "list "); ok {
+				hf.Scope, hf.List = "list", l
+			}
+		}
+		out = append(out, pages.SQLHistoryRow{At: h.At.UTC().Format("2006-01-02 15:04 UTC"), Target: target, SQL: h.SQL,
+			Write: h.Write, OK: h.Outcome == "ok", Error: h.Error, Rows: h.Rows, Elapsed: elapsed(h.Duration), URL: "/sql?" + hf.query(false).Encode()})
+	}
+	return out
 }
 
 // sqlSchema is the schema browser's model of a tenant.
@@ -228,6 +238,7 @@ func (s *Server) handleSQL(c echo.Context) error {
 			fo := run.view()
 			vm.FanOut = &fo
 		}
+		vm.History = s.sqlHistory(c) // with this run
 		if vm.Error == "" {
 			vm.ShareURL = "/sql?" + f.query(true).Encode()
 			vm.CSVURL = "/sql.csv?" + f.query(false).Encode()
@@ -272,6 +283,7 @@ func (s *Server) handleSQLWrite(c echo.Context) error {
 			vm.Result.Message = fmt.Sprintf("Done: %s changed.", plural(res.Changes, "row"))
 		}
 	}
+	vm.History = s.sqlHistory(c) // with this run
 	return render(c, status, pages.SQLPage(s.page(c, "SQL console", "sql"), vm))
 }
 

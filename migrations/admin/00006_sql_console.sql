@@ -13,7 +13,7 @@ CREATE TABLE sql_history (
     outcome     TEXT NOT NULL,            -- "ok" or "failed"
     error       TEXT NOT NULL DEFAULT '',
     rows        INTEGER NOT NULL DEFAULT 0,
-    duration_ms INTEGER NOT NULL DEFAULT 0
+    duration_ms REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX sql_history_actor ON sql_history(actor, id);
 
