@@ -416,7 +416,7 @@ func (s *Server) handleSQLExport(c echo.Context, format string) error {
 		if format == "csv" {
 			res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
 		} else {
-			res.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSONCharsetUTF8)
+			res.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
 		}
 		res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+name+`"`)
 		res.WriteHeader(http.StatusOK)
