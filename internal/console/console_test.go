@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -130,7 +129,6 @@ func TestRunResultsLimitsAndErrors(t *testing.T) {
 
 // sink records a fan-out's output.
 type sink struct {
-	mu        sync.Mutex
 	cols      []string
 	rows      []string
 	fails     []console.TenantError
