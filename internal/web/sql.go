@@ -119,7 +119,6 @@ func (s *Server) sqlPage(c echo.Context, f sqlForm) pages.SQLConsole {
 	for _, n := range console.Params(f.SQL) {
 		vm.Params = append(vm.Params, pages.SQLParam{Name: n, Value: f.Params[n]})
 	}
-	vm.History = s.sqlHistory(c)
 	if saved, err := s.DB.SavedQueries(ctx); err == nil {
 		u := userFrom(c)
 		for _, q := range saved {
@@ -238,13 +237,19 @@ func (s *Server) handleSQL(c echo.Context) error {
 			fo := run.view()
 			vm.FanOut = &fo
 		}
-		vm.History = s.sqlHistory(c) // with this run
 		if vm.Error == "" {
 			vm.ShareURL = "/sql?" + f.query(true).Encode()
 			vm.CSVURL = "/sql.csv?" + f.query(false).Encode()
 			vm.JSONURL = "/sql.json?" + f.query(false).Encode()
 		}
 	}
+	return s.renderSQL(c, status, vm)
+}
+
+// renderSQL renders the console with the user's history, the run just
+// made included.
+func (s *Server) renderSQL(c echo.Context, status int, vm pages.SQLConsole) error {
+	vm.History = s.sqlHistory(c)
 	return render(c, status, pages.SQLPage(s.page(c, "SQL console", "sql"), vm))
 }
 
@@ -256,10 +261,10 @@ func (s *Server) handleSQLWrite(c echo.Context) error {
 	switch {
 	case f.Tenant == "":
 		vm.Error = "Choose a tenant to run the query on."
-		return render(c, http.StatusBadRequest, pages.SQLPage(s.page(c, "SQL console", "sql"), vm))
+		return s.renderSQL(c, http.StatusBadRequest, vm)
 	case strings.TrimSpace(f.SQL) == "":
 		vm.Error = "Write some SQL to run."
-		return render(c, http.StatusBadRequest, pages.SQLPage(s.page(c, "SQL console", "sql"), vm))
+		return s.renderSQL(c, http.StatusBadRequest, vm)
 	case f.Confirm != f.Tenant:
 		vm.Confirm = true
 		status := http.StatusOK
@@ -267,7 +272,7 @@ func (s *Server) handleSQLWrite(c echo.Context) error {
 			vm.ConfirmError = fmt.Sprintf("That is not the tenant's name: type %s to run the query.", f.Tenant)
 			status = http.StatusBadRequest
 		}
-		return render(c, status, pages.SQLPage(s.page(c, "SQL console", "sql"), vm))
+		return s.renderSQL(c, status, vm)
 	}
 	res, err := s.Console.Query(c.Request().Context(), actor(c), f.Tenant, f.request(), true)
 	status := http.StatusOK
@@ -283,8 +288,7 @@ func (s *Server) handleSQLWrite(c echo.Context) error {
 			vm.Result.Message = fmt.Sprintf("Done: %s changed.", plural(res.Changes, "row"))
 		}
 	}
-	vm.History = s.sqlHistory(c) // with this run
-	return render(c, status, pages.SQLPage(s.page(c, "SQL console", "sql"), vm))
+	return s.renderSQL(c, status, vm)
 }
 
 func plural(n int64, what string) string {
