@@ -168,22 +168,51 @@ func (sc Scope) String() string {
 	return "all tenants"
 }
 
-// Tenants resolves a scope to ready tenant names.
-func (s *Service) Tenants(ctx context.Context, sc Scope) ([]string, error) {
-	names, err := s.DB.ReadyNames(ctx, "", 0)
-	if err != nil {
-		return nil, err
-	}
-	return Select(names, sc.Pattern, sc.List)
+// Plan is a fan-out checked and resolved to its tenants, ready to run.
+type Plan struct {
+	Scope   Scope
+	Tenants []string
+	Request Request
 }
 
-// FanOut runs a read-only req on every tenant of the scope, handing the
-// merged results to sink, and records it.
+// Plan checks req and resolves the scope to ready tenant names; a scope
+// matching none is an error.
+func (s *Service) Plan(ctx context.Context, sc Scope, req Request) (Plan, error) {
+	if err := req.Check(); err != nil {
+		return Plan{}, err
+	}
+	all, err := s.DB.ReadyNames(ctx, "", 0)
+	if err != nil {
+		return Plan{}, err
+	}
+	names, err := Select(all, sc.Pattern, sc.List)
+	if err != nil {
+		return Plan{}, err
+	}
+	if len(names) == 0 {
+		return Plan{}, fleet.Errorf(fleet.EINVALID, "No ready tenant matches: nothing to query.")
+	}
+	return Plan{Scope: sc, Tenants: names, Request: req}, nil
+}
+
+// FanOut plans and runs a read-only req on every tenant of the scope (see
+// Run); a plan that fails is recorded too.
 func (s *Service) FanOut(ctx context.Context, actor string, sc Scope, req Request, sink Sink) (failed int, err error) {
+	p, err := s.Plan(ctx, sc, req)
+	if err != nil {
+		s.record(ctx, central.QueryRecord{Actor: actor, Scope: sc.String(), SQL: req.SQL, Params: req.Params, Outcome: "failed", Error: fleet.ErrorMessage(err)})
+		return 0, err
+	}
+	return s.Run(ctx, actor, p, sink)
+}
+
+// Run runs a planned fan-out, handing the merged results to sink, and
+// records it.
+func (s *Service) Run(ctx context.Context, actor string, p Plan, sink Sink) (failed int, err error) {
 	start := time.Now()
 	rows := &countingSink{Sink: sink}
 	defer func() {
-		rec := central.QueryRecord{Actor: actor, Scope: sc.String(), SQL: req.SQL, Params: req.Params, Outcome: "ok", Rows: rows.n, Duration: time.Since(start)}
+		rec := central.QueryRecord{Actor: actor, Scope: p.Scope.String(), SQL: p.Request.SQL, Params: p.Request.Params, Outcome: "ok", Rows: rows.n, Duration: time.Since(start)}
 		if err != nil {
 			rec.Outcome, rec.Error = "failed", fleet.ErrorMessage(err)
 		} else if failed > 0 {
@@ -191,14 +220,7 @@ func (s *Service) FanOut(ctx context.Context, actor string, sc Scope, req Reques
 		}
 		s.record(ctx, rec)
 	}()
-	if err := req.Check(); err != nil {
-		return 0, err
-	}
-	names, err := s.Tenants(ctx, sc)
-	if err != nil {
-		return 0, err
-	}
-	f := FanOut{Tenants: names, Request: req, Limits: s.limits(), Workers: s.workers(),
+	f := FanOut{Tenants: p.Tenants, Request: p.Request, Limits: s.limits(), Workers: s.workers(),
 		Open: func(ctx context.Context, name string) (Conn, error) { return s.Platform.OpenConsole(ctx, name, false) }}
 	return f.Run(ctx, rows)
 }

@@ -149,16 +149,15 @@ func render(c echo.Context, status int, comp templ.Component) error {
 	if err := comp.Render(context.WithValue(c.Request().Context(), spliceKey{}, sp), &buf); err != nil {
 		return err
 	}
-	if len(sp.frags) == 0 {
-		if own, _ := c.Get(ownGzipKey).(bool); !own {
-			return c.HTMLBlob(status, buf.Bytes())
-		}
+	own, _ := c.Get(ownGzipKey).(bool)
+	if len(sp.frags) == 0 && !own {
+		return c.HTMLBlob(status, buf.Bytes())
 	}
 	parts := bytes.Split(buf.Bytes(), fragmentMark)
 	if len(parts) != len(sp.frags)+1 {
 		return fmt.Errorf("page has %d fragment marks for %d fragments", len(parts)-1, len(sp.frags))
 	}
-	if own, _ := c.Get(ownGzipKey).(bool); own && strings.Contains(c.Request().Header.Get(echo.HeaderAcceptEncoding), "gzip") {
+	if own && strings.Contains(c.Request().Header.Get(echo.HeaderAcceptEncoding), "gzip") {
 		var z bytes.Buffer
 		if err := spliceGzip(&z, parts, sp.frags); err != nil {
 			return err
@@ -175,7 +174,7 @@ func render(c echo.Context, status int, comp templ.Component) error {
 			page.Write(sp.frags[i].html)
 		}
 	}
-	if own, _ := c.Get(ownGzipKey).(bool); own {
+	if own {
 		c.Response().Header().Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
 	}
 	return c.HTMLBlob(status, page.Bytes())

@@ -460,7 +460,6 @@ type fanRun struct {
 	id, actor string
 	max       int
 	started   time.Time
-	cancel    context.CancelFunc
 
 	mu           sync.Mutex
 	ended        time.Time
@@ -556,26 +555,18 @@ type sqlRuns struct {
 // startFanOut starts a fan-out in the background and returns it.
 func (s *Server) startFanOut(c echo.Context, f sqlForm) (*fanRun, error) {
 	ctx := c.Request().Context()
-	req := f.request()
-	if err := req.Check(); err != nil {
-		return nil, err
-	}
-	names, err := s.Console.Tenants(ctx, f.scope())
+	plan, err := s.Console.Plan(ctx, f.scope(), f.request())
 	if err != nil {
 		return nil, err
 	}
-	if len(names) == 0 {
-		return nil, fleet.Errorf(fleet.EINVALID, "No ready tenant matches: nothing to query.")
-	}
 	id := make([]byte, 8)
 	_, _ = rand.Read(id)
-	run := &fanRun{id: hex.EncodeToString(id), actor: actor(c), max: s.Console.CurrentLimits().MaxRows, started: time.Now(), total: len(names)}
+	run := &fanRun{id: hex.EncodeToString(id), actor: actor(c), max: s.Console.CurrentLimits().MaxRows, started: time.Now(), total: len(plan.Tenants)}
 	runCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fanRunDeadline)
-	run.cancel = cancel
 	s.sqlRuns.add(run)
 	go func() {
 		defer cancel()
-		_, err := s.Console.FanOut(runCtx, run.actor, f.scope(), req, run)
+		_, err := s.Console.Run(runCtx, run.actor, plan, run)
 		run.mu.Lock()
 		defer run.mu.Unlock()
 		if err != nil {
