@@ -12,7 +12,7 @@ import (
 )
 
 const tenantCols = `name, platform, platform_id, url, status, schema_version, size_bytes, parent,
-	branched_at, created_at, last_seen_at, last_write_at, archived_at, error, job_id`
+	branched_at, created_at, last_seen_at, last_write_at, archived_at, error, job_id, migration_error`
 
 type scanner interface{ Scan(...any) error }
 
@@ -20,7 +20,7 @@ func scanTenant(s scanner) (fleet.Tenant, error) {
 	var t fleet.Tenant
 	err := s.Scan(&t.Name, &t.Platform, &t.PlatformID, &t.URL, &t.Status, &t.SchemaVersion, &t.SizeBytes, &t.Parent,
 		nullTime{&t.BranchedAt}, nullTime{&t.CreatedAt}, nullTime{&t.LastSeenAt}, nullTime{&t.LastWriteAt},
-		nullTime{&t.ArchivedAt}, &t.Error, &t.JobID)
+		nullTime{&t.ArchivedAt}, &t.Error, &t.JobID, &t.MigrationError)
 	return t, err
 }
 

@@ -35,6 +35,9 @@ type Tenant struct {
 	ArchivedAt    time.Time `json:"archived_at,omitzero"`
 	Error         string    `json:"error,omitempty"`  // why the last job on it failed
 	JobID         int64     `json:"job_id,omitempty"` // the job currently working on it, 0 if none
+	// MigrationError is why the last schema rollout failed on it; "" if
+	// it succeeded or none ran.
+	MigrationError string `json:"migration_error,omitempty"`
 }
 
 // MaxNameLen is the longest tenant name: a DNS label.

@@ -29,11 +29,14 @@ type Service struct {
 	p    platform.Platform
 	jobs *jobs.Runner
 	log  *slog.Logger
+	// Schema is what new tenants are migrated to (default: the built-in
+	// store schema).
+	Schema *schema.Set
 }
 
 // New returns the service and registers its job handlers with the runner.
 func New(db *central.DB, p platform.Platform, runner *jobs.Runner, log *slog.Logger) *Service {
-	s := &Service{db: db, p: p, jobs: runner, log: log}
+	s := &Service{db: db, p: p, jobs: runner, log: log, Schema: schema.Embedded()}
 	runner.Handle(fleet.JobCreate, jobs.Handler{Run: s.runCreate, GiveUp: s.giveUpMaking})
 	runner.Handle(fleet.JobClone, jobs.Handler{Run: s.runClone, GiveUp: s.giveUpMaking})
 	runner.Handle(fleet.JobImport, jobs.Handler{Run: s.runImport, GiveUp: s.giveUpMaking})
@@ -198,9 +201,11 @@ func (s *Service) finish(ctx context.Context, j *fleet.Job, d platform.Database,
 	var version int64
 	if migrate {
 		p("Applying the store schema", 2, 3)
-		if version, err = schema.Migrate(ctx, db); err != nil {
-			return err
+		o, err := s.Schema.Apply(ctx, db, s.Schema.Latest())
+		if err != nil {
+			return fmt.Errorf("apply the store schema: %w", err)
 		}
+		version = o.After
 	} else if version, err = schema.Version(ctx, db); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}

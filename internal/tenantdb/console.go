@@ -24,6 +24,27 @@ func (c *ConsoleConn) Close() error {
 	return errors.Join(err, c.db.Close())
 }
 
+// OpenFile opens an existing tenant file for reading and writing, with the
+// busy timeout and immediate transactions of FileURL. It never creates the
+// file, and goes to the driver directly: the libsql client keeps a
+// connector per URL for good, which a rollout over thousands of files must
+// not.
+func OpenFile(path string) (*sql.DB, error) {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil, fleet.Errorf(fleet.ENOTFOUND, "The tenant's database file is missing.")
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Set("_txlock", "immediate")
+	q.Set("mode", "rw")
+	dsn, err := fileURL(path, q)
+	if err != nil {
+		return nil, err
+	}
+	return sql.Open("sqlite", dsn)
+}
+
 // OpenConsoleFile opens a tenant's SQLite file for the SQL console. The
 // connection itself is the guard, whatever the SQL says:
 //   - read-only unless write: the file is opened read-only and query_only

@@ -290,11 +290,7 @@ func (p *Platform) Open(ctx context.Context, name string) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := tenantdb.FileURL(path, false)
-	if err != nil {
-		return nil, err
-	}
-	return tenantdb.Open(u)
+	return tenantdb.OpenFile(path)
 }
 
 // OpenConsole opens the tenant's file for the SQL console (see
