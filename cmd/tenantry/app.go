@@ -12,6 +12,7 @@ import (
 	"github.com/tenantry/tenantry/internal/lifecycle"
 	"github.com/tenantry/tenantry/internal/platform"
 	"github.com/tenantry/tenantry/internal/platform/local"
+	"github.com/tenantry/tenantry/internal/schema"
 )
 
 // app is the wired set of services; only cmd/ wires implementations.
@@ -21,6 +22,7 @@ type app struct {
 	jobs    *jobs.Runner
 	life    *lifecycle.Service
 	collect *collect.Collector
+	rollout *schema.Rollouts
 	log     *slog.Logger
 }
 
@@ -35,6 +37,12 @@ func (e *env) open(log *slog.Logger, copts collect.Options) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	set := schema.Embedded()
+	if e.cfg.TenantMigrations != "" {
+		if set, err = schema.Load(e.cfg.TenantMigrations); err != nil {
+			return nil, err
+		}
+	}
 	db, err := central.Open(e.ctx, e.cfg.CentralURL, e.cfg.CentralToken)
 	if err != nil {
 		return nil, fmt.Errorf("open central database: %w", err)
@@ -44,6 +52,9 @@ func (e *env) open(log *slog.Logger, copts collect.Options) (*app, error) {
 	rescan := func(ctx context.Context) error { _, err := a.life.Rescan(ctx); return err }
 	a.collect = collect.New(db, p, rescan, copts, log)
 	a.collect.Register(runner)
+	a.life.Schema = set
+	a.rollout = schema.NewRollouts(db, p, set, log)
+	a.rollout.Register(runner)
 	return a, nil
 }
 

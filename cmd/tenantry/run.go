@@ -28,6 +28,9 @@ Commands:
   tenants export NAME FILE               consistent SQLite copy of a tenant
   collect [--date D | --from D --to D] [--json]
                                          collect daily metrics (default yesterday and today, UTC)
+  migrate status [--json]                show every tenant's schema version, pending migrations and failures
+  migrate up [--dry-run] [--canary N | --tenants A,B | --retry RUN] [--parallel N] [--continue] [--json]
+                                         roll pending migrations across the fleet (stops at the first failure)
   sql TENANT "SQL" [--write] [--format table|csv|json] [--param name=value]
                                          query one tenant (read-only unless --write)
   sql --all|--pattern GLOB|--tenants A,B "SQL" [--format table|csv|json]
@@ -99,6 +102,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return e.collect(rest)
 	case "sql":
 		return e.sql(rest)
+	case "migrate":
+		return e.migrate(rest)
 	case "help":
 		fs.Usage()
 		return errHelp

@@ -63,7 +63,7 @@ func (e *env) serve(args []string) error {
 	go e.housekeeping(ctx, a, *rescan)
 	go e.schedule(ctx, a, *every)
 
-	srv := web.New(web.Options{DB: a.db, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, CollectEvery: *every,
+	srv := web.New(web.Options{DB: a.db, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, Rollouts: a.rollout, CollectEvery: *every,
 		Console: &console.Service{DB: a.db, Platform: a.p, Limits: limits, Log: log}, Log: log, Dev: *dev, StaticDir: *staticDir, SecureCookies: *secure, Currency: *currency})
 	return srv.Serve(ctx, *addr, func(bound string) {
 		fmt.Fprintf(e.stdout, "tenantry: serving on http://%s\n", bound)

@@ -230,6 +230,7 @@ type CollectState struct {
 	Tenant      string
 	Fingerprint string
 	From, To    string
+	Version     int64 // the tenant's schema version, mirrored in the registry; -1 if unknown
 }
 
 func chunks[T any](s []T, n int) func(func([]T) bool) {
@@ -466,6 +467,24 @@ func writeResults(ctx context.Context, tx *sql.Tx, now time.Time, b CollectBatch
 			return fmt.Errorf("write collection state: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE tenants SET last_collected_at = ? WHERE name IN (`+placeholders(len(chunk))+`)`, names...); err != nil {
+			return err
+		}
+	}
+	// The registry mirrors each collected tenant's schema version; the
+	// update writes only rows whose version changed.
+	var mirror *sql.Stmt
+	for _, s := range b.States {
+		if s.Version < 0 {
+			continue
+		}
+		if mirror == nil {
+			var err error
+			if mirror, err = tx.PrepareContext(ctx, `UPDATE tenants SET schema_version = ? WHERE name = ? AND schema_version != ?`); err != nil {
+				return err
+			}
+			defer mirror.Close()
+		}
+		if _, err := mirror.ExecContext(ctx, s.Version, s.Tenant, s.Version); err != nil {
 			return err
 		}
 	}

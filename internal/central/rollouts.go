@@ -486,3 +486,37 @@ func (db *DB) FailedTenants(ctx context.Context, runID int64) ([]string, error) 
 	}
 	return out, rows.Err()
 }
+
+// ResultGroup is a run's tenants with one outcome and detail.
+type ResultGroup struct {
+	Outcome string   `json:"outcome"`
+	Detail  string   `json:"detail"`
+	Tenants int64    `json:"tenants"`
+	First   []string `json:"first"` // up to five names, in name order
+}
+
+// ResultGroups summarises a run's results by outcome and detail (failures
+// are grouped by error): what ran where, in a few lines for any fleet.
+func (db *DB) ResultGroups(ctx context.Context, runID int64) ([]ResultGroup, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT outcome, CASE WHEN outcome = ? THEN error ELSE detail END AS d, count(*),
+		(SELECT group_concat(tenant, ' ') FROM (SELECT tenant FROM migration_results x WHERE x.run_id = r.run_id AND x.outcome = r.outcome
+			AND CASE WHEN x.outcome = ? THEN x.error ELSE x.detail END = CASE WHEN r.outcome = ? THEN r.error ELSE r.detail END
+			ORDER BY tenant LIMIT 5))
+		FROM migration_results r WHERE run_id = ? GROUP BY outcome, d ORDER BY outcome, count(*) DESC`,
+		OutcomeFailed, OutcomeFailed, OutcomeFailed, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ResultGroup
+	for rows.Next() {
+		var g ResultGroup
+		var first sql.NullString
+		if err := rows.Scan(&g.Outcome, &g.Detail, &g.Tenants, &first); err != nil {
+			return nil, err
+		}
+		g.First = strings.Fields(first.String)
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}

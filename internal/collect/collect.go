@@ -99,6 +99,7 @@ type task struct {
 type outcome struct {
 	task
 	metrics  []fleet.Metrics
+	version  int64 // schema version, -1 if unknown
 	err      error
 	attempts int
 	took     time.Duration
@@ -229,7 +230,7 @@ func (c *Collector) run(ctx context.Context, run *central.CollectRun, from, to t
 				res.Error = fleet.Truncate(errorText(o.err), 1000)
 			} else {
 				b.Metrics = append(b.Metrics, o.metrics...)
-				b.States = append(b.States, central.CollectState{Tenant: o.name, Fingerprint: o.fp, From: run.From, To: run.To})
+				b.States = append(b.States, central.CollectState{Tenant: o.name, Fingerprint: o.fp, From: run.From, To: run.To, Version: o.version})
 			}
 			b.Results = append(b.Results, res)
 		}
@@ -306,7 +307,9 @@ func (c *Collector) collectOne(ctx context.Context, r reader, t task, from, to t
 	start := time.Now()
 	o := outcome{task: t}
 	for o.attempts = 1; ; o.attempts++ {
-		o.metrics, o.err = c.read(ctx, r, t.name, from, to)
+		var got reading
+		got, o.err = c.read(ctx, r, t.name, from, to)
+		o.metrics, o.version = got.metrics, got.version
 		if o.err == nil || !transient(o.err) || o.attempts >= c.opts.Attempts || ctx.Err() != nil {
 			break
 		}
@@ -321,12 +324,12 @@ func (c *Collector) collectOne(ctx context.Context, r reader, t task, from, to t
 	return o
 }
 
-func (c *Collector) read(ctx context.Context, r reader, name string, from, to time.Time) ([]fleet.Metrics, error) {
+func (c *Collector) read(ctx context.Context, r reader, name string, from, to time.Time) (reading, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	m, err := r.read(ctx, name, from, to)
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return nil, fmt.Errorf("timed out after %s", c.opts.Timeout)
+		return reading{}, fmt.Errorf("timed out after %s", c.opts.Timeout)
 	}
 	return m, err
 }

@@ -342,3 +342,34 @@ func TestLockedTenantRetriesThenFails(t *testing.T) {
 		t.Fatalf("the run took %s: the per-tenant timeout does not interrupt a wait on a lock", took)
 	}
 }
+
+// TestCollectionMirrorsSchemaVersion: a tenant migrated outside Tenantry
+// (goose run by hand) shows its new version in the registry after the
+// next collection.
+func TestCollectionMirrorsSchemaVersion(t *testing.T) {
+	f := newFleet(t, 3, 2, collect.Options{})
+	ctx := context.Background()
+	name := demo.Profiles(3, 7)[1].Name
+	tdb, err := f.p.Open(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tdb.Exec(`INSERT INTO goose_db_version(version_id, is_applied) VALUES (7, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	tdb.Close()
+	f.run(f.end, f.end)
+	for _, pr := range demo.Profiles(3, 7) {
+		tn, err := f.db.Tenant(ctx, pr.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := int64(1)
+		if pr.Name == name {
+			want = 7
+		}
+		if tn.SchemaVersion != want {
+			t.Fatalf("%s: registry version %d, want %d", pr.Name, tn.SchemaVersion, want)
+		}
+	}
+}

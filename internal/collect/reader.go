@@ -9,13 +9,22 @@ import (
 
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/platform"
+	"github.com/tenantry/tenantry/internal/schema"
 	"github.com/tenantry/tenantry/internal/tenantdb"
 )
 
 // reader reads tenants' metrics; each collector worker owns one.
 type reader interface {
-	read(ctx context.Context, name string, from, to time.Time) ([]fleet.Metrics, error)
+	read(ctx context.Context, name string, from, to time.Time) (reading, error)
 	close()
+}
+
+// reading is what a collection reads from one tenant: its metrics, and
+// its schema version for the registry's mirror (-1 if it could not be
+// read).
+type reading struct {
+	metrics []fleet.Metrics
+	version int64
 }
 
 // attacher is implemented by platforms whose tenants are files that one
@@ -38,13 +47,21 @@ func newReader(p platform.Platform, busy time.Duration) reader {
 // database.
 type openReader struct{ p platform.Platform }
 
-func (r openReader) read(ctx context.Context, name string, from, to time.Time) ([]fleet.Metrics, error) {
+func (r openReader) read(ctx context.Context, name string, from, to time.Time) (reading, error) {
 	db, err := r.p.Open(ctx, name)
 	if err != nil {
-		return nil, err
+		return reading{}, err
 	}
 	defer db.Close()
-	return Read(ctx, db, name, from, to)
+	m, err := Read(ctx, db, name, from, to)
+	if err != nil {
+		return reading{}, err
+	}
+	v, err := schema.Version(ctx, db)
+	if err != nil {
+		v = -1
+	}
+	return reading{metrics: m, version: v}, nil
 }
 
 func (openReader) close() {}
@@ -60,6 +77,7 @@ type attachReader struct {
 	db                    *sql.DB
 	conn                  *sql.Conn
 	attach, detach, query *sql.Stmt
+	versioned, version    *sql.Stmt
 }
 
 const attachedAs = "t"
@@ -86,19 +104,48 @@ func (r *attachReader) open(ctx context.Context) error {
 	return nil
 }
 
-func (r *attachReader) read(ctx context.Context, name string, from, to time.Time) (_ []fleet.Metrics, err error) {
+// schemaVersion reads the attached tenant's goose version: 0 without
+// goose's table, -1 if it cannot be read.
+func (r *attachReader) schemaVersion(ctx context.Context) int64 {
+	if r.versioned == nil { // prepared once a tenant is attached
+		var err error
+		if r.versioned, err = r.conn.PrepareContext(ctx, `SELECT count(*) FROM `+attachedAs+`.sqlite_master WHERE type = 'table' AND name = '`+schema.VersionTable+`'`); err != nil {
+			return -1
+		}
+	}
+	var n int
+	if err := r.versioned.QueryRowContext(ctx).Scan(&n); err != nil {
+		return -1
+	}
+	if n == 0 {
+		return 0
+	}
+	if r.version == nil {
+		var err error
+		if r.version, err = r.conn.PrepareContext(ctx, `SELECT coalesce(max(version_id), 0) FROM `+attachedAs+`.`+schema.VersionTable+` WHERE is_applied`); err != nil {
+			return -1
+		}
+	}
+	var v int64
+	if err := r.version.QueryRowContext(ctx).Scan(&v); err != nil {
+		return -1
+	}
+	return v
+}
+
+func (r *attachReader) read(ctx context.Context, name string, from, to time.Time) (_ reading, err error) {
 	uri, err := r.a.AttachURI(name)
 	if err != nil {
-		return nil, err
+		return reading{}, err
 	}
 	if r.conn == nil {
 		if err := r.open(ctx); err != nil {
-			return nil, err
+			return reading{}, err
 		}
 	}
 	if _, err := r.attach.ExecContext(ctx, uri); err != nil {
 		r.close()
-		return nil, err
+		return reading{}, err
 	}
 	defer func() {
 		if _, derr := r.detach.ExecContext(context.WithoutCancel(ctx)); derr != nil {
@@ -109,16 +156,19 @@ func (r *attachReader) read(ctx context.Context, name string, from, to time.Time
 		// Prepared once a tenant is attached; SQLite re-prepares it by
 		// itself whenever the next tenant's schema differs.
 		if r.query, err = r.conn.PrepareContext(ctx, queryFor(attachedAs+".")); err != nil {
-			return nil, unqualify(err)
+			return reading{}, unqualify(err)
 		}
 	}
 	lo, hi := bounds(from, to)
 	rows, err := r.query.QueryContext(ctx, lo, hi)
 	if err != nil {
-		return nil, unqualify(err)
+		return reading{}, unqualify(err)
 	}
 	m, err := scanMetrics(rows, name, from, to)
-	return m, unqualify(err)
+	if err != nil {
+		return reading{}, unqualify(err)
+	}
+	return reading{metrics: m, version: r.schemaVersion(ctx)}, nil
 }
 
 // unqualify removes the attachment's schema name from SQLite's messages:
@@ -135,7 +185,7 @@ func unqualify(err error) error {
 }
 
 func (r *attachReader) close() {
-	for _, s := range []*sql.Stmt{r.query, r.attach, r.detach} {
+	for _, s := range []*sql.Stmt{r.query, r.attach, r.detach, r.versioned, r.version} {
 		if s != nil {
 			s.Close()
 		}
@@ -146,5 +196,5 @@ func (r *attachReader) close() {
 	if r.db != nil {
 		r.db.Close()
 	}
-	r.query, r.attach, r.detach, r.conn, r.db = nil, nil, nil, nil, nil
+	r.query, r.attach, r.detach, r.versioned, r.version, r.conn, r.db = nil, nil, nil, nil, nil, nil, nil
 }

@@ -23,6 +23,9 @@ type Config struct {
 	TursoToken   string
 	TursoGroup   string
 	TursoAPIURL  string
+	// TenantMigrations is a directory of goose migrations that replaces
+	// the built-in store schema; "" for the built-in one.
+	TenantMigrations string
 }
 
 // Platforms are the supported values of --platform.
@@ -43,6 +46,7 @@ func Flags(fs *flag.FlagSet, env func(string) string) *Config {
 	fs.StringVar(&c.CentralURL, "central", env("TENANTRY_CENTRAL_URL"), "central database URL (env TENANTRY_CENTRAL_URL; default file:<data>/central.db)")
 	fs.StringVar(&c.SqldURL, "sqld-url", def("TENANTRY_SQLD_URL", "http://127.0.0.1:8080"), "sqld data-plane URL (env TENANTRY_SQLD_URL)")
 	fs.StringVar(&c.SqldAdminURL, "sqld-admin-url", def("TENANTRY_SQLD_ADMIN_URL", "http://127.0.0.1:9090"), "sqld admin API URL (env TENANTRY_SQLD_ADMIN_URL)")
+	fs.StringVar(&c.TenantMigrations, "tenant-migrations", env("TENANTRY_TENANT_MIGRATIONS"), "directory of goose migrations for tenant databases, the whole history (env TENANTRY_TENANT_MIGRATIONS; default the built-in store schema)")
 	c.CentralToken = env("TENANTRY_CENTRAL_TOKEN")
 	c.SqldAdminKey = env("TENANTRY_SQLD_ADMIN_KEY")
 	c.TursoOrg = env("TURSO_ORG")

@@ -23,6 +23,7 @@ import (
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/jobs"
 	"github.com/tenantry/tenantry/internal/lifecycle"
+	"github.com/tenantry/tenantry/internal/schema"
 	"github.com/tenantry/tenantry/static"
 	"github.com/tenantry/tenantry/views/layouts"
 	"github.com/tenantry/tenantry/views/pages"
@@ -35,6 +36,7 @@ type Options struct {
 	Jobs      *jobs.Runner
 	Collector *collect.Collector
 	Console   *console.Service
+	Rollouts  *schema.Rollouts
 	// CollectEvery is the collection schedule (0 = off), for display.
 	CollectEvery time.Duration
 	Log          *slog.Logger

@@ -20,6 +20,7 @@ import (
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/jobs"
 	"github.com/tenantry/tenantry/internal/lifecycle"
+	"github.com/tenantry/tenantry/internal/schema"
 	"github.com/tenantry/tenantry/internal/platform/local"
 	"github.com/tenantry/tenantry/internal/web"
 )
@@ -63,7 +64,9 @@ func newEnvIn(t testing.TB, dir string) *env {
 	life := lifecycle.New(db, p, runner, log)
 	coll := collect.New(db, p, func(ctx context.Context) error { _, err := life.Rescan(ctx); return err }, collect.Options{}, log)
 	coll.Register(runner)
-	srv := web.New(web.Options{DB: db, Lifecycle: life, Jobs: runner, Collector: coll, CollectEvery: time.Hour, Log: log,
+	ro := schema.NewRollouts(db, p, schema.Embedded(), log)
+	ro.Register(runner)
+	srv := web.New(web.Options{DB: db, Lifecycle: life, Jobs: runner, Collector: coll, Rollouts: ro, CollectEvery: time.Hour, Log: log,
 		Console: &console.Service{DB: db, Platform: p, Log: log}})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
