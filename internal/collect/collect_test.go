@@ -373,3 +373,48 @@ func TestCollectionMirrorsSchemaVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestCollectReadsTenantsWithoutGoose: a store made by plain SQLite (no
+// goose table) between two migrated ones is collected, at version 0, and
+// the next one still gets its version.
+func TestCollectReadsTenantsWithoutGoose(t *testing.T) {
+	f := newFleet(t, 2, 2, collect.Options{Workers: 1})
+	ctx := context.Background()
+	path := filepath.Join(f.dir, "tenants", "aaa-plain.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		`CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT, price INTEGER, created_at TIMESTAMP)`,
+		`CREATE TABLE orders (id INTEGER PRIMARY KEY, total_amount INTEGER, status TEXT, created_at TIMESTAMP)`,
+		`CREATE TABLE carts (id INTEGER PRIMARY KEY, status TEXT, created_at TIMESTAMP, updated_at TIMESTAMP)`,
+		`INSERT INTO orders(total_amount, created_at) VALUES (1200, '2026-11-20 09:00:00'), (300, '2026-11-20 10:00:00')`,
+	} {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s := f.run(f.end, f.end)
+	if s.Failed != 0 || s.OK != 3 {
+		t.Fatalf("summary: %+v", s)
+	}
+	var orders, revenue int64
+	if err := f.db.SQL().QueryRow(`SELECT total_orders, total_revenue FROM metrics WHERE database_name = 'aaa-plain'`).Scan(&orders, &revenue); err != nil || orders != 2 || revenue != 1500 {
+		t.Fatalf("plain store's metrics: %d %d %v", orders, revenue, err)
+	}
+	for _, pr := range append([]demo.Profile{{Name: "aaa-plain"}}, demo.Profiles(2, 7)...) {
+		tn, err := f.db.Tenant(ctx, pr.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := int64(1)
+		if pr.Name == "aaa-plain" {
+			want = 0
+		}
+		if tn.SchemaVersion != want {
+			t.Fatalf("%s at version %d, want %d", pr.Name, tn.SchemaVersion, want)
+		}
+	}
+}

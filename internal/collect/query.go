@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/schema"
 )
 
 // metricsQuery reads a store's daily numbers for a range of days in one
@@ -38,11 +40,31 @@ SELECT 'p', DATE(created_at) AS d, count(*), 0 FROM %[1]sproducts
  WHERE (created_at >= ?1 AND created_at < ?2) OR created_at < '0000-' OR created_at >= ':'
  GROUP BY d`
 
-// queryFor returns the metrics query on the tables of one schema: "" for
-// the main database, "t." for a database attached as t.
-func queryFor(schema string) string { return fmt.Sprintf(metricsQuery, schema) }
+// versionArm adds the tenant's schema version (goose's table) to the
+// metrics query as one more row, so that the registry's mirror costs no
+// statement of its own. A tenant without goose's table fails it with
+// errNoVersionTable and is read by the query without it.
+const versionArm = `
+UNION ALL
+SELECT 'v', NULL, (SELECT coalesce(max(version_id), 0) FROM %[1]s` + schema.VersionTable + ` WHERE is_applied), 0`
 
-var mainQuery = queryFor("")
+// queryFor returns the metrics query on the tables of one schema: "" for
+// the main database, "t." for a database attached as t; withVersion adds
+// the version row.
+func queryFor(schema string, withVersion bool) string {
+	if withVersion {
+		return fmt.Sprintf(metricsQuery+versionArm, schema)
+	}
+	return fmt.Sprintf(metricsQuery, schema)
+}
+
+var mainQuery, mainQueryVersion = queryFor("", false), queryFor("", true)
+
+// noVersionTable reports whether err is the version arm failing on a
+// tenant without goose's table.
+func noVersionTable(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "no such table: ") && strings.Contains(err.Error(), schema.VersionTable)
+}
 
 // bounds are the index range of a from..to collection.
 func bounds(from, to time.Time) (lo, hi string) {
@@ -53,18 +75,36 @@ func bounds(from, to time.Time) (lo, hi string) {
 // entry per day in order, zeros included: averages per store depend on a
 // row for every store and day.
 func Read(ctx context.Context, db *sql.DB, tenant string, from, to time.Time) ([]fleet.Metrics, error) {
+	r, err := readMain(ctx, db, tenant, from, to)
+	return r.metrics, err
+}
+
+// readMain reads a tenant's metrics and schema version in one statement
+// (two for a tenant without goose's table, whose version is 0).
+func readMain(ctx context.Context, db *sql.DB, tenant string, from, to time.Time) (reading, error) {
 	lo, hi := bounds(from, to)
-	rows, err := db.QueryContext(ctx, mainQuery, lo, hi)
-	if err != nil {
-		return nil, err
+	rows, err := db.QueryContext(ctx, mainQueryVersion, lo, hi)
+	if err == nil {
+		var r reading
+		if r, err = scanMetrics(rows, tenant, from, to); !noVersionTable(err) {
+			return r, err
+		}
+	} else if !noVersionTable(err) {
+		return reading{}, err
 	}
-	return scanMetrics(rows, tenant, from, to)
+	if rows, err = db.QueryContext(ctx, mainQuery, lo, hi); err != nil {
+		return reading{}, err
+	}
+	r, err := scanMetrics(rows, tenant, from, to)
+	r.version = 0
+	return r, err
 }
 
 // scanMetrics turns the query's rows into one entry per day, zeros
-// included.
-func scanMetrics(rows *sql.Rows, tenant string, from, to time.Time) ([]fleet.Metrics, error) {
+// included, and the version row, if any, into the version (-1 if none).
+func scanMetrics(rows *sql.Rows, tenant string, from, to time.Time) (reading, error) {
 	defer rows.Close()
+	version := int64(-1)
 	days := fleet.Days(from, to)
 	out := make([]fleet.Metrics, len(days))
 	index := make(map[string]int, len(days))
@@ -77,7 +117,11 @@ func scanMetrics(rows *sql.Rows, tenant string, from, to time.Time) ([]fleet.Met
 		var day sql.NullString
 		var n, sum int64
 		if err := rows.Scan(&kind, &day, &n, &sum); err != nil {
-			return nil, err
+			return reading{}, err
+		}
+		if kind == "v" {
+			version = n
+			continue
 		}
 		i, ok := index[day.String]
 		if !day.Valid || !ok {
@@ -91,10 +135,13 @@ func scanMetrics(rows *sql.Rows, tenant string, from, to time.Time) ([]fleet.Met
 		case "p":
 			out[i].NewProducts = n
 		default:
-			return nil, fmt.Errorf("metrics query: unexpected row kind %q", kind)
+			return reading{}, fmt.Errorf("metrics query: unexpected row kind %q", kind)
 		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return reading{}, err
+	}
+	return reading{metrics: out, version: version}, nil
 }
 
 // SeedQuery is seed 000's literal per-day query, kept as the reference the

@@ -9,7 +9,6 @@ import (
 
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/platform"
-	"github.com/tenantry/tenantry/internal/schema"
 	"github.com/tenantry/tenantry/internal/tenantdb"
 )
 
@@ -53,15 +52,7 @@ func (r openReader) read(ctx context.Context, name string, from, to time.Time) (
 		return reading{}, err
 	}
 	defer db.Close()
-	m, err := Read(ctx, db, name, from, to)
-	if err != nil {
-		return reading{}, err
-	}
-	v, err := schema.Version(ctx, db)
-	if err != nil {
-		v = -1
-	}
-	return reading{metrics: m, version: v}, nil
+	return readMain(ctx, db, name, from, to)
 }
 
 func (openReader) close() {}
@@ -76,8 +67,8 @@ type attachReader struct {
 	busy                  time.Duration
 	db                    *sql.DB
 	conn                  *sql.Conn
-	attach, detach, query *sql.Stmt
-	versioned, version    *sql.Stmt
+	attach, detach        *sql.Stmt
+	query, plain          *sql.Stmt // the metrics query with and without the version row
 }
 
 const attachedAs = "t"
@@ -104,35 +95,6 @@ func (r *attachReader) open(ctx context.Context) error {
 	return nil
 }
 
-// schemaVersion reads the attached tenant's goose version: 0 without
-// goose's table, -1 if it cannot be read.
-func (r *attachReader) schemaVersion(ctx context.Context) int64 {
-	if r.versioned == nil { // prepared once a tenant is attached
-		var err error
-		if r.versioned, err = r.conn.PrepareContext(ctx, `SELECT count(*) FROM `+attachedAs+`.sqlite_master WHERE type = 'table' AND name = '`+schema.VersionTable+`'`); err != nil {
-			return -1
-		}
-	}
-	var n int
-	if err := r.versioned.QueryRowContext(ctx).Scan(&n); err != nil {
-		return -1
-	}
-	if n == 0 {
-		return 0
-	}
-	if r.version == nil {
-		var err error
-		if r.version, err = r.conn.PrepareContext(ctx, `SELECT coalesce(max(version_id), 0) FROM `+attachedAs+`.`+schema.VersionTable+` WHERE is_applied`); err != nil {
-			return -1
-		}
-	}
-	var v int64
-	if err := r.version.QueryRowContext(ctx).Scan(&v); err != nil {
-		return -1
-	}
-	return v
-}
-
 func (r *attachReader) read(ctx context.Context, name string, from, to time.Time) (_ reading, err error) {
 	uri, err := r.a.AttachURI(name)
 	if err != nil {
@@ -152,23 +114,37 @@ func (r *attachReader) read(ctx context.Context, name string, from, to time.Time
 			r.close() // start the next tenant on a clean connection
 		}
 	}()
-	if r.query == nil {
-		// Prepared once a tenant is attached; SQLite re-prepares it by
-		// itself whenever the next tenant's schema differs.
-		if r.query, err = r.conn.PrepareContext(ctx, queryFor(attachedAs+".")); err != nil {
-			return reading{}, unqualify(err)
-		}
-	}
 	lo, hi := bounds(from, to)
-	rows, err := r.query.QueryContext(ctx, lo, hi)
-	if err != nil {
-		return reading{}, unqualify(err)
+	got, err := r.run(ctx, &r.query, true, name, from, to, lo, hi)
+	if noVersionTable(err) {
+		// No goose table: version 0, read by the query without it. The
+		// statement with it is prepared again for the next tenant.
+		if r.query != nil {
+			r.query.Close()
+			r.query = nil
+		}
+		got, err = r.run(ctx, &r.plain, false, name, from, to, lo, hi)
+		got.version = 0
 	}
-	m, err := scanMetrics(rows, name, from, to)
-	if err != nil {
-		return reading{}, unqualify(err)
+	return got, unqualify(err)
+}
+
+// run runs one of the metrics statements, preparing it once a tenant is
+// attached; SQLite re-prepares it by itself whenever the next tenant's
+// schema differs.
+func (r *attachReader) run(ctx context.Context, stmt **sql.Stmt, withVersion bool, name string, from, to time.Time, lo, hi string) (reading, error) {
+	if *stmt == nil {
+		s, err := r.conn.PrepareContext(ctx, queryFor(attachedAs+".", withVersion))
+		if err != nil {
+			return reading{}, err
+		}
+		*stmt = s
 	}
-	return reading{metrics: m, version: r.schemaVersion(ctx)}, nil
+	rows, err := (*stmt).QueryContext(ctx, lo, hi)
+	if err != nil {
+		return reading{}, err
+	}
+	return scanMetrics(rows, name, from, to)
 }
 
 // unqualify removes the attachment's schema name from SQLite's messages:
@@ -185,7 +161,7 @@ func unqualify(err error) error {
 }
 
 func (r *attachReader) close() {
-	for _, s := range []*sql.Stmt{r.query, r.attach, r.detach, r.versioned, r.version} {
+	for _, s := range []*sql.Stmt{r.query, r.plain, r.attach, r.detach} {
 		if s != nil {
 			s.Close()
 		}
@@ -196,5 +172,5 @@ func (r *attachReader) close() {
 	if r.db != nil {
 		r.db.Close()
 	}
-	r.query, r.attach, r.detach, r.versioned, r.version, r.conn, r.db = nil, nil, nil, nil, nil, nil, nil
+	r.query, r.plain, r.attach, r.detach, r.conn, r.db = nil, nil, nil, nil, nil, nil
 }
