@@ -63,12 +63,12 @@ func (openReader) close() {}
 // schema read, not a connection and a parse of the query: on a fleet of
 // small stores that is most of the work.
 type attachReader struct {
-	a                     attacher
-	busy                  time.Duration
-	db                    *sql.DB
-	conn                  *sql.Conn
-	attach, detach        *sql.Stmt
-	query, plain          *sql.Stmt // the metrics query with and without the version row
+	a              attacher
+	busy           time.Duration
+	db             *sql.DB
+	conn           *sql.Conn
+	attach, detach *sql.Stmt
+	query, plain   *sql.Stmt // the metrics query with and without the version row
 }
 
 const attachedAs = "t"
