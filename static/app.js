@@ -18,6 +18,8 @@
 
   // (b) "Type the name to confirm": a form with data-confirm-name keeps its
   // submit buttons disabled until the input named "confirm" equals the name.
+  // data-confirm-unless is a selector: while the form holds a match (say,
+  // the "dry run" radio checked), no confirmation is needed.
   function submitButtons(form) {
     return form.querySelectorAll(
       'button[type="submit"], button:not([type]), input[type="submit"]'
@@ -25,6 +27,10 @@
   }
 
   function confirmed(form) {
+    var unless = form.getAttribute("data-confirm-unless");
+    if (unless && form.querySelector(unless)) {
+      return true;
+    }
     var input = form.elements.namedItem("confirm");
     return !!input && input.value === form.getAttribute("data-confirm-name");
   }
@@ -55,6 +61,9 @@
       form.addEventListener("input", function () {
         syncConfirm(form);
       });
+      form.addEventListener("change", function () {
+        syncConfirm(form);
+      });
       form.addEventListener("submit", function (evt) {
         if (!confirmed(form)) {
           evt.preventDefault();
@@ -81,6 +90,24 @@
       form.submit();
     }
   });
+
+  // (d) A part loaded by htmx (hx-trigger="load") that fails to load says
+  // so in its [data-load-message] with its data-load-error text, instead
+  // of loading forever.
+  function loadFailed(evt) {
+    var el = evt.detail && evt.detail.elt;
+    if (!el || !el.hasAttribute || !el.hasAttribute("data-load-error")) {
+      return;
+    }
+    var msg = el.querySelector("[data-load-message]");
+    if (msg) {
+      msg.textContent = el.getAttribute("data-load-error");
+      msg.classList.add("field-error");
+    }
+    el.removeAttribute("aria-busy");
+  }
+  document.addEventListener("htmx:responseError", loadFailed);
+  document.addEventListener("htmx:sendError", loadFailed);
 
   // Content swapped in by htmx gets the same treatment as the first page.
   document.addEventListener("htmx:load", function (evt) {

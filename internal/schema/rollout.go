@@ -71,6 +71,11 @@ func (r *Rollouts) Submit(ctx context.Context, runner *jobs.Runner, s Spec) (*ce
 	if err := r.db.QueueRollout(ctx, j, run); err != nil {
 		return nil, nil, err
 	}
+	detail := fmt.Sprintf("rollout %d (%s) to version %d: %d tenants, parallel %d, on error %s", run.ID, run.Mode, run.Target,
+		run.Total, run.Parallel, run.OnError)
+	if err := r.db.Audit(ctx, fleet.AuditEntry{Actor: s.Actor, Action: central.RolloutJob + ".start", Detail: detail}); err != nil {
+		r.log.Warn("write audit entry", "err", err)
+	}
 	runner.Wake()
 	return run, j, nil
 }
@@ -494,9 +499,9 @@ func chunks[T any](s []T, n int) func(func([]T) bool) {
 }
 
 // visit migrates (or, in a dry run, inspects) one tenant.
-func (r *Rollouts) visit(ctx context.Context, run *central.MigrationRun, t task, resumed bool) central.MigrationResult {
+func (r *Rollouts) visit(ctx context.Context, run *central.MigrationRun, t task, resumed bool) (res central.MigrationResult) {
 	start := time.Now()
-	res := central.MigrationResult{Tenant: t.Name, From: t.Version, To: -1}
+	res = central.MigrationResult{Tenant: t.Name, From: t.Version, To: -1}
 	defer func() { res.Duration = time.Since(start) }()
 	if t.Status != fleet.StatusReady {
 		res.Outcome, res.Detail = central.OutcomeSkipped, "not ready ("+t.Status+")"

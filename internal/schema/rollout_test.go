@@ -174,6 +174,11 @@ func TestRolloutDryRunCanaryFull(t *testing.T) {
 			t.Fatalf("%s at version %d in the registry after the canary, want %d", name, v, want)
 		}
 	}
+	for name, r := range e.results(canary.ID, central.OutcomeMigrated) {
+		if r.Duration <= 0 || r.From != 1 || r.To != 2 {
+			t.Fatalf("%s result: %+v", name, r)
+		}
+	}
 	if cols := columns(t, e.tenantDB("store-000"), "products"); !slices.Contains(cols, "sku") {
 		t.Fatalf("canary tenant lacks the column: %v", cols)
 	}

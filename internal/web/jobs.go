@@ -30,6 +30,11 @@ func JobLabel(j fleet.Job) string {
 		return "Delete " + j.Tenant
 	case fleet.JobRestore:
 		return "Restore " + j.Tenant
+	case central.RolloutJob:
+		if id := rolloutRunID(j); id != 0 {
+			return fmt.Sprintf("Schema rollout #%d", id)
+		}
+		return "Schema rollout"
 	}
 	return j.Kind + " " + j.Tenant
 }
@@ -39,6 +44,9 @@ func jobRow(j fleet.Job) pages.JobRow {
 		Done: j.Done, Total: j.Total, Error: j.Error, CreatedBy: j.CreatedBy, CreatedAt: j.CreatedAt, FinishedAt: j.FinishedAt}
 	if j.Tenant != "" {
 		r.Link = "/tenants/" + j.Tenant
+	}
+	if id := rolloutRunID(j); j.Kind == central.RolloutJob && id != 0 {
+		r.Link = fmt.Sprintf("/migrations/runs/%d", id)
 	}
 	return r
 }

@@ -101,6 +101,7 @@ func New(o Options) *Server {
 	s.tenantRoutes(g)
 	s.jobRoutes(g)
 	s.collectionRoutes(g)
+	s.migrationRoutes(g)
 	s.reportRoutes(g)
 	s.sqlRoutes(g)
 	s.auditRoutes(g)

@@ -10,7 +10,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/fleet"
-	"github.com/tenantry/tenantry/internal/schema"
 	"github.com/tenantry/tenantry/views/pages"
 )
 
@@ -28,10 +27,11 @@ func (s *Server) tenantRoutes(g *echo.Group) {
 	g.GET("/tenants/:name/export", s.handleTenantExport)
 }
 
-func tenantRow(t fleet.Tenant) pages.TenantRow {
-	return pages.TenantRow{Name: t.Name, Status: t.Status, SchemaVersion: t.SchemaVersion, LatestVersion: schema.Latest(),
-		SizeBytes: t.SizeBytes, URL: t.URL, Parent: t.Parent, CreatedAt: t.CreatedAt, LastWriteAt: t.LastWriteAt,
-		ArchivedAt: t.ArchivedAt, Error: t.Error, JobID: t.JobID}
+func (s *Server) tenantRow(t fleet.Tenant) pages.TenantRow {
+	set := s.schemaSet()
+	return pages.TenantRow{Name: t.Name, Status: t.Status, SchemaVersion: t.SchemaVersion, LatestVersion: set.Latest(),
+		Pending: len(set.After(t.SchemaVersion)), SizeBytes: t.SizeBytes, URL: t.URL, Parent: t.Parent, CreatedAt: t.CreatedAt,
+		LastWriteAt: t.LastWriteAt, ArchivedAt: t.ArchivedAt, Error: t.Error, JobID: t.JobID}
 }
 
 // listFilter reads the registry page's query; bad values fall back to
@@ -78,7 +78,7 @@ func (s *Server) tenantList(c echo.Context, l pages.TenantList) (pages.TenantLis
 	}
 	l.Total = total
 	for _, t := range rows {
-		l.Rows = append(l.Rows, tenantRow(t))
+		l.Rows = append(l.Rows, s.tenantRow(t))
 	}
 	l.LastScan = s.DB.LastScan(ctx)
 	return l, rows, nil
@@ -156,7 +156,7 @@ func (s *Server) tenantDetail(c echo.Context, name string) (pages.TenantDetail, 
 	if err != nil {
 		return pages.TenantDetail{}, nil, err
 	}
-	vm := pages.TenantDetail{Tenant: tenantRow(*t)}
+	vm := pages.TenantDetail{Tenant: s.tenantRow(*t)}
 	for _, j := range js {
 		vm.Jobs = append(vm.Jobs, jobRow(j))
 	}

@@ -20,8 +20,8 @@ import (
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/jobs"
 	"github.com/tenantry/tenantry/internal/lifecycle"
-	"github.com/tenantry/tenantry/internal/schema"
 	"github.com/tenantry/tenantry/internal/platform/local"
+	"github.com/tenantry/tenantry/internal/schema"
 	"github.com/tenantry/tenantry/internal/web"
 )
 
@@ -38,6 +38,7 @@ type env struct {
 	runner *jobs.Runner
 	srv    *web.Server
 	ts     *httptest.Server
+	dir    string // the data directory
 }
 
 func newEnv(t testing.TB) *env {
@@ -48,6 +49,12 @@ func newEnv(t testing.TB) *env {
 // newEnvIn is newEnv over a data directory that may already hold a
 // central database.
 func newEnvIn(t testing.TB, dir string) *env {
+	t.Helper()
+	return newEnvSchema(t, dir, schema.Embedded())
+}
+
+// newEnvSchema is newEnvIn rolling out the tenant schema set.
+func newEnvSchema(t testing.TB, dir string, set *schema.Set) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := central.Open(ctx, "file:"+dir+"/central.db", "")
@@ -64,7 +71,7 @@ func newEnvIn(t testing.TB, dir string) *env {
 	life := lifecycle.New(db, p, runner, log)
 	coll := collect.New(db, p, func(ctx context.Context) error { _, err := life.Rescan(ctx); return err }, collect.Options{}, log)
 	coll.Register(runner)
-	ro := schema.NewRollouts(db, p, schema.Embedded(), log)
+	ro := schema.NewRollouts(db, p, set, log)
 	ro.Register(runner)
 	srv := web.New(web.Options{DB: db, Lifecycle: life, Jobs: runner, Collector: coll, Rollouts: ro, CollectEvery: time.Hour, Log: log,
 		Console: &console.Service{DB: db, Platform: p, Log: log}})
@@ -75,7 +82,7 @@ func newEnvIn(t testing.TB, dir string) *env {
 			t.Fatal(err)
 		}
 	}
-	return &env{t: t, db: db, life: life, runner: runner, srv: srv, ts: ts}
+	return &env{t: t, db: db, life: life, runner: runner, srv: srv, ts: ts, dir: dir}
 }
 
 // runJobs runs every queued job, as the server's workers would.

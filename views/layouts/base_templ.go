@@ -752,28 +752,33 @@ func navIcon(name string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
+		case "migrations":
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 53, "<polygon points=\"12 3 21 8 12 13 3 8 12 3\"></polygon> <polyline points=\"3 12.5 12 17.5 21 12.5\"></polyline> <polyline points=\"3 17 12 22 21 17\"></polyline>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
 		case "collections":
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 53, "<ellipse cx=\"10\" cy=\"5\" rx=\"7\" ry=\"2.5\"></ellipse> <path d=\"M3 5v10c0 1.38 3.13 2.5 7 2.5\"></path> <path d=\"M3 10c0 1.38 3.13 2.5 7 2.5s7-1.12 7-2.5V5\"></path> <polyline points=\"15 16 18 19 21 16\"></polyline> <line x1=\"18\" y1=\"12\" x2=\"18\" y2=\"19\"></line>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 54, "<ellipse cx=\"10\" cy=\"5\" rx=\"7\" ry=\"2.5\"></ellipse> <path d=\"M3 5v10c0 1.38 3.13 2.5 7 2.5\"></path> <path d=\"M3 10c0 1.38 3.13 2.5 7 2.5s7-1.12 7-2.5V5\"></path> <polyline points=\"15 16 18 19 21 16\"></polyline> <line x1=\"18\" y1=\"12\" x2=\"18\" y2=\"19\"></line>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		case "jobs":
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 54, "<circle cx=\"12\" cy=\"12\" r=\"9\"></circle> <polyline points=\"12 7 12 12 15.5 14\"></polyline>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, "<circle cx=\"12\" cy=\"12\" r=\"9\"></circle> <polyline points=\"12 7 12 12 15.5 14\"></polyline>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		case "audit":
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, "<path d=\"M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8z\"></path> <polyline points=\"14 3 14 8 19 8\"></polyline> <line x1=\"9\" y1=\"13\" x2=\"15\" y2=\"13\"></line> <line x1=\"9\" y1=\"17\" x2=\"13\" y2=\"17\"></line>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 56, "<path d=\"M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8z\"></path> <polyline points=\"14 3 14 8 19 8\"></polyline> <line x1=\"9\" y1=\"13\" x2=\"15\" y2=\"13\"></line> <line x1=\"9\" y1=\"17\" x2=\"13\" y2=\"17\"></line>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		default:
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 56, "<circle cx=\"12\" cy=\"12\" r=\"3\"></circle>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 57, "<circle cx=\"12\" cy=\"12\" r=\"3\"></circle>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 57, "</svg>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 58, "</svg>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

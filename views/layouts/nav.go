@@ -16,6 +16,7 @@ var navItems = []navItem{
 	{Name: "reports", Label: "Reports", Href: "/reports/top-stores"},
 	{Name: "tenants", Label: "Tenants", Href: "/tenants"},
 	{Name: "sql", Label: "SQL", Href: "/sql"},
+	{Name: "migrations", Label: "Migrations", Href: "/migrations"},
 	{Name: "collections", Label: "Collections", Href: "/collections"},
 	{Name: "jobs", Label: "Jobs", Href: "/jobs"},
 	{Name: "audit", Label: "Audit", Href: "/audit"},

@@ -34,6 +34,7 @@ type TenantRow struct {
 	Status        string
 	SchemaVersion int64
 	LatestVersion int64 // latest tenant schema version, to flag lagging tenants
+	Pending       int   // migrations newer than SchemaVersion
 	SizeBytes     int64
 	URL           string
 	Parent        string
