@@ -264,6 +264,15 @@ func testNotFound(t *testing.T, p platform.Platform) {
 	wantCode(t, err, fleet.ENOTFOUND)
 	wantCode(t, p.Delete(ctx(t), "nope"), fleet.ENOTFOUND)
 	wantCode(t, p.Export(ctx(t), "nope", &bytes.Buffer{}), fleet.ENOTFOUND)
+	// Opening a database that was never made fails, now or at its first
+	// statement, and makes nothing: a rollout or collection racing a
+	// delete must not bring an empty tenant into being.
+	if db, err := p.Open(ctx(t), "nope"); err == nil {
+		if _, err := db.ExecContext(ctx(t), `CREATE TABLE t (x)`); err == nil {
+			t.Fatal("Open made a database that did not exist")
+		}
+		db.Close()
+	}
 	if got := names(t, p); len(got) != 0 {
 		t.Fatalf("not-found calls left %v", got)
 	}
