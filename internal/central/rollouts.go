@@ -471,20 +471,7 @@ func (db *DB) CountMigrationFailed(ctx context.Context) (int64, error) {
 
 // FailedTenants returns the names a run failed on, in name order.
 func (db *DB) FailedTenants(ctx context.Context, runID int64) ([]string, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT tenant FROM migration_results WHERE run_id = ? AND outcome = ? ORDER BY tenant`, runID, OutcomeFailed)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return db.strings(ctx, `SELECT tenant FROM migration_results WHERE run_id = ? AND outcome = ? ORDER BY tenant`, runID, OutcomeFailed)
 }
 
 // ResultGroup is a run's tenants with one outcome and detail.

@@ -413,22 +413,7 @@ func (db *DB) CollectCandidates(ctx context.Context, after string, limit int) ([
 // (status, name) index.
 func (db *DB) ReadyNames(ctx context.Context, prefix string, limit int) ([]string, error) {
 	ctx = db.lookup(ctx)
-	scan := func(q string, args ...any) ([]string, error) {
-		rows, err := db.db.QueryContext(ctx, q, args...)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				return nil, err
-			}
-			out = append(out, n)
-		}
-		return out, rows.Err()
-	}
+	scan := func(q string, args ...any) ([]string, error) { return db.strings(ctx, q, args...) }
 	if limit <= 0 {
 		return scan(`SELECT name FROM tenants WHERE status = ? ORDER BY name`, fleet.StatusReady)
 	}
