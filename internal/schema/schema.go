@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -343,8 +344,15 @@ func reason(err error) string {
 			msg = msg[i+len(prefix):]
 		}
 	}
+	// SQLite's messages through the driver read "SQL logic error: duplicate
+	// column name: sku (1)": keep what a person needs.
+	msg = strings.TrimPrefix(msg, "SQL logic error: ")
+	msg = sqliteCode.ReplaceAllString(msg, "")
 	return file + strings.Join(strings.Fields(msg), " ")
 }
+
+// sqliteCode is the driver's trailing result code, e.g. " (1)".
+var sqliteCode = regexp.MustCompile(` \(\d+\)$`)
 
 // userTables lists a database's tables, SQLite's own excluded.
 func userTables(ctx context.Context, db *sql.DB) ([]string, error) {

@@ -107,6 +107,9 @@ func (s *Server) migrationsPage(c echo.Context, form pages.RolloutForm) (pages.M
 	}
 	for _, r := range st.Runs {
 		vm.Runs = append(vm.Runs, rolloutRow(r, nil))
+		if vm.LastFailedRun == 0 && r.Failed > 0 && !r.DryRun() {
+			vm.LastFailedRun = r.ID
+		}
 	}
 	if vm.Form.Mode == "" {
 		vm.Form.Mode = pages.RolloutDryRun

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/tenantry/tenantry/views/components"
@@ -197,8 +198,11 @@ func outcomeLabel(outcome string) string {
 
 // resultDuration is how long a tenant took, "—" when not recorded.
 func resultDuration(r RolloutResult) string {
-	if r.Duration <= 0 {
+	switch {
+	case r.Duration <= 0:
 		return "—"
+	case r.Duration < 500*time.Microsecond:
+		return "<1 ms"
 	}
 	return collDuration(r.Duration)
 }

@@ -51,6 +51,9 @@ func (r RolloutRow) Finished() bool {
 	return r.State == "succeeded" || r.State == "failed" || r.State == "stopped"
 }
 
+// Partial reports a rollout that ended failed with some tenants done well.
+func (r RolloutRow) Partial() bool { return r.State == "failed" && r.Failed < r.Done() }
+
 // DryRun reports whether the rollout changes nothing.
 func (r RolloutRow) DryRun() bool { return r.Mode == RolloutDryRun }
 
@@ -118,6 +121,9 @@ type Migrations struct {
 	Versions    []VersionBar
 	BehindList  []SchemaTenant // the first few behind
 	FailedList  []SchemaTenant // the first few failed, with errors
+	// LastFailedRun is the newest rollout (not a dry run) with failures, 0
+	// if none is among the recent ones: where to retry from.
+	LastFailedRun int64
 	Pending     []MigrationFile
 	Active      *RolloutRow // queued or running, nil if none
 	Runs        []RolloutRow
