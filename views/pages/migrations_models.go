@@ -110,25 +110,25 @@ type RolloutForm struct {
 
 // Migrations is the page "/migrations".
 type Migrations struct {
-	Latest      int64
-	LatestName  string
-	Source      string
-	Ready       int64
-	AtLatest    int64
-	Behind      int64
-	Ahead       int64 // ready tenants at a version this schema does not have
-	Failed      int64 // ready tenants whose last migration failed
-	Versions    []VersionBar
-	BehindList  []SchemaTenant // the first few behind
-	FailedList  []SchemaTenant // the first few failed, with errors
+	Latest     int64
+	LatestName string
+	Source     string
+	Ready      int64
+	AtLatest   int64
+	Behind     int64
+	Ahead      int64 // ready tenants at a version this schema does not have
+	Failed     int64 // ready tenants whose last migration failed
+	Versions   []VersionBar
+	BehindList []SchemaTenant // the first few behind
+	FailedList []SchemaTenant // the first few failed, with errors
 	// LastFailedRun is the newest rollout (not a dry run) with failures, 0
 	// if none is among the recent ones: where to retry from.
 	LastFailedRun int64
-	Pending     []MigrationFile
-	Active      *RolloutRow // queued or running, nil if none
-	Runs        []RolloutRow
-	Form        RolloutForm
-	MaxParallel int
+	Pending       []MigrationFile
+	Active        *RolloutRow // queued or running, nil if none
+	Runs          []RolloutRow
+	Form          RolloutForm
+	MaxParallel   int
 }
 
 // RolloutResult is what a rollout did to one tenant.
