@@ -301,21 +301,19 @@ func (r *Rollouts) Run(ctx context.Context, run *central.MigrationRun, resumed b
 	if ctx.Err() != nil {
 		return ctx.Err() // interrupted, not finished: it resumes
 	}
-	msg := ""
 	if err != nil {
-		msg = err.Error()
+		// The central database failed: the run stays unfinished, and the
+		// job's next attempt resumes it (its giving up finishes it failed).
+		return err
 	}
-	if ferr := r.db.FinishRollout(ctx, run.ID, stopped, msg); ferr != nil && err == nil {
-		err = ferr
+	if err := r.db.FinishRollout(ctx, run.ID, stopped, ""); err != nil {
+		return err
 	}
-	if err == nil {
-		fin, _ := r.db.MigrationRunByID(ctx, run.ID)
-		if fin != nil {
-			r.log.Info("rollout finished", "run", fin.ID, "mode", fin.Mode, "target", fin.Target, "state", fin.State,
-				"migrated", fin.Migrated, "failed", fin.Failed, "skipped", fin.Skipped, "duration", fin.Duration())
-		}
+	if fin, err := r.db.MigrationRunByID(ctx, run.ID); err == nil {
+		r.log.Info("rollout finished", "run", fin.ID, "mode", fin.Mode, "target", fin.Target, "state", fin.State,
+			"migrated", fin.Migrated, "failed", fin.Failed, "skipped", fin.Skipped, "duration", fin.Duration())
 	}
-	return err
+	return nil
 }
 
 // execute visits the run's tenants with bounded parallelism and records
