@@ -25,6 +25,20 @@ func (e *env) migrate(args []string) error {
 	}
 }
 
+// openReconciled opens the app with the registry reconciled with the
+// platform, so that tenants dropped in since the last scan count.
+func (e *env) openReconciled() (*app, error) {
+	a, err := e.openCLI()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.life.Rescan(e.ctx); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("reconcile the registry: %w", err)
+	}
+	return a, nil
+}
+
 // statusJSON is `migrate status --json`.
 type statusJSON struct {
 	Latest   int64                        `json:"latest"`
@@ -42,14 +56,11 @@ func (e *env) migrateStatus(args []string) error {
 	if _, err := parse(fs, args, e.stderr, "migrate status [--json]", 0); err != nil {
 		return err
 	}
-	a, err := e.openCLI()
+	a, err := e.openReconciled()
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if _, err := a.life.Rescan(e.ctx); err != nil {
-		return fmt.Errorf("reconcile the registry: %w", err)
-	}
 	st, err := a.rollout.Status(e.ctx)
 	if err != nil {
 		return err
@@ -128,14 +139,11 @@ func (e *env) migrateUp(args []string) error {
 	if *names != "" {
 		spec.Tenants = strings.Split(*names, ",")
 	}
-	a, err := e.openCLI()
+	a, err := e.openReconciled()
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if _, err := a.life.Rescan(e.ctx); err != nil {
-		return fmt.Errorf("reconcile the registry: %w", err)
-	}
 	run, j, err := a.rollout.Submit(e.ctx, a.jobs, spec)
 	if err != nil {
 		return err

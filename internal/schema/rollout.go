@@ -518,13 +518,8 @@ func (r *Rollouts) visit(ctx context.Context, run *central.MigrationRun, t task,
 		return r.inspect(ctx, db, run, res)
 	}
 	o, err := r.set.Apply(ctx, db, run.Target)
-	res.From, res.To = o.Before, o.After
-	if err != nil && o.After == o.Before && len(o.Applied) == 0 && !o.Baselined {
-		if st, ierr := r.set.Inspect(ctx, db); ierr == nil {
-			res.From, res.To = st.Version, st.Version
-		} else {
-			res.To = -1
-		}
+	if o.Before >= 0 { // else unreadable: the registry's version, and none after
+		res.From, res.To = o.Before, o.After
 	}
 	// A resumed run finds tenants that an earlier attempt migrated but did
 	// not get to record: the registry still has the version from before.

@@ -257,8 +257,8 @@ func (s *Set) Baseline() int64 { return s.baseline }
 
 // Outcome is what Apply did to one tenant.
 type Outcome struct {
-	Before    int64   // version before
-	After     int64   // version after (the last applied, if one failed)
+	Before    int64   // version before; -1 if the database could not be read
+	After     int64   // version after (the last applied, if one failed); -1 likewise
 	Baselined bool    // adopted at the baseline version first
 	Applied   []int64 // versions applied, in order
 }
@@ -271,7 +271,7 @@ type Outcome struct {
 func (s *Set) Apply(ctx context.Context, db *sql.DB, target int64) (Outcome, error) {
 	st, err := s.Inspect(ctx, db)
 	if err != nil {
-		return Outcome{}, err
+		return Outcome{Before: -1, After: -1}, err
 	}
 	o := Outcome{Before: st.Version, After: st.Version}
 	if st.Adoptable {
