@@ -76,3 +76,27 @@ type Caps struct {
 	// Restore: deleted databases are archived and Restore brings them back.
 	Restore bool
 }
+
+// Usage is what a platform reports of a database's use, for its page.
+type Usage struct {
+	RowsRead     int64
+	RowsWritten  int64
+	StorageBytes int64
+	// From and To bound the period counted; zero when the platform counts
+	// since the database was made.
+	From, To   time.Time
+	TopQueries []QueryStat // heaviest first; nil if none recorded
+}
+
+// QueryStat is one of a database's heaviest statements.
+type QueryStat struct {
+	SQL         string
+	RowsRead    int64
+	RowsWritten int64
+}
+
+// UsageReporter is implemented by platforms that know a database's usage
+// (sqld's stats, Turso's usage and stats endpoints).
+type UsageReporter interface {
+	Usage(ctx context.Context, name string) (Usage, error)
+}

@@ -1,0 +1,252 @@
+package sqld
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/platform"
+	"github.com/tenantry/tenantry/internal/tenantdb"
+)
+
+// Export implements platform.Platform: sqld's /dump of the namespace (one
+// consistent read), loaded into a new SQLite file, with the user_version
+// the dump leaves out.
+func (p *Platform) Export(ctx context.Context, name string, w io.Writer) error {
+	if err := fleet.ValidateName(name); err != nil {
+		return err
+	}
+	db, err := p.open(name, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var version int64
+	if err := db.QueryRowContext(ctx, `SELECT user_version FROM pragma_user_version`).Scan(&version); err != nil {
+		return p.dataError(name, err)
+	}
+	dump, err := p.dump(ctx, name)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "tenantry-export-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, name+".db")
+	if version != 0 {
+		dump = fmt.Sprintf("PRAGMA user_version=%d;\n", version) + dump
+	}
+	if err := tenantdb.LoadDump(ctx, dump, path); err != nil {
+		return fleet.Errorf(fleet.EUNAVAILABLE, "sqld's dump of %q did not load into a file: %v.", name, err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return err
+}
+
+// dump fetches sqld's SQL dump of a namespace.
+func (p *Platform) dump(ctx context.Context, name string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.o.URL+"/dump", nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set(tenantdb.NamespaceHeader, tenantdb.NamespaceValue(name))
+	tok, err := p.token(name, false)
+	if err != nil {
+		return "", err
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := p.http.Do(req)
+	if err != nil {
+		return "", fleet.Errorf(fleet.EUNAVAILABLE, "Cannot reach sqld at %s: %v.", p.o.URL, unwrapURL(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		err := adminError(resp.StatusCode, b)
+		if fleet.ErrorCode(err) == fleet.ENOTFOUND {
+			return "", notFound(name)
+		}
+		return "", err
+	}
+	var b strings.Builder
+	if _, err := io.Copy(&b, resp.Body); err != nil {
+		return "", fleet.Errorf(fleet.EUNAVAILABLE, "sqld broke off the dump of %q: %v.", name, err)
+	}
+	return b.String(), nil
+}
+
+// dataError names a data-plane failure; a missing namespace is ENOTFOUND.
+func (p *Platform) dataError(name string, err error) error {
+	if strings.Contains(err.Error(), "doesn't exist") || strings.Contains(err.Error(), "error code 404") {
+		return notFound(name)
+	}
+	return fleet.Errorf(fleet.EUNAVAILABLE, "sqld could not read %q: %v.", name, err)
+}
+
+// Import implements platform.Platform: the file is checked, written out as
+// SQL, and the namespace made from it: seeded by sqld from a dump_url when
+// sqld runs on this machine (it fetches the dump from a one-shot loopback
+// server), otherwise created empty and loaded over Hrana. sqld does not
+// check what a dump_url gave it, so the copy is compared with the file,
+// table by table, and discarded if it differs.
+func (p *Platform) Import(ctx context.Context, name string, src io.Reader) (platform.Database, error) {
+	if err := fleet.ValidateName(name); err != nil {
+		return platform.Database{}, err
+	}
+	dir, err := os.MkdirTemp("", "tenantry-import-")
+	if err != nil {
+		return platform.Database{}, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "upload.db")
+	f, err := os.Create(path)
+	if err != nil {
+		return platform.Database{}, err
+	}
+	_, err = io.Copy(f, src)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return platform.Database{}, fleet.Errorf(fleet.EINVALID, "Could not read the upload: %v.", err)
+	}
+	if err := tenantdb.CheckFile(ctx, path); err != nil {
+		return platform.Database{}, err
+	}
+	var dump bytes.Buffer
+	if err := tenantdb.WriteDump(ctx, path, &dump); err != nil {
+		return platform.Database{}, err
+	}
+	want, err := fileCounts(ctx, path)
+	if err != nil {
+		return platform.Database{}, err
+	}
+	var d platform.Database
+	seeded := false
+	if p.seedByURL {
+		d, err = p.seedFromURL(ctx, name, dump.Bytes())
+		if err != nil && fleet.ErrorCode(err) != fleet.ECONFLICT && fleet.ErrorCode(err) != fleet.EINVALID {
+			// sqld on a loopback address may still not reach ours (a
+			// container's loopback is its own): load over Hrana instead.
+			_ = p.Discard(context.WithoutCancel(ctx), name)
+		} else {
+			seeded = true
+		}
+	}
+	if !seeded {
+		d, err = p.Create(ctx, name)
+		if err == nil {
+			err = p.load(ctx, name, dump.String())
+		}
+	}
+	if err == nil {
+		err = p.verify(ctx, name, want)
+	}
+	if err != nil {
+		if fleet.ErrorCode(err) != fleet.ECONFLICT {
+			_ = p.Discard(context.WithoutCancel(ctx), name)
+		}
+		return platform.Database{}, err
+	}
+	return d, nil
+}
+
+// onThisMachine reports whether sqld runs on this machine, so that it may
+// fetch a dump from a loopback address.
+func onThisMachine(adminURL string) bool {
+	u, err := url.Parse(adminURL)
+	if err != nil {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
+}
+
+// seedFromURL creates the namespace with sqld fetching the dump from a
+// loopback server that answers one secret path, once.
+func (p *Platform) seedFromURL(ctx context.Context, name string, dump []byte) (platform.Database, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return platform.Database{}, err
+	}
+	secret := make([]byte, 16)
+	rand.Read(secret)
+	path := "/" + hex.EncodeToString(secret) + ".sql"
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != path {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/sql")
+		w.Write(dump)
+	})}
+	go srv.Serve(l)
+	defer srv.Close()
+	dumpURL := "http://" + l.Addr().String() + path
+	return p.make(ctx, name, func() error {
+		_, err := p.admin(ctx, http.MethodPost, nsPath(name, "/create"), map[string]string{"dump_url": dumpURL})
+		return err
+	})
+}
+
+// load runs a dump in a new namespace over Hrana, as one batch.
+func (p *Platform) load(ctx context.Context, name, dump string) error {
+	db, err := p.open(name, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, dump); err != nil {
+		return fleet.Errorf(fleet.EUNAVAILABLE, "Loading the file into %q failed: %v.", name, err)
+	}
+	return nil
+}
+
+// verify compares the namespace's tables and row counts with want.
+func (p *Platform) verify(ctx context.Context, name string, want map[string]int64) error {
+	db, err := p.open(name, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	got, err := tenantdb.TableCounts(ctx, db)
+	if err != nil {
+		return p.dataError(name, err)
+	}
+	if !maps.Equal(got, want) {
+		return fleet.Errorf(fleet.EUNAVAILABLE, "sqld's copy of the file differs from it (tables and rows %v, want %v); it was discarded.", got, want)
+	}
+	return nil
+}
+
+func fileCounts(ctx context.Context, path string) (map[string]int64, error) {
+	db, err := tenantdb.OpenFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return tenantdb.TableCounts(ctx, db)
+}
