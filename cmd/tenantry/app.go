@@ -5,14 +5,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/collect"
+	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/jobs"
 	"github.com/tenantry/tenantry/internal/lifecycle"
 	"github.com/tenantry/tenantry/internal/platform"
 	"github.com/tenantry/tenantry/internal/platform/local"
+	"github.com/tenantry/tenantry/internal/platform/sqld"
 	"github.com/tenantry/tenantry/internal/schema"
+	"github.com/tenantry/tenantry/internal/tenantdb"
 )
 
 // app is the wired set of services; only cmd/ wires implementations.
@@ -33,12 +37,9 @@ func (e *env) logger(level slog.Level) *slog.Logger {
 // open wires the services, every job handler registered before any job
 // runs. Closing the app closes the central database.
 func (e *env) open(log *slog.Logger, copts collect.Options) (*app, error) {
-	p, err := e.platform()
-	if err != nil {
-		return nil, err
-	}
 	set := schema.Embedded()
 	if e.cfg.TenantMigrations != "" {
+		var err error
 		if set, err = schema.Load(e.cfg.TenantMigrations); err != nil {
 			return nil, err
 		}
@@ -46,6 +47,11 @@ func (e *env) open(log *slog.Logger, copts collect.Options) (*app, error) {
 	db, err := central.Open(e.ctx, e.cfg.CentralURL, e.cfg.CentralToken)
 	if err != nil {
 		return nil, fmt.Errorf("open central database: %w", err)
+	}
+	p, err := e.platform(db)
+	if err != nil {
+		db.Close()
+		return nil, err
 	}
 	runner := jobs.NewRunner(db, log)
 	a := &app{db: db, p: p, jobs: runner, life: lifecycle.New(db, p, runner, log), log: log}
@@ -58,10 +64,30 @@ func (e *env) open(log *slog.Logger, copts collect.Options) (*app, error) {
 	return a, nil
 }
 
-func (e *env) platform() (platform.Platform, error) {
+// platform returns the configured platform; sqld keeps its list of
+// namespaces in the central database.
+func (e *env) platform(db *central.DB) (platform.Platform, error) {
 	switch e.cfg.Platform {
 	case "local":
 		return local.New(e.cfg.DataDir)
+	case "sqld":
+		o := sqld.Options{URL: e.cfg.SqldURL, AdminURL: e.cfg.SqldAdminURL, AdminKey: e.cfg.SqldAdminKey,
+			Catalog: db.Catalog("sqld"), ArchiveDir: filepath.Join(e.cfg.DataDir, "archive", "sqld")}
+		if e.cfg.SqldJWTKeyFile != "" {
+			key, err := tenantdb.LoadSigningKey(e.cfg.SqldJWTKeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("TENANTRY_SQLD_JWT_KEY_FILE: %w", err)
+			}
+			o.SigningKey = key
+		}
+		p, err := sqld.New(o)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.Check(e.ctx); err != nil {
+			return nil, fmt.Errorf("sqld at %s: %s", e.cfg.SqldAdminURL, fleet.ErrorMessage(err))
+		}
+		return p, nil
 	}
 	return nil, fmt.Errorf("platform %q is not supported by this build yet; use --platform local", e.cfg.Platform)
 }

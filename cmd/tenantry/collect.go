@@ -13,7 +13,7 @@ import (
 // collectOptions are the tuning flags shared by collect and serve.
 func collectOptions(fs *flag.FlagSet) *collect.Options {
 	o := &collect.Options{}
-	fs.IntVar(&o.Workers, "collect-workers", 4, "tenants read at once during a collection")
+	fs.IntVar(&o.Workers, "collect-workers", 0, "tenants read at once during a collection (default 4 on the local platform, 32 on sqld and turso)")
 	fs.DurationVar(&o.Timeout, "collect-timeout", 30*time.Second, "time limit per tenant and attempt")
 	return o
 }

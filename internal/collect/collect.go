@@ -20,16 +20,21 @@ import (
 
 // Options tune a collection.
 type Options struct {
-	Workers   int           // tenants read at once (default 4)
+	Workers   int           // tenants read at once (default 4 local files, 32 over the network)
 	Timeout   time.Duration // per tenant and attempt (default 30 s)
 	Attempts  int           // tries per tenant on transient errors (default 3)
 	BatchSize int           // tenants per central transaction (default 250)
 	PageSize  int           // registry rows read at a time (default 500)
 }
 
-func (o Options) withDefaults() Options {
+func (o Options) withDefaults(p platform.Platform) Options {
 	if o.Workers <= 0 {
+		// Local reads are CPU and disk bound; remote ones wait on the
+		// network, so many at once pay off.
 		o.Workers = 4
+		if p.Name() != "local" {
+			o.Workers = 32
+		}
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
@@ -59,7 +64,7 @@ type Collector struct {
 // platform before each run (so new tenants are collected and sizes and
 // write times are fresh); nil skips it.
 func New(db *central.DB, p platform.Platform, rescan func(context.Context) error, opts Options, log *slog.Logger) *Collector {
-	return &Collector{db: db, p: p, rescan: rescan, opts: opts.withDefaults(), log: log}
+	return &Collector{db: db, p: p, rescan: rescan, opts: opts.withDefaults(p), log: log}
 }
 
 // Spec is what to collect.

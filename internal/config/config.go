@@ -19,6 +19,9 @@ type Config struct {
 	SqldURL      string
 	SqldAdminURL string
 	SqldAdminKey string
+	// SqldJWTKeyFile is an Ed25519 private key whose public half sqld
+	// checks tokens with (--auth-jwt-key-file); "" when sqld checks none.
+	SqldJWTKeyFile string
 	TursoOrg     string
 	TursoToken   string
 	TursoGroup   string
@@ -49,6 +52,7 @@ func Flags(fs *flag.FlagSet, env func(string) string) *Config {
 	fs.StringVar(&c.TenantMigrations, "tenant-migrations", env("TENANTRY_TENANT_MIGRATIONS"), "directory of goose migrations for tenant databases, the whole history (env TENANTRY_TENANT_MIGRATIONS; default the built-in store schema)")
 	c.CentralToken = env("TENANTRY_CENTRAL_TOKEN")
 	c.SqldAdminKey = env("TENANTRY_SQLD_ADMIN_KEY")
+	c.SqldJWTKeyFile = env("TENANTRY_SQLD_JWT_KEY_FILE")
 	c.TursoOrg = env("TURSO_ORG")
 	c.TursoToken = env("TURSO_API_TOKEN")
 	c.TursoGroup = def("TURSO_GROUP", "default")

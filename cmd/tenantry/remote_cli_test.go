@@ -1,0 +1,104 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/platform/sqld/sqldtest"
+)
+
+// sqldCLI is a CLI on the sqld platform, against a real sqld that checks
+// tokens (signed with the key Tenantry is given) and an admin key.
+func sqldCLI(t *testing.T) (*cli, *sqldtest.Server) {
+	srv := sqldtest.Start(t, sqldtest.Options{AdminKey: "admin-key"})
+	c := newCLI(t)
+	c.env = map[string]string{"TENANTRY_PLATFORM": "sqld", "TENANTRY_SQLD_URL": srv.URL, "TENANTRY_SQLD_ADMIN_URL": srv.AdminURL,
+		"TENANTRY_SQLD_ADMIN_KEY": "admin-key", "TENANTRY_SQLD_JWT_KEY_FILE": srv.KeyFile}
+	return c, srv
+}
+
+// TestCLISqld runs the whole life of tenants on a real sqld through the
+// CLI: create (born at the latest schema), write, branch (point in time
+// refused with the reason), collect, query one and all (read-only by
+// token), migrate, export, import, delete and restore.
+func TestCLISqld(t *testing.T) {
+	c, srv := sqldCLI(t)
+	created := decode[tenantJSON](t, c.ok("tenants", "create", "store-1", "--json"))
+	if created.Status != "ready" || created.SchemaVersion != 1 || !strings.HasPrefix(created.URL, srv.URL) {
+		t.Fatalf("create = %+v", created)
+	}
+	if _, err := os.Stat(filepath.Join(srv.Dir, "data", "dbs", "store-1")); err != nil {
+		t.Fatalf("sqld holds no namespace store-1: %v", err)
+	}
+	today := time.Now().UTC().Format("2006-01-02")
+	c.ok("sql", "store-1", "INSERT INTO orders(total_amount, created_at) VALUES (1000, '"+today+" 10:00:00'), (2500, '"+today+" 11:00:00')", "--write", "--yes")
+
+	branch := decode[tenantJSON](t, c.ok("tenants", "clone", "store-1", "store-2", "--json"))
+	if branch.Status != "ready" || branch.SchemaVersion != 1 {
+		t.Fatalf("clone = %+v", branch)
+	}
+	code, _, errs := c.run("", "tenants", "clone", "store-1", "store-past", "--at", time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
+	if code != 1 || !strings.Contains(errs, "S3 backups") {
+		t.Fatalf("point-in-time clone: exit %d %q", code, errs)
+	}
+	if _, ok := listed(t, c)["store-past"]; ok {
+		t.Fatal("a refused point-in-time clone left a tenant")
+	}
+
+	type collected struct {
+		Tenants, OK, Failed int
+	}
+	if r := decode[collected](t, c.ok("collect", "--date", today, "--json")); r.Tenants != 2 || r.OK != 2 || r.Failed != 0 {
+		t.Fatalf("collect = %+v", r)
+	}
+	if out := c.ok("sql", "--all", "SELECT count(*) AS n, sum(total_amount) AS s FROM orders", "--format", "csv"); out != "tenant,n,s\nstore-1,2,3500\nstore-2,2,3500\n" {
+		t.Fatalf("--all: %q", out)
+	}
+	code, _, errs = c.run("", "sql", "store-1", "DELETE FROM orders")
+	if code != 1 || !strings.Contains(strings.ToLower(errs), "permission") {
+		t.Fatalf("a write on the read-only console: exit %d %q", code, errs)
+	}
+	if out := c.ok("sql", "store-1", "SELECT count(*) AS n FROM orders", "--format", "csv"); out != "n\n2\n" {
+		t.Fatalf("the refused write changed the tenant: %q", out)
+	}
+
+	// Fleet migration over Hrana.
+	dir := skuDir(t)
+	c.ok("--tenant-migrations", dir, "migrate", "up")
+	type status struct {
+		Latest  int64 `json:"latest"`
+		Tenants []struct {
+			Name    string `json:"name"`
+			Version int64  `json:"version"`
+		} `json:"tenants"`
+	}
+	st := decode[status](t, c.ok("--tenant-migrations", dir, "migrate", "status", "--json"))
+	if st.Latest != 2 || len(st.Tenants) != 2 || st.Tenants[0].Version != 2 || st.Tenants[1].Version != 2 {
+		t.Fatalf("after the rollout: %+v", st)
+	}
+	if out := c.ok("sql", "store-2", "SELECT count(*) AS n FROM pragma_table_info('products') WHERE name = 'sku'", "--format", "csv"); out != "n\n1\n" {
+		t.Fatalf("sku column: %q", out)
+	}
+
+	// Export, import, delete (archived first) and restore.
+	file := filepath.Join(t.TempDir(), "store-1.db")
+	c.ok("tenants", "export", "store-1", file)
+	if b, err := os.ReadFile(file); err != nil || !strings.HasPrefix(string(b), "SQLite format 3\x00") {
+		t.Fatalf("export: %v", err)
+	}
+	imported := decode[tenantJSON](t, c.ok("--tenant-migrations", dir, "tenants", "import", "store-3", file, "--json"))
+	if imported.Status != "ready" || imported.SchemaVersion != 2 {
+		t.Fatalf("import = %+v", imported)
+	}
+	c.ok("tenants", "delete", "store-2", "--yes")
+	if got := listed(t, c)["store-2"]; got.Status != "archived" {
+		t.Fatalf("after delete: %+v", got)
+	}
+	c.ok("tenants", "restore", "store-2")
+	if out := c.ok("sql", "store-2", "SELECT count(*) AS n FROM orders", "--format", "csv"); out != "n\n2\n" {
+		t.Fatalf("restored: %q", out)
+	}
+}
