@@ -200,23 +200,32 @@ func (c *Collector) run(ctx context.Context, run *central.CollectRun, from, to t
 	}
 	go func() { wg.Wait(); close(outcomes) }()
 
-	b := central.CollectBatch{RunID: run.ID, From: run.From, To: run.To}
-	var done int64
-	flush := func() error {
-		if len(b.Results) == 0 && b.Skipped == 0 {
-			return nil
+	// Batches are written by their own goroutine, so that reading goes on
+	// while the central database commits the batch before.
+	batches := make(chan central.CollectBatch, 1)
+	written := make(chan error, 1)
+	go func() {
+		var done int64
+		var err error
+		for b := range batches {
+			if err != nil {
+				continue // drain
+			}
+			if _, err = c.db.WriteCollectBatch(ctx, b); err != nil {
+				cancel() // stop reading tenants; the channels drain
+				continue
+			}
+			done += int64(len(b.Results) + b.Skipped)
+			if progress != nil {
+				progress(done, total)
+			}
 		}
-		if _, err := c.db.WriteCollectBatch(ctx, b); err != nil {
-			return err
-		}
-		done += int64(len(b.Results) + b.Skipped)
-		if progress != nil {
-			progress(done, total)
-		}
-		b.Metrics, b.Results, b.States, b.Skipped = b.Metrics[:0], b.Results[:0], b.States[:0], 0
-		return nil
+		written <- err
+	}()
+	newBatch := func() central.CollectBatch {
+		return central.CollectBatch{RunID: run.ID, From: run.From, To: run.To}
 	}
-	var writeErr error
+	b := newBatch()
 	for skips != nil || outcomes != nil {
 		select {
 		case n, ok := <-skips:
@@ -239,16 +248,16 @@ func (c *Collector) run(ctx context.Context, run *central.CollectRun, from, to t
 			}
 			b.Results = append(b.Results, res)
 		}
-		if writeErr == nil && len(b.Results)+b.Skipped >= c.opts.BatchSize {
-			if writeErr = flush(); writeErr != nil {
-				cancel() // stop reading tenants; drain the channels
-			}
+		if len(b.Results)+b.Skipped >= c.opts.BatchSize {
+			batches <- b
+			b = newBatch()
 		}
 	}
-	if writeErr == nil {
-		writeErr = flush()
+	if len(b.Results) > 0 || b.Skipped > 0 {
+		batches <- b
 	}
-	if writeErr != nil {
+	close(batches)
+	if writeErr := <-written; writeErr != nil {
 		return total, fmt.Errorf("write to the central database: %w", writeErr)
 	}
 	if produceErr != nil && ctx.Err() == nil {

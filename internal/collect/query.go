@@ -82,8 +82,24 @@ func Read(ctx context.Context, db *sql.DB, tenant string, from, to time.Time) ([
 // readMain reads a tenant's metrics and schema version in one statement
 // (two for a tenant without goose's table, whose version is 0).
 func readMain(ctx context.Context, db *sql.DB, tenant string, from, to time.Time) (reading, error) {
+	return readWith(ctx, func(ctx context.Context, q string, args ...any) (rowScanner, error) {
+		return db.QueryContext(ctx, q, args...)
+	}, tenant, from, to)
+}
+
+// rowScanner is what scanMetrics reads: *sql.Rows, or a remote
+// statement's whole result (tenantdb.Result).
+type rowScanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}
+
+// readWith is readMain through any way of running a statement.
+func readWith(ctx context.Context, query func(ctx context.Context, q string, args ...any) (rowScanner, error), tenant string, from, to time.Time) (reading, error) {
 	lo, hi := bounds(from, to)
-	rows, err := db.QueryContext(ctx, mainQueryVersion, lo, hi)
+	rows, err := query(ctx, mainQueryVersion, lo, hi)
 	if err == nil {
 		var r reading
 		if r, err = scanMetrics(rows, tenant, from, to); !noVersionTable(err) {
@@ -92,7 +108,7 @@ func readMain(ctx context.Context, db *sql.DB, tenant string, from, to time.Time
 	} else if !noVersionTable(err) {
 		return reading{}, err
 	}
-	if rows, err = db.QueryContext(ctx, mainQuery, lo, hi); err != nil {
+	if rows, err = query(ctx, mainQuery, lo, hi); err != nil {
 		return reading{}, err
 	}
 	r, err := scanMetrics(rows, tenant, from, to)
@@ -102,7 +118,7 @@ func readMain(ctx context.Context, db *sql.DB, tenant string, from, to time.Time
 
 // scanMetrics turns the query's rows into one entry per day, zeros
 // included, and the version row, if any, into the version (-1 if none).
-func scanMetrics(rows *sql.Rows, tenant string, from, to time.Time) (reading, error) {
+func scanMetrics(rows rowScanner, tenant string, from, to time.Time) (reading, error) {
 	defer rows.Close()
 	version := int64(-1)
 	days := fleet.Days(from, to)

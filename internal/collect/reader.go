@@ -39,8 +39,32 @@ func newReader(p platform.Platform, busy time.Duration) reader {
 	if a, ok := p.(attacher); ok {
 		return &attachReader{a: a, busy: busy}
 	}
+	if o, ok := p.(oneShotter); ok {
+		return oneShotReader{o: o}
+	}
 	return openReader{p: p}
 }
+
+// oneShotter is implemented by remote platforms that run one statement in
+// one round trip (sqld): a tenant then costs one request, not a
+// connection's two.
+type oneShotter interface {
+	QueryOnce(ctx context.Context, name, query string, args ...any) (*tenantdb.Result, error)
+}
+
+type oneShotReader struct{ o oneShotter }
+
+func (r oneShotReader) read(ctx context.Context, name string, from, to time.Time) (reading, error) {
+	return readWith(ctx, func(ctx context.Context, q string, args ...any) (rowScanner, error) {
+		res, err := r.o.QueryOnce(ctx, name, q, args...)
+		if err != nil {
+			return nil, err
+		}
+		return res, nil
+	}, name, from, to)
+}
+
+func (oneShotReader) close() {}
 
 // openReader opens each tenant's own connection: the way to every remote
 // database.

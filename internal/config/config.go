@@ -22,10 +22,10 @@ type Config struct {
 	// SqldJWTKeyFile is an Ed25519 private key whose public half sqld
 	// checks tokens with (--auth-jwt-key-file); "" when sqld checks none.
 	SqldJWTKeyFile string
-	TursoOrg     string
-	TursoToken   string
-	TursoGroup   string
-	TursoAPIURL  string
+	TursoOrg       string
+	TursoToken     string
+	TursoGroup     string
+	TursoAPIURL    string
 	// TenantMigrations is a directory of goose migrations that replaces
 	// the built-in store schema; "" for the built-in one.
 	TenantMigrations string

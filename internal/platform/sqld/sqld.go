@@ -11,9 +11,9 @@ package sqld
 
 import (
 	"bytes"
-	"database/sql"
 	"context"
 	"crypto/ed25519"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,8 +27,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/platform"
@@ -254,41 +252,20 @@ func (p *Platform) Get(ctx context.Context, name string) (platform.Database, err
 	return p.describe(name, s), nil
 }
 
-// List implements platform.Platform: the catalog's namespaces that sqld
-// still has, asked 16 at a time. A namespace deleted behind Tenantry's back
-// is left out (the registry marks it missing); one made behind its back
-// cannot be seen, as sqld has no list.
+// List implements platform.Platform: the catalog, without asking sqld
+// about each namespace (on a fleet of thousands that would cost more than
+// the collection it precedes). A namespace deleted behind Tenantry's back
+// is found when it is next opened or asked for (Get); one made behind its
+// back cannot be seen, as sqld has no list.
 func (p *Platform) List(ctx context.Context) ([]platform.Database, error) {
 	names, err := p.o.Catalog.Names(ctx)
 	if err != nil {
 		return nil, err
 	}
-	found := make([]*platform.Database, len(names))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(16)
-	for i, name := range names {
-		if fleet.ValidateName(name) != nil {
-			continue
-		}
-		g.Go(func() error {
-			s, err := p.stats(gctx, name)
-			if fleet.ErrorCode(err) == fleet.ENOTFOUND {
-				return nil
-			} else if err != nil {
-				return err
-			}
-			d := p.describe(name, s)
-			found[i] = &d
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
 	out := make([]platform.Database, 0, len(names))
-	for _, d := range found {
-		if d != nil {
-			out = append(out, *d)
+	for _, name := range names {
+		if fleet.ValidateName(name) == nil {
+			out = append(out, p.describe(name, stats{}))
 		}
 	}
 	return out, nil
@@ -477,6 +454,23 @@ func (p *Platform) Open(ctx context.Context, name string) (*sql.DB, error) {
 		return nil, err
 	}
 	return p.open(name, false)
+}
+
+// QueryOnce runs one read statement in one request (the collection's way
+// to thousands of namespaces); see tenantdb.Remote.QueryOnce.
+func (p *Platform) QueryOnce(ctx context.Context, name, query string, args ...any) (*tenantdb.Result, error) {
+	if err := fleet.ValidateName(name); err != nil {
+		return nil, err
+	}
+	tok, err := p.token(name, false)
+	if err != nil {
+		return nil, err
+	}
+	res, err := tenantdb.Remote{URL: p.o.URL, Namespace: name, Token: tok}.QueryOnce(ctx, query, args...)
+	if err != nil && strings.Contains(err.Error(), "error code 404") && strings.Contains(err.Error(), "doesn't exist") {
+		return nil, notFound(name)
+	}
+	return res, err
 }
 
 // OpenConsole implements platform.Platform: a read-only token makes the

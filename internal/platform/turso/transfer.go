@@ -1,0 +1,251 @@
+package turso
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/platform"
+	"github.com/tenantry/tenantry/internal/tenantdb"
+	_ "modernc.org/sqlite" // the "sqlite" driver for files being imported or exported
+)
+
+// Import implements platform.Platform. Turso's own import (a create with
+// seed "database_upload" and an upload to the new host) is replaced by
+// what works on any libSQL server: the file is checked, an empty
+// database is created, the file is replayed into it as SQL over the data
+// plane, and the copy is compared with the file table by table. A copy
+// that fails is discarded.
+func (p *Platform) Import(ctx context.Context, name string, src io.Reader) (platform.Database, error) {
+	if err := p.checkName(name); err != nil {
+		return platform.Database{}, err
+	}
+	dir, err := os.MkdirTemp(p.o.TempDir, "tenantry-turso-import-")
+	if err != nil {
+		return platform.Database{}, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "upload.db")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return platform.Database{}, err
+	}
+	_, err = io.Copy(f, src)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return platform.Database{}, fleet.Errorf(fleet.EINVALID, "Could not read the file to import: %v.", err)
+	}
+	if err := tenantdb.CheckFile(ctx, path); err != nil {
+		return platform.Database{}, err
+	}
+	file, err := openSQLiteFile(ctx, path)
+	if err != nil {
+		return platform.Database{}, err
+	}
+	defer file.Close()
+
+	d, err := p.Create(ctx, name)
+	if err != nil {
+		if fleet.ErrorCode(err) != fleet.ECONFLICT { // a conflict is someone else's database
+			p.discardAfter(ctx, name)
+		}
+		return platform.Database{}, err
+	}
+	if err := p.load(ctx, name, file); err != nil {
+		p.discardAfter(ctx, name)
+		return platform.Database{}, err
+	}
+	return d, nil
+}
+
+// discardAfter removes what a failed import made, even when ctx ended.
+func (p *Platform) discardAfter(ctx context.Context, name string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.o.ReadyTimeout)
+	defer cancel()
+	_ = p.Discard(ctx, name)
+}
+
+// load replays file into the new database name and checks the copy: the
+// same tables with the same row counts, and the same user_version.
+func (p *Platform) load(ctx context.Context, name string, file *sqliteFile) error {
+	db, err := p.Open(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	// One connection, so that the statements run in order on one stream.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	want, err := file.dump(ctx, func(stmt string) error {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return fleet.Errorf(fleet.EUNAVAILABLE, "Loading the file into %q on Turso failed: %s.", name, p.scrub(sqlError(err)))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	got, err := tableCounts(ctx, conn)
+	if err != nil {
+		return fleet.Errorf(fleet.EUNAVAILABLE, "Could not check the copy of the file in %q on Turso: %s.", name, p.scrub(sqlError(err)))
+	}
+	var version int64
+	if err := conn.QueryRowContext(ctx, `SELECT user_version FROM pragma_user_version`).Scan(&version); err != nil {
+		return fleet.Errorf(fleet.EUNAVAILABLE, "Could not check the copy of the file in %q on Turso: %s.", name, p.scrub(sqlError(err)))
+	}
+	if !maps.Equal(got, want) || version != file.version {
+		return fleet.Errorf(fleet.EUNAVAILABLE, "The copy of the file in %q on Turso differs from the file (tables and rows %v, version %d; want %v, version %d); it was discarded.",
+			name, got, version, want, file.version)
+	}
+	return nil
+}
+
+// sqlError is the server's part of a libSQL client error: the client
+// puts the failed statement first (for an import, a long INSERT of the
+// tenant's data), the reason last.
+func sqlError(err error) string {
+	s := err.Error()
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
+}
+
+// Export implements platform.Platform: the database's SQL dump from its
+// data plane (GET https://<Hostname>/dump, one consistent read, with a
+// read-only token), loaded into a new SQLite file with the user_version
+// the dump leaves out, written to w. (libSQL server 0.24 does not escape
+// a '"' inside a table name in its dump and breaks off: such a table
+// cannot be exported this way.)
+func (p *Platform) Export(ctx context.Context, name string, w io.Writer) error {
+	if err := p.checkName(name); err != nil {
+		return err
+	}
+	d, err := p.get(ctx, name)
+	if err != nil {
+		return err
+	}
+	tok, err := p.token(ctx, tokenKey{db: name, readOnly: true})
+	if err != nil {
+		return err
+	}
+	db, err := tenantdb.OpenRemote(tenantdb.Remote{URL: "libsql://" + d.Hostname, Token: tok, Proxy: p.o.DataProxy})
+	if err != nil {
+		return err
+	}
+	var version int64
+	err = db.QueryRowContext(ctx, `SELECT user_version FROM pragma_user_version`).Scan(&version)
+	db.Close()
+	if err != nil {
+		return p.dataError(name, err)
+	}
+	dump, err := p.fetchDump(ctx, name, d.Hostname, tok)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp(p.o.TempDir, "tenantry-turso-export-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, name+".db")
+	if err := loadDump(ctx, dump, version, path); err != nil {
+		return fleet.Errorf(fleet.EUNAVAILABLE, "Turso's dump of %q did not load into a SQLite file: %v.", name, err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return err
+}
+
+// dataError names a data-plane failure; a missing database is ENOTFOUND.
+func (p *Platform) dataError(name string, err error) error {
+	msg := sqlError(err)
+	if strings.Contains(msg, "error code 404") || strings.Contains(msg, "doesn't exist") {
+		return fleet.Errorf(fleet.ENOTFOUND, "Tenant %q not found on Turso.", name)
+	}
+	return fleet.Errorf(fleet.EUNAVAILABLE, "Turso could not read %q: %s.", name, p.scrub(msg))
+}
+
+// fetchDump downloads a database's SQL dump, retrying as API calls do.
+// It is held in memory, as loading it takes one string.
+func (p *Platform) fetchDump(ctx context.Context, name, host, tok string) (string, error) {
+	u := "https://" + host + "/dump"
+	if p.o.DataProxy != "" {
+		u = strings.TrimRight(p.o.DataProxy, "/") + "/dump"
+	}
+	what := fmt.Sprintf("dump %q", name)
+	resp, _, err := p.retrying(ctx, p.dataClient, what, func(ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Host = host // through a test's proxy too, the Host names the database
+		req.Header.Set("Authorization", "Bearer "+tok)
+		return req, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		e := p.apiErr(resp.StatusCode, b)
+		if resp.StatusCode == http.StatusNotFound {
+			return "", fleet.Errorf(fleet.ENOTFOUND, "Tenant %q not found on Turso.", name)
+		}
+		return "", fleet.Errorf(fleet.EUNAVAILABLE, "Turso refused to %s (%s).", what, e)
+	}
+	var b strings.Builder
+	if _, err := io.Copy(&b, resp.Body); err != nil {
+		return "", fleet.Errorf(fleet.EUNAVAILABLE, "Turso broke off the dump of %q: %v.", name, netError(err))
+	}
+	dump := b.String()
+	// sqlite3's .dump format ends with COMMIT: without it the dump was cut.
+	if !strings.HasSuffix(strings.TrimSpace(dump), "COMMIT;") {
+		return "", fleet.Errorf(fleet.EUNAVAILABLE, "Turso's dump of %q is incomplete (%d bytes, no COMMIT at the end); try again.", name, len(dump))
+	}
+	return dump, nil
+}
+
+// loadDump makes a new SQLite file at path from an SQL dump and sets its
+// user_version (which also gives a dump without tables a file header).
+func loadDump(ctx context.Context, dump string, version int64, path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	u, err := tenantdb.FileURL(path, false)
+	if err != nil {
+		return err
+	}
+	db, err := sql.Open("sqlite", u)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, dump); err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, version)); err != nil {
+		return err
+	}
+	return db.Close()
+}
