@@ -15,6 +15,7 @@ import (
 	"github.com/tenantry/tenantry/internal/platform"
 	"github.com/tenantry/tenantry/internal/platform/local"
 	"github.com/tenantry/tenantry/internal/platform/sqld"
+	"github.com/tenantry/tenantry/internal/platform/turso"
 	"github.com/tenantry/tenantry/internal/schema"
 	"github.com/tenantry/tenantry/internal/tenantdb"
 )
@@ -88,9 +89,16 @@ func (e *env) platform(db *central.DB) (platform.Platform, error) {
 			return nil, fmt.Errorf("sqld at %s: %s", e.cfg.SqldAdminURL, fleet.ErrorMessage(err))
 		}
 		return p, nil
+	case "turso":
+		o := turso.Options{Org: e.cfg.TursoOrg, Token: e.cfg.TursoToken, Group: e.cfg.TursoGroup, APIURL: e.cfg.TursoAPIURL}
+		tursoHook(&o)
+		return turso.New(o)
 	}
-	return nil, fmt.Errorf("platform %q is not supported by this build yet; use --platform local", e.cfg.Platform)
+	return nil, fmt.Errorf("platform %q is unknown", e.cfg.Platform)
 }
+
+// tursoHook lets tests route the data plane to their sqld.
+var tursoHook = func(*turso.Options) {}
 
 func (a *app) Close() error { return a.db.Close() }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/tenantry/tenantry/internal/platform/sqld/sqldtest"
+	"github.com/tenantry/tenantry/internal/platform/turso"
+	"github.com/tenantry/tenantry/internal/platform/turso/tursotest"
 )
 
 // sqldCLI is a CLI on the sqld platform, against a real sqld that checks
@@ -100,5 +102,72 @@ func TestCLISqld(t *testing.T) {
 	c.ok("tenants", "restore", "store-2")
 	if out := c.ok("sql", "store-2", "SELECT count(*) AS n FROM orders", "--format", "csv"); out != "n\n2\n" {
 		t.Fatalf("restored: %q", out)
+	}
+}
+
+// TestCLITurso runs a fleet on Turso Cloud's Platform API (its double,
+// whose data plane is a real sqld) through the CLI: create (polled until
+// it answers), write, collect, query, branch now and at a point in time,
+// delete (delete protection surfaced), with the API token only in the
+// environment and never in output.
+func TestCLITurso(t *testing.T) {
+	sq := sqldtest.Start(t, sqldtest.Options{})
+	api := tursotest.New(t, sq, tursotest.Options{ReadyDelay: 300 * time.Millisecond, PageSize: 2})
+	prev := tursoHook
+	tursoHook = func(o *turso.Options) { o.DataProxy = sq.URL }
+	t.Cleanup(func() { tursoHook = prev })
+	c := newCLI(t)
+	c.env = map[string]string{"TENANTRY_PLATFORM": "turso", "TURSO_ORG": api.Org, "TURSO_API_TOKEN": api.Token, "TURSO_GROUP": api.Group, "TURSO_API_URL": api.URL}
+	api.AddSchemaDatabase("parent-schema") // the seed skips schema databases, and so do we
+
+	created := decode[tenantJSON](t, c.ok("tenants", "create", "store-1", "--json"))
+	if created.Status != "ready" || created.SchemaVersion != 1 || !strings.Contains(created.URL, api.Hostname("store-1")) {
+		t.Fatalf("create = %+v", created)
+	}
+	c.ok("tenants", "create", "store-2")
+	c.ok("tenants", "create", "store-3")
+	today := time.Now().UTC().Format("2006-01-02")
+	c.ok("sql", "store-1", "INSERT INTO orders(total_amount, created_at) VALUES (1000, '"+today+" 10:00:00')", "--write", "--yes")
+	snap := api.Snapshot(t, "store-1")
+	c.ok("sql", "store-1", "INSERT INTO orders(total_amount, created_at) VALUES (4000, '"+today+" 12:00:00')", "--write", "--yes")
+
+	// Listed across pages of two, the schema database left out.
+	got := listed(t, c)
+	if len(got) != 3 || got["parent-schema"].Name != "" {
+		t.Fatalf("list = %+v", got)
+	}
+	type collected struct{ Tenants, OK, Failed int }
+	if r := decode[collected](t, c.ok("collect", "--date", today, "--json")); r.Tenants != 3 || r.OK != 3 || r.Failed != 0 {
+		t.Fatalf("collect = %+v", r)
+	}
+	if out := c.ok("sql", "--all", "SELECT count(*) AS n, coalesce(sum(total_amount), 0) AS s FROM orders", "--format", "csv"); out != "tenant,n,s\nstore-1,2,5000\nstore-2,0,0\nstore-3,0,0\n" {
+		t.Fatalf("--all: %q", out)
+	}
+	code, _, errs := c.run("", "sql", "store-1", "DELETE FROM orders")
+	if code != 1 {
+		t.Fatalf("a write on the read-only console: exit %d %q", code, errs)
+	}
+
+	// Branch now, and as of the snapshot.
+	c.ok("tenants", "clone", "store-1", "store-1-copy")
+	c.ok("tenants", "clone", "store-1", "store-1-then", "--at", snap.Add(time.Millisecond).UTC().Format(time.RFC3339Nano))
+	if out := c.ok("sql", "--all", "SELECT count(*) AS n FROM orders WHERE 1", "--format", "csv"); !strings.Contains(out, "store-1-copy,2\n") || !strings.Contains(out, "store-1-then,1\n") {
+		t.Fatalf("branches: %q", out)
+	}
+
+	// Delete protection is surfaced, and nothing is deleted.
+	api.SetDeleteProtection("store-2", true)
+	code, _, errs = c.run("", "tenants", "delete", "store-2", "--yes")
+	if code != 1 || !strings.Contains(errs, "delete") || !strings.Contains(strings.ToLower(errs), "protect") || !api.Has("store-2") {
+		t.Fatalf("delete of a protected database: exit %d %q", code, errs)
+	}
+	c.ok("tenants", "delete", "store-3", "--yes")
+	if api.Has("store-3") {
+		t.Fatal("store-3 is still on Turso")
+	}
+	for _, r := range api.Requests() {
+		if strings.Contains(r.Path+"?"+r.Query, api.Token) {
+			t.Fatalf("the API token was sent in a URL: %s?%s", r.Path, r.Query)
+		}
 	}
 }

@@ -194,6 +194,24 @@ func (p *Platform) Open(ctx context.Context, name string) (*sql.DB, error) {
 	return tenantdb.OpenRemote(tenantdb.Remote{URL: "libsql://" + host, Token: tok, Proxy: p.o.DataProxy})
 }
 
+// QueryOnce runs one read statement in one request, with the group's
+// token: the collection's way to thousands of databases (see
+// tenantdb.Remote.QueryOnce).
+func (p *Platform) QueryOnce(ctx context.Context, name, query string, args ...any) (*tenantdb.Result, error) {
+	if err := p.checkName(name); err != nil {
+		return nil, err
+	}
+	host, err := p.hostname(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := p.groupToken(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return tenantdb.Remote{URL: "libsql://" + host, Token: tok, Proxy: p.o.DataProxy}.QueryOnce(ctx, query, args...)
+}
+
 // OpenConsole implements platform.Platform. The token is the guard: a
 // read-only database token unless write, which Turso enforces on every
 // statement (writes answer 403), and a database token reaches no other
