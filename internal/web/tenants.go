@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/platform"
 	"github.com/tenantry/tenantry/views/pages"
 )
 
@@ -25,6 +26,7 @@ func (s *Server) tenantRoutes(g *echo.Group) {
 	g.POST("/tenants/:name/delete", s.handleTenantDelete, requireAdmin)
 	g.POST("/tenants/:name/restore", s.handleTenantRestore, requireAdmin)
 	g.GET("/tenants/:name/export", s.handleTenantExport)
+	g.GET("/tenants/:name/usage", s.handleTenantUsage)
 }
 
 func (s *Server) tenantRow(t fleet.Tenant) pages.TenantRow {
@@ -146,6 +148,17 @@ func tenantParam(c echo.Context) (string, error) {
 	return name, nil
 }
 
+// tenantPlatform is what the tenant page says of the platform, so that it
+// offers only what the platform can do and says truthfully what a delete
+// does.
+func (s *Server) tenantPlatform() pages.TenantPlatform {
+	p := s.Lifecycle.Platform()
+	caps := p.Caps()
+	_, usage := p.(platform.UsageReporter)
+	return pages.TenantPlatform{Name: p.Name(), PointInTime: caps.PointInTime, NoPointInTime: caps.NoPointInTime,
+		DeleteIsFinal: !caps.Restore, Usage: usage}
+}
+
 func (s *Server) tenantDetail(c echo.Context, name string) (pages.TenantDetail, *fleet.Tenant, error) {
 	ctx := c.Request().Context()
 	t, err := s.DB.Tenant(ctx, name)
@@ -156,7 +169,7 @@ func (s *Server) tenantDetail(c echo.Context, name string) (pages.TenantDetail, 
 	if err != nil {
 		return pages.TenantDetail{}, nil, err
 	}
-	vm := pages.TenantDetail{Tenant: s.tenantRow(*t)}
+	vm := pages.TenantDetail{Tenant: s.tenantRow(*t), Platform: s.tenantPlatform()}
 	for _, j := range js {
 		vm.Jobs = append(vm.Jobs, jobRow(j))
 	}
@@ -206,15 +219,19 @@ func (s *Server) handleTenantClone(c echo.Context) error {
 		return err
 	}
 	dst := strings.TrimSpace(c.FormValue("name"))
+	when := strings.TrimSpace(c.FormValue("at"))
+	refused := func(vm *pages.TenantDetail, m string) {
+		vm.CloneName, vm.CloneAt, vm.CloneError = fleet.Truncate(dst, 100), fleet.Truncate(when, 40), m
+	}
 	var at time.Time
-	if v := strings.TrimSpace(c.FormValue("at")); v != "" {
-		if at, err = parseWhen(v); err != nil {
-			return s.tenantFormError(c, src, err, func(vm *pages.TenantDetail, m string) { vm.CloneName, vm.CloneError = dst, m })
+	if when != "" {
+		if at, err = parseWhen(when); err != nil {
+			return s.tenantFormError(c, src, err, refused)
 		}
 	}
 	j, err := s.Lifecycle.Clone(c.Request().Context(), actor(c), src, dst, at)
 	if err != nil {
-		return s.tenantFormError(c, src, err, func(vm *pages.TenantDetail, m string) { vm.CloneName, vm.CloneError = fleet.Truncate(dst, 100), m })
+		return s.tenantFormError(c, src, err, refused)
 	}
 	return s.accepted(c, j)
 }

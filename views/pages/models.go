@@ -77,10 +77,48 @@ func (l TenantList) Pages() int {
 // TenantDetail is a tenant's page "/tenants/{name}".
 type TenantDetail struct {
 	Tenant      TenantRow
+	Platform    TenantPlatform
 	Jobs        []JobRow // jobs on this tenant, newest first
 	CloneName   string   // clone form state after a failed clone
+	CloneAt     string   // its "as of" time, as typed
 	CloneError  string
 	DeleteError string
+}
+
+// TenantPlatform is what the fleet's platform can do, so that the page
+// offers only that and says truthfully what a delete does. The zero value
+// is the local platform's: no point in time, deletes archived, no usage.
+type TenantPlatform struct {
+	Name          string // "local", "sqld" or "turso"
+	PointInTime   bool   // a branch can be made as of a past time
+	NoPointInTime string // why not, for people, when PointInTime is false
+	// DeleteIsFinal: a delete removes the database for good, with no copy
+	// kept to restore (Caps.Restore false).
+	DeleteIsFinal bool
+	Usage         bool // the platform reports usage: the Usage card
+}
+
+// TenantUsage is the Usage card of a tenant's page: what its platform
+// counted of its use.
+type TenantUsage struct {
+	Name         string
+	Platform     string // the platform's name, as TenantPlatform.Name
+	Status       string // the tenant's; only a ready tenant's usage is read
+	RowsRead     int64
+	RowsWritten  int64
+	StorageBytes int64
+	// From and To bound the period counted; zero when the platform counts
+	// since the database was made.
+	From, To   time.Time
+	TopQueries []QueryUsage // heaviest first
+	Error      string       // the platform could not report it
+}
+
+// QueryUsage is one of a tenant's heaviest statements.
+type QueryUsage struct {
+	SQL         string
+	RowsRead    int64
+	RowsWritten int64
 }
 
 // JobRow is one background job.

@@ -5,7 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
+	"errors"
 	"io"
 	"maps"
 	"net"
@@ -46,10 +46,7 @@ func (p *Platform) Export(ctx context.Context, name string, w io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, name+".db")
-	if version != 0 {
-		dump = fmt.Sprintf("PRAGMA user_version=%d;\n", version) + dump
-	}
-	if err := tenantdb.LoadDump(ctx, dump, path); err != nil {
+	if err := tenantdb.LoadDump(ctx, dump, version, path); err != nil {
 		return fleet.Errorf(fleet.EUNAVAILABLE, "sqld's dump of %q did not load into a file: %v.", name, err)
 	}
 	f, err := os.Open(path)
@@ -103,47 +100,32 @@ func (p *Platform) dataError(name string, err error) error {
 	return fleet.Errorf(fleet.EUNAVAILABLE, "sqld could not read %q: %v.", name, err)
 }
 
-// Import implements platform.Platform: the file is checked, written out as
-// SQL, and the namespace made from it: seeded by sqld from a dump_url when
-// sqld runs on this machine (it fetches the dump from a one-shot loopback
-// server), otherwise created empty and loaded over Hrana. sqld does not
-// check what a dump_url gave it, so the copy is compared with the file,
-// table by table, and discarded if it differs.
+// Import implements platform.Platform: the file is checked and the
+// namespace made from it: seeded by sqld from a dump_url when sqld runs on
+// this machine (it fetches the file, written out as SQL, from a one-shot
+// loopback server), otherwise created empty and the file replayed into it
+// over Hrana. sqld does not check what a dump_url gave it, so the copy is
+// compared with the file, table by table, and discarded if it differs.
 func (p *Platform) Import(ctx context.Context, name string, src io.Reader) (platform.Database, error) {
 	if err := fleet.ValidateName(name); err != nil {
 		return platform.Database{}, err
 	}
-	dir, err := os.MkdirTemp("", "tenantry-import-")
+	file, err := tenantdb.OpenUpload(ctx, "", src)
 	if err != nil {
 		return platform.Database{}, err
 	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "upload.db")
-	f, err := os.Create(path)
-	if err != nil {
-		return platform.Database{}, err
-	}
-	_, err = io.Copy(f, src)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return platform.Database{}, fleet.Errorf(fleet.EINVALID, "Could not read the upload: %v.", err)
-	}
-	if err := tenantdb.CheckFile(ctx, path); err != nil {
-		return platform.Database{}, err
-	}
-	var dump bytes.Buffer
-	if err := tenantdb.WriteDump(ctx, path, &dump); err != nil {
-		return platform.Database{}, err
-	}
-	want, err := fileCounts(ctx, path)
+	defer file.Close()
+	want, err := file.Counts(ctx)
 	if err != nil {
 		return platform.Database{}, err
 	}
 	var d platform.Database
 	seeded := false
 	if p.seedByURL {
+		var dump bytes.Buffer
+		if err := file.Write(ctx, &dump); err != nil {
+			return platform.Database{}, err
+		}
 		d, err = p.seedFromURL(ctx, name, dump.Bytes())
 		if err != nil && fleet.ErrorCode(err) != fleet.ECONFLICT && fleet.ErrorCode(err) != fleet.EINVALID {
 			// sqld on a loopback address may still not reach ours (a
@@ -156,7 +138,7 @@ func (p *Platform) Import(ctx context.Context, name string, src io.Reader) (plat
 	if !seeded {
 		d, err = p.Create(ctx, name)
 		if err == nil {
-			err = p.load(ctx, name, dump.String())
+			err = p.load(ctx, name, file)
 		}
 	}
 	if err == nil {
@@ -212,15 +194,25 @@ func (p *Platform) seedFromURL(ctx context.Context, name string, dump []byte) (p
 	})
 }
 
-// load runs a dump in a new namespace over Hrana, as one batch.
-func (p *Platform) load(ctx context.Context, name, dump string) error {
+// load replays the file into a new namespace over Hrana, in requests of
+// a modest size (see tenantdb.Dump.Replay).
+func (p *Platform) load(ctx context.Context, name string, file *tenantdb.Dump) error {
 	db, err := p.open(name, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := db.ExecContext(ctx, dump); err != nil {
+	conn, err := db.Conn(ctx)
+	if err != nil {
 		return fleet.Errorf(fleet.EUNAVAILABLE, "Loading the file into %q failed: %v.", name, err)
+	}
+	defer conn.Close()
+	if err := file.Replay(ctx, conn); err != nil {
+		var re *tenantdb.ReplayError
+		if errors.As(err, &re) {
+			return fleet.Errorf(fleet.EUNAVAILABLE, "Loading the file into %q failed: %v.", name, re.Err)
+		}
+		return err
 	}
 	return nil
 }
@@ -240,13 +232,4 @@ func (p *Platform) verify(ctx context.Context, name string, want map[string]int6
 		return fleet.Errorf(fleet.EUNAVAILABLE, "sqld's copy of the file differs from it (tables and rows %v, want %v); it was discarded.", got, want)
 	}
 	return nil
-}
-
-func fileCounts(ctx context.Context, path string) (map[string]int64, error) {
-	db, err := tenantdb.OpenFile(path)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	return tenantdb.TableCounts(ctx, db)
 }

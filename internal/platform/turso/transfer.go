@@ -2,7 +2,7 @@ package turso
 
 import (
 	"context"
-	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -14,7 +14,6 @@ import (
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/platform"
 	"github.com/tenantry/tenantry/internal/tenantdb"
-	_ "modernc.org/sqlite" // the "sqlite" driver for files being imported or exported
 )
 
 // Import implements platform.Platform. Turso's own import (a create with
@@ -27,31 +26,15 @@ func (p *Platform) Import(ctx context.Context, name string, src io.Reader) (plat
 	if err := p.checkName(name); err != nil {
 		return platform.Database{}, err
 	}
-	dir, err := os.MkdirTemp(p.o.TempDir, "tenantry-turso-import-")
-	if err != nil {
-		return platform.Database{}, err
-	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "upload.db")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return platform.Database{}, err
-	}
-	_, err = io.Copy(f, src)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return platform.Database{}, fleet.Errorf(fleet.EINVALID, "Could not read the file to import: %v.", err)
-	}
-	if err := tenantdb.CheckFile(ctx, path); err != nil {
-		return platform.Database{}, err
-	}
-	file, err := openSQLiteFile(ctx, path)
+	file, err := tenantdb.OpenUpload(ctx, p.o.TempDir, src)
 	if err != nil {
 		return platform.Database{}, err
 	}
 	defer file.Close()
+	want, err := file.Counts(ctx)
+	if err != nil {
+		return platform.Database{}, err
+	}
 
 	d, err := p.Create(ctx, name)
 	if err != nil {
@@ -60,7 +43,7 @@ func (p *Platform) Import(ctx context.Context, name string, src io.Reader) (plat
 		}
 		return platform.Database{}, err
 	}
-	if err := p.load(ctx, name, file); err != nil {
+	if err := p.load(ctx, name, file, want); err != nil {
 		p.discardAfter(ctx, name)
 		return platform.Database{}, err
 	}
@@ -74,9 +57,10 @@ func (p *Platform) discardAfter(ctx context.Context, name string) {
 	_ = p.Discard(ctx, name)
 }
 
-// load replays file into the new database name and checks the copy: the
-// same tables with the same row counts, and the same user_version.
-func (p *Platform) load(ctx context.Context, name string, file *sqliteFile) error {
+// load replays file into the new database name (see tenantdb.Dump.Replay)
+// and checks the copy: the same tables with the same row counts (want),
+// and the same user_version.
+func (p *Platform) load(ctx context.Context, name string, file *tenantdb.Dump, want map[string]int64) error {
 	db, err := p.Open(ctx, name)
 	if err != nil {
 		return err
@@ -88,16 +72,14 @@ func (p *Platform) load(ctx context.Context, name string, file *sqliteFile) erro
 		return err
 	}
 	defer conn.Close()
-	want, err := file.dump(ctx, func(stmt string) error {
-		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			return fleet.Errorf(fleet.EUNAVAILABLE, "Loading the file into %q on Turso failed: %s.", name, p.scrub(sqlError(err)))
+	if err := file.Replay(ctx, conn); err != nil {
+		var re *tenantdb.ReplayError
+		if errors.As(err, &re) {
+			return fleet.Errorf(fleet.EUNAVAILABLE, "Loading the file into %q on Turso failed: %s.", name, p.scrub(sqlError(re.Err)))
 		}
-		return nil
-	})
-	if err != nil {
 		return err
 	}
-	got, err := tableCounts(ctx, conn)
+	got, err := tenantdb.TableCounts(ctx, conn)
 	if err != nil {
 		return fleet.Errorf(fleet.EUNAVAILABLE, "Could not check the copy of the file in %q on Turso: %s.", name, p.scrub(sqlError(err)))
 	}
@@ -105,9 +87,9 @@ func (p *Platform) load(ctx context.Context, name string, file *sqliteFile) erro
 	if err := conn.QueryRowContext(ctx, `SELECT user_version FROM pragma_user_version`).Scan(&version); err != nil {
 		return fleet.Errorf(fleet.EUNAVAILABLE, "Could not check the copy of the file in %q on Turso: %s.", name, p.scrub(sqlError(err)))
 	}
-	if !maps.Equal(got, want) || version != file.version {
+	if !maps.Equal(got, want) || version != file.UserVersion {
 		return fleet.Errorf(fleet.EUNAVAILABLE, "The copy of the file in %q on Turso differs from the file (tables and rows %v, version %d; want %v, version %d); it was discarded.",
-			name, got, version, want, file.version)
+			name, got, version, want, file.UserVersion)
 	}
 	return nil
 }
@@ -161,7 +143,7 @@ func (p *Platform) Export(ctx context.Context, name string, w io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, name+".db")
-	if err := loadDump(ctx, dump, version, path); err != nil {
+	if err := tenantdb.LoadDump(ctx, dump, version, path); err != nil {
 		return fleet.Errorf(fleet.EUNAVAILABLE, "Turso's dump of %q did not load into a SQLite file: %v.", name, err)
 	}
 	f, err := os.Open(path)
@@ -221,31 +203,4 @@ func (p *Platform) fetchDump(ctx context.Context, name, host, tok string) (strin
 		return "", fleet.Errorf(fleet.EUNAVAILABLE, "Turso's dump of %q is incomplete (%d bytes, no COMMIT at the end); try again.", name, len(dump))
 	}
 	return dump, nil
-}
-
-// loadDump makes a new SQLite file at path from an SQL dump and sets its
-// user_version (which also gives a dump without tables a file header).
-func loadDump(ctx context.Context, dump string, version int64, path string) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	f.Close()
-	u, err := tenantdb.FileURL(path, false)
-	if err != nil {
-		return err
-	}
-	db, err := sql.Open("sqlite", u)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(ctx, dump); err != nil {
-		return err
-	}
-	if _, err := db.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, version)); err != nil {
-		return err
-	}
-	return db.Close()
 }
