@@ -70,7 +70,7 @@ func (s *Server) handleTenantUsage(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), tenantUsageTimeout)
 	defer cancel()
 	u, err := r.Usage(ctx, name)
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		err = fleet.Errorf(fleet.EUNAVAILABLE, "The platform did not answer within %s.", tenantUsageTimeout)
 	}
 	if err != nil {

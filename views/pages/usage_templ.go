@@ -326,9 +326,9 @@ func TenantUsageCard(vm TenantUsage) templ.Component {
 							return templ_7745c5c3_Err
 						}
 						var templ_7745c5c3_Var18 string
-						templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(q.SQL)
+						templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(dedentSQL(q.SQL))
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/usage.templ`, Line: 100, Col: 71}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/usage.templ`, Line: 100, Col: 82}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var18))
 						if templ_7745c5c3_Err != nil {
@@ -445,6 +445,31 @@ func shortSQL(sql string) (short string, cut bool) {
 		return string(r[:shortSQLLen-1]) + "…", true
 	}
 	return one, one != strings.TrimSpace(sql)
+}
+
+// dedentSQL removes the indentation the lines after the first share: a
+// statement written in a program's source carries the program's.
+func dedentSQL(sql string) string {
+	lines := strings.Split(strings.TrimSpace(sql), "\n")
+	prefix, first := "", true
+	for _, l := range lines[1:] {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+		switch {
+		case first:
+			prefix, first = indent, false
+		default:
+			for !strings.HasPrefix(indent, prefix) {
+				prefix = prefix[:len(prefix)-1]
+			}
+		}
+	}
+	for i := 1; i < len(lines); i++ {
+		lines[i] = strings.TrimPrefix(lines[i], prefix)
+	}
+	return strings.Join(lines, "\n")
 }
 
 var _ = templruntime.GeneratedTemplate

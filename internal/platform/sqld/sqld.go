@@ -66,8 +66,10 @@ type Platform struct {
 	// seedByURL: sqld may fetch an import's dump from a loopback server.
 	seedByURL bool
 
-	mu       sync.Mutex
-	enforced bool // sqld was seen refusing a request without a token
+	mu        sync.Mutex
+	enforced  bool      // sqld was seen refusing a request without a token
+	full      string    // the full-access token, signed at most hourly
+	fullRenew time.Time // when to sign the next one
 }
 
 var (
@@ -427,16 +429,27 @@ func (p *Platform) Restore(ctx context.Context, name string) (platform.Database,
 }
 
 // token returns a token for the data plane ("" when there is no key):
-// full access, or read-only on one namespace.
+// full access, or read-only on one namespace. The full-access token is
+// signed once an hour, not per request: a collection over thousands of
+// namespaces would otherwise sign thousands.
 func (p *Platform) token(name string, readOnly bool) (string, error) {
 	if p.o.SigningKey == nil {
 		return "", nil
 	}
-	claims := map[string]any{"exp": time.Now().Add(time.Hour).Unix()}
+	now := time.Now()
 	if readOnly {
-		claims["a"], claims["id"] = "ro", name
+		return tenantdb.SignJWT(p.o.SigningKey, map[string]any{"a": "ro", "id": name, "exp": now.Add(time.Hour).Unix()})
 	}
-	return tenantdb.SignJWT(p.o.SigningKey, claims)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.full == "" || now.After(p.fullRenew) {
+		tok, err := tenantdb.SignJWT(p.o.SigningKey, map[string]any{"exp": now.Add(time.Hour).Unix()})
+		if err != nil {
+			return "", err
+		}
+		p.full, p.fullRenew = tok, now.Add(45*time.Minute)
+	}
+	return p.full, nil
 }
 
 func (p *Platform) open(name string, readOnly bool) (*sql.DB, error) {
