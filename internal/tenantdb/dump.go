@@ -400,3 +400,26 @@ func TableCounts(ctx context.Context, db Querier) (map[string]int64, error) {
 }
 
 func quoteText(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
+
+// CopyDumpAsFile loads a dump (and its user_version) into a new SQLite
+// file under tempDir ("" for the system's) and copies the file to w: how
+// a remote database is exported. what names the dump in errors, e.g.
+// `sqld's dump of "store-1"`.
+func CopyDumpAsFile(ctx context.Context, dump string, userVersion int64, tempDir, what string, w io.Writer) error {
+	dir, err := os.MkdirTemp(tempDir, "tenantry-export-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "export.db")
+	if err := LoadDump(ctx, dump, userVersion, path); err != nil {
+		return fleet.Errorf(fleet.EUNAVAILABLE, "%s did not load into a SQLite file: %v.", what, err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return err
+}

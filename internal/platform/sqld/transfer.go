@@ -6,13 +6,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/tenantry/tenantry/internal/fleet"
@@ -40,22 +39,7 @@ func (p *Platform) Export(ctx context.Context, name string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "tenantry-export-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, name+".db")
-	if err := tenantdb.LoadDump(ctx, dump, version, path); err != nil {
-		return fleet.Errorf(fleet.EUNAVAILABLE, "sqld's dump of %q did not load into a file: %v.", name, err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.Copy(w, f)
-	return err
+	return tenantdb.CopyDumpAsFile(ctx, dump, version, "", fmt.Sprintf("sqld's dump of %q", name), w)
 }
 
 // dump fetches sqld's SQL dump of a namespace.

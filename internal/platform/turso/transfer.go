@@ -7,8 +7,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/tenantry/tenantry/internal/fleet"
@@ -137,22 +135,7 @@ func (p *Platform) Export(ctx context.Context, name string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp(p.o.TempDir, "tenantry-turso-export-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, name+".db")
-	if err := tenantdb.LoadDump(ctx, dump, version, path); err != nil {
-		return fleet.Errorf(fleet.EUNAVAILABLE, "Turso's dump of %q did not load into a SQLite file: %v.", name, err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.Copy(w, f)
-	return err
+	return tenantdb.CopyDumpAsFile(ctx, dump, version, p.o.TempDir, fmt.Sprintf("Turso's dump of %q", name), w)
 }
 
 // dataError names a data-plane failure; a missing database is ENOTFOUND.
