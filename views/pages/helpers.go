@@ -48,3 +48,13 @@ func jobCounts(j JobRow) string {
 func hasSideCards(p layouts.Page, t TenantRow) bool {
 	return t.Status == "ready" || (t.Status == "archived" && p.IsAdmin())
 }
+
+// sizeText is a tenant's size, or a dash where the platform does not tell
+// it in its list (sqld: the tenant page's Usage card has its storage). A
+// SQLite database with a schema is never empty.
+func sizeText(n int64) string {
+	if n == 0 {
+		return "—"
+	}
+	return components.Bytes(n)
+}
