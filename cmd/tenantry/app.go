@@ -9,7 +9,6 @@ import (
 
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/collect"
-	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/jobs"
 	"github.com/tenantry/tenantry/internal/lifecycle"
 	"github.com/tenantry/tenantry/internal/platform"
@@ -86,7 +85,7 @@ func (e *env) platform(db *central.DB) (platform.Platform, error) {
 			return nil, err
 		}
 		if err := p.Check(e.ctx); err != nil {
-			return nil, fmt.Errorf("sqld at %s: %s", e.cfg.SqldAdminURL, fleet.ErrorMessage(err))
+			return nil, err
 		}
 		return p, nil
 	case "turso":
