@@ -452,12 +452,18 @@ func (p *Platform) token(name string, readOnly bool) (string, error) {
 	return p.full, nil
 }
 
-func (p *Platform) open(name string, readOnly bool) (*sql.DB, error) {
+// remote is the way to a namespace over Hrana.
+func (p *Platform) remote(name string, readOnly bool) (tenantdb.Remote, error) {
 	tok, err := p.token(name, readOnly)
+	return tenantdb.Remote{URL: p.o.URL, Namespace: name, Token: tok}, err
+}
+
+func (p *Platform) open(name string, readOnly bool) (*sql.DB, error) {
+	r, err := p.remote(name, readOnly)
 	if err != nil {
 		return nil, err
 	}
-	return tenantdb.OpenRemote(tenantdb.Remote{URL: p.o.URL, Namespace: name, Token: tok})
+	return tenantdb.OpenRemote(r)
 }
 
 // Open implements platform.Platform. Nothing is sent until the first
@@ -475,11 +481,11 @@ func (p *Platform) QueryOnce(ctx context.Context, name, query string, args ...an
 	if err := fleet.ValidateName(name); err != nil {
 		return nil, err
 	}
-	tok, err := p.token(name, false)
+	r, err := p.remote(name, false)
 	if err != nil {
 		return nil, err
 	}
-	res, err := tenantdb.Remote{URL: p.o.URL, Namespace: name, Token: tok}.QueryOnce(ctx, query, args...)
+	res, err := r.QueryOnce(ctx, query, args...)
 	if err != nil && strings.Contains(err.Error(), "error code 404") && strings.Contains(err.Error(), "doesn't exist") {
 		return nil, notFound(name)
 	}

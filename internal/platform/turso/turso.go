@@ -180,36 +180,38 @@ func (p *Platform) checkName(name string) error {
 // Open implements platform.Platform: libsql://<Hostname> with the group's
 // full-access token. Nothing is sent until the first statement.
 func (p *Platform) Open(ctx context.Context, name string) (*sql.DB, error) {
-	if err := p.checkName(name); err != nil {
-		return nil, err
-	}
-	host, err := p.hostname(ctx, name)
+	r, err := p.remote(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := p.groupToken(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return tenantdb.OpenRemote(tenantdb.Remote{URL: "libsql://" + host, Token: tok, Proxy: p.o.DataProxy})
+	return tenantdb.OpenRemote(r)
 }
 
 // QueryOnce runs one read statement in one request, with the group's
 // token: the collection's way to thousands of databases (see
 // tenantdb.Remote.QueryOnce).
 func (p *Platform) QueryOnce(ctx context.Context, name, query string, args ...any) (*tenantdb.Result, error) {
-	if err := p.checkName(name); err != nil {
+	r, err := p.remote(ctx, name)
+	if err != nil {
 		return nil, err
+	}
+	return r.QueryOnce(ctx, query, args...)
+}
+
+// remote is the way to a database with the group's full-access token.
+func (p *Platform) remote(ctx context.Context, name string) (tenantdb.Remote, error) {
+	if err := p.checkName(name); err != nil {
+		return tenantdb.Remote{}, err
 	}
 	host, err := p.hostname(ctx, name)
 	if err != nil {
-		return nil, err
+		return tenantdb.Remote{}, err
 	}
 	tok, err := p.groupToken(ctx)
 	if err != nil {
-		return nil, err
+		return tenantdb.Remote{}, err
 	}
-	return tenantdb.Remote{URL: "libsql://" + host, Token: tok, Proxy: p.o.DataProxy}.QueryOnce(ctx, query, args...)
+	return tenantdb.Remote{URL: "libsql://" + host, Token: tok, Proxy: p.o.DataProxy}, nil
 }
 
 // OpenConsole implements platform.Platform. The token is the guard: a
