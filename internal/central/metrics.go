@@ -19,6 +19,7 @@ type CollectRun struct {
 	To          string    `json:"to"`
 	Trigger     string    `json:"trigger"`
 	StartedBy   string    `json:"started_by"`
+	Shard       string    `json:"shard,omitempty"` // "i/n" of a sharded collection, "" for the whole fleet
 	State       string    `json:"state"`
 	Tenants     int64     `json:"tenants"`
 	OK          int64     `json:"ok"`
@@ -47,11 +48,11 @@ const (
 	RunFailed    = "failed"
 )
 
-const runCols = `id, job_id, from_day, to_day, trigger, started_by, state, tenants, ok, failed, skipped, rows_written, error, started_at, finished_at`
+const runCols = `id, job_id, from_day, to_day, trigger, started_by, shard, state, tenants, ok, failed, skipped, rows_written, error, started_at, finished_at`
 
 func scanRun(s scanner) (CollectRun, error) {
 	var r CollectRun
-	err := s.Scan(&r.ID, &r.JobID, &r.From, &r.To, &r.Trigger, &r.StartedBy, &r.State, &r.Tenants, &r.OK, &r.Failed,
+	err := s.Scan(&r.ID, &r.JobID, &r.From, &r.To, &r.Trigger, &r.StartedBy, &r.Shard, &r.State, &r.Tenants, &r.OK, &r.Failed,
 		&r.Skipped, &r.RowsWritten, &r.Error, nullTime{&r.StartedAt}, nullTime{&r.FinishedAt})
 	return r, err
 }
@@ -75,8 +76,8 @@ func (db *DB) StartRun(ctx context.Context, r *CollectRun) error {
 			return err
 		}
 	}
-	res, err := db.db.ExecContext(ctx, `INSERT INTO collection_runs(job_id, from_day, to_day, trigger, started_by, state, started_at)
-		VALUES(?,?,?,?,?,?,?)`, r.JobID, r.From, r.To, r.Trigger, r.StartedBy, RunRunning, ts(now))
+	res, err := db.db.ExecContext(ctx, `INSERT INTO collection_runs(job_id, from_day, to_day, trigger, started_by, shard, state, started_at)
+		VALUES(?,?,?,?,?,?,?,?)`, r.JobID, r.From, r.To, r.Trigger, r.StartedBy, r.Shard, RunRunning, ts(now))
 	if err != nil {
 		return err
 	}
@@ -86,17 +87,28 @@ func (db *DB) StartRun(ctx context.Context, r *CollectRun) error {
 }
 
 // QueueCollection queues a collection job and its run row in one
-// transaction. At most one collection may be queued or running: a second
-// is a conflict naming the first.
+// transaction. At most one collection of each shard may be queued or
+// running (a unique index on the job's shard, across every replica), and
+// the ones at once must split the fleet the same way, so no tenant is
+// collected twice at a time: a second is a conflict naming the first.
 func (db *DB) QueueCollection(ctx context.Context, j *fleet.Job, r *CollectRun) error {
 	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var other CollectRun
+		err := tx.QueryRowContext(ctx, `SELECT r.id, r.shard FROM collection_runs r JOIN jobs j ON j.id = r.job_id
+			WHERE j.state IN (?, ?) ORDER BY r.id DESC LIMIT 1`, fleet.JobQueued, fleet.JobRunning).Scan(&other.ID, &other.Shard)
+		if err == nil && shardCount(other.Shard) != shardCount(r.Shard) {
+			return fleet.Errorf(fleet.ECONFLICT, "Collection run %d (%s) is queued or running, and %s would collect some of its tenants at the same time: wait for it to finish, or use the same number of shards.",
+				other.ID, shardText(other.Shard), shardText(r.Shard))
+		} else if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 		now := db.now()
 		id, err := insertJob(ctx, tx, now, j)
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO collection_runs(job_id, from_day, to_day, trigger, started_by, state, started_at)
-			VALUES(?,?,?,?,?,?,?)`, id, r.From, r.To, r.Trigger, r.StartedBy, RunQueued, ts(now))
+		res, err := tx.ExecContext(ctx, `INSERT INTO collection_runs(job_id, from_day, to_day, trigger, started_by, shard, state, started_at)
+			VALUES(?,?,?,?,?,?,?,?)`, id, r.From, r.To, r.Trigger, r.StartedBy, r.Shard, RunQueued, ts(now))
 		if err != nil {
 			return err
 		}
@@ -107,10 +119,26 @@ func (db *DB) QueueCollection(ctx context.Context, j *fleet.Job, r *CollectRun) 
 	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
 		var running int64
 		_ = db.db.QueryRowContext(ctx, `SELECT r.id FROM collection_runs r JOIN jobs j ON j.id = r.job_id
-			WHERE j.state IN (?, ?) ORDER BY r.id DESC LIMIT 1`, fleet.JobQueued, fleet.JobRunning).Scan(&running)
+			WHERE j.state IN (?, ?) AND r.shard = ? ORDER BY r.id DESC LIMIT 1`, fleet.JobQueued, fleet.JobRunning, r.Shard).Scan(&running)
+		if r.Shard != "" {
+			return fleet.Errorf(fleet.ECONFLICT, "A collection of shard %s is already queued or running (run %d); try again when it has finished.", r.Shard, running)
+		}
 		return fleet.Errorf(fleet.ECONFLICT, "A collection is already queued or running (run %d); try again when it has finished.", running)
 	}
 	return err
+}
+
+// shardCount is n of an "i/n" shard, "" for the whole fleet.
+func shardCount(shard string) string {
+	_, n, _ := strings.Cut(shard, "/")
+	return n
+}
+
+func shardText(shard string) string {
+	if shard == "" {
+		return "the whole fleet"
+	}
+	return "shard " + shard
 }
 
 // ActiveRun returns the queued or running collection, nil if none.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -73,6 +74,7 @@ type Spec struct {
 	Trigger  string    // manual, schedule, cli, demo
 	Actor    string
 	JobID    int64
+	Shard    Shard // the part of the fleet to collect; zero for all of it
 }
 
 // Summary is a finished run and its failures.
@@ -116,11 +118,11 @@ type outcome struct {
 func (c *Collector) Run(ctx context.Context, spec Spec, progress Progress) (*Summary, error) {
 	from, to := spec.From.UTC().Truncate(24*time.Hour), spec.To.UTC().Truncate(24*time.Hour)
 	run := &central.CollectRun{JobID: spec.JobID, From: from.Format(fleet.DayLayout), To: to.Format(fleet.DayLayout),
-		Trigger: spec.Trigger, StartedBy: spec.Actor}
+		Trigger: spec.Trigger, StartedBy: spec.Actor, Shard: spec.Shard.String()}
 	if err := c.db.StartRun(ctx, run); err != nil {
 		return nil, fmt.Errorf("start collection run: %w", err)
 	}
-	total, err := c.run(ctx, run, from, to, progress)
+	total, err := c.run(ctx, run, spec.Shard, from, to, progress)
 	msg := ""
 	if err != nil {
 		msg = err.Error()
@@ -165,13 +167,13 @@ func (c *Collector) needsRescan(ctx context.Context) bool {
 	return time.Since(c.db.LastScan(ctx)) > RescanAfter
 }
 
-func (c *Collector) run(ctx context.Context, run *central.CollectRun, from, to time.Time, progress Progress) (int64, error) {
+func (c *Collector) run(ctx context.Context, run *central.CollectRun, shard Shard, from, to time.Time, progress Progress) (int64, error) {
 	if c.rescan != nil && c.needsRescan(ctx) {
 		if err := c.rescan(ctx); err != nil {
 			return 0, fmt.Errorf("reconcile the registry: %w", err)
 		}
 	}
-	total, err := c.db.CountStatus(ctx, fleet.StatusReady)
+	total, err := c.count(ctx, shard)
 	if err != nil {
 		return 0, err
 	}
@@ -184,7 +186,7 @@ func (c *Collector) run(ctx context.Context, run *central.CollectRun, from, to t
 	go func() {
 		defer close(tasks)
 		defer close(skips)
-		produceErr = c.produce(ctx, run, tasks, skips)
+		produceErr = c.produce(ctx, run, shard, tasks, skips)
 	}()
 	var wg sync.WaitGroup
 	for range c.opts.Workers {
@@ -266,6 +268,21 @@ func (c *Collector) run(ctx context.Context, run *central.CollectRun, from, to t
 	return total, context.Cause(ctx)
 }
 
+// count is the number of ready tenants in shard.
+func (c *Collector) count(ctx context.Context, shard Shard) (int64, error) {
+	if shard.N <= 1 {
+		return c.db.CountStatus(ctx, fleet.StatusReady)
+	}
+	names, err := c.db.ReadyNames(ctx, "", 0)
+	var n int64
+	for _, name := range names {
+		if shard.Has(name) {
+			n++
+		}
+	}
+	return n, err
+}
+
 // fingerprinter is implemented by platforms that can tell, from the
 // file system and at once, whether a tenant changed (the local platform).
 // Other platforms' fingerprints come from the registry, as fresh as its
@@ -276,7 +293,7 @@ type fingerprinter interface {
 
 // produce pages through the ready tenants, skips those unchanged since
 // their last collection of the same days, and hands out the rest.
-func (c *Collector) produce(ctx context.Context, run *central.CollectRun, tasks chan<- task, skips chan<- int) error {
+func (c *Collector) produce(ctx context.Context, run *central.CollectRun, shard Shard, tasks chan<- task, skips chan<- int) error {
 	fp, _ := c.p.(fingerprinter)
 	after := ""
 	for {
@@ -285,6 +302,9 @@ func (c *Collector) produce(ctx context.Context, run *central.CollectRun, tasks 
 			return err
 		}
 		after = page[len(page)-1].Name
+		if shard.N > 1 {
+			page = slices.DeleteFunc(page, func(t central.CollectCandidate) bool { return !shard.Has(t.Name) })
+		}
 		if fp != nil {
 			names := make([]string, len(page))
 			for i, t := range page {

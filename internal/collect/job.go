@@ -19,6 +19,9 @@ type jobArgs struct {
 	From    string `json:"from"`
 	To      string `json:"to"`
 	Trigger string `json:"trigger"`
+	// Shard is read by the central database's index that allows one
+	// queued or running collection per shard.
+	Shard string `json:"shard,omitempty"`
 }
 
 // Register makes runner run collections.
@@ -33,10 +36,10 @@ func (c *Collector) Submit(ctx context.Context, runner *jobs.Runner, spec Spec) 
 	if _, _, err := fleet.ParseRange(from.Format(fleet.DayLayout), to.Format(fleet.DayLayout)); err != nil {
 		return nil, nil, err
 	}
-	a := jobArgs{From: from.Format(fleet.DayLayout), To: to.Format(fleet.DayLayout), Trigger: spec.Trigger}
+	a := jobArgs{From: from.Format(fleet.DayLayout), To: to.Format(fleet.DayLayout), Trigger: spec.Trigger, Shard: spec.Shard.String()}
 	b, _ := json.Marshal(a)
 	j := &fleet.Job{Kind: JobKind, Args: string(b), CreatedBy: spec.Actor}
-	r := &central.CollectRun{From: a.From, To: a.To, Trigger: spec.Trigger, StartedBy: spec.Actor}
+	r := &central.CollectRun{From: a.From, To: a.To, Trigger: spec.Trigger, StartedBy: spec.Actor, Shard: a.Shard}
 	if err := c.db.QueueCollection(ctx, j, r); err != nil {
 		return nil, nil, err
 	}
@@ -53,14 +56,21 @@ func (c *Collector) runJob(ctx context.Context, j *fleet.Job, p jobs.Progress) e
 	if err != nil {
 		return err
 	}
+	shard, err := ParseShard(a.Shard)
+	if err != nil {
+		return err
+	}
 	p("Reconciling the registry", 0, 0)
-	s, err := c.Run(ctx, Spec{From: from, To: to, Trigger: a.Trigger, Actor: j.CreatedBy, JobID: j.ID}, func(done, total int64) {
+	s, err := c.Run(ctx, Spec{From: from, To: to, Trigger: a.Trigger, Actor: j.CreatedBy, JobID: j.ID, Shard: shard}, func(done, total int64) {
 		p(fmt.Sprintf("Collecting %s to %s", a.From, a.To), done, total)
 	})
 	if err != nil {
 		return err
 	}
 	detail := fmt.Sprintf("run %d, %s to %s: %d ok, %d failed, %d skipped", s.ID, s.From, s.To, s.OK, s.Failed, s.Skipped)
+	if s.Shard != "" {
+		detail += ", shard " + s.Shard
+	}
 	if a.Trigger != "schedule" {
 		_ = c.db.Audit(ctx, fleet.AuditEntry{Actor: j.CreatedBy, Action: JobKind, Detail: detail})
 	}

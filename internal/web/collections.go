@@ -28,7 +28,7 @@ func (s *Server) collectionRoutes(g *echo.Group) {
 }
 
 func runRow(r central.CollectRun, j *fleet.Job) pages.RunRow {
-	row := pages.RunRow{ID: r.ID, From: r.From, To: r.To, Trigger: r.Trigger, StartedBy: r.StartedBy, State: r.State,
+	row := pages.RunRow{ID: r.ID, From: r.From, To: r.To, Trigger: r.Trigger, Shard: r.Shard, StartedBy: r.StartedBy, State: r.State,
 		Tenants: r.Tenants, OK: r.OK, Failed: r.Failed, Skipped: r.Skipped, RowsWritten: r.RowsWritten, Error: r.Error,
 		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, JobID: r.JobID}
 	if r.State != central.RunQueued {

@@ -7,6 +7,7 @@ type RunRow struct {
 	ID          int64
 	From, To    string // inclusive days, YYYY-MM-DD
 	Trigger     string // manual, schedule, cli, demo
+	Shard       string // "i/n" of a sharded collection, "" for the whole fleet
 	StartedBy   string
 	State       string // queued, running, succeeded, failed
 	Tenants     int64  // ready tenants when the run started (0 until known)

@@ -545,14 +545,14 @@ func collRunsTable(runs []RunRow) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "</td><td>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "</td><td data-testid=\"run-trigger\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var23 string
-			templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs(dash(r.Trigger))
+			templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs(collTrigger(r))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/collections.templ`, Line: 172, Col: 27}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/collections.templ`, Line: 172, Col: 52}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var23))
 			if templ_7745c5c3_Err != nil {
@@ -749,9 +749,9 @@ func CollectionRunPage(p layouts.Page, vm CollectionRun) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var34 string
-			templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs(dash(vm.Run.Trigger))
+			templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs(collTrigger(vm.Run))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/collections.templ`, Line: 224, Col: 33}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/collections.templ`, Line: 224, Col: 32}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var34))
 			if templ_7745c5c3_Err != nil {
@@ -1630,6 +1630,14 @@ func collProgressURL(id int64) string {
 // collListURL is a page of the runs list.
 func collListURL(page int) string {
 	return "/collections?page=" + strconv.Itoa(page)
+}
+
+// collTrigger is what started a run, with its shard if it collected one.
+func collTrigger(r RunRow) string {
+	if r.Shard == "" {
+		return dash(r.Trigger)
+	}
+	return dash(r.Trigger) + " · shard " + r.Shard
 }
 
 // collRange is "2026-11-20 → 2026-11-21", or one day when the run covers one.
