@@ -16,6 +16,7 @@ import (
 	"github.com/tenantry/tenantry/internal/platform/sqld"
 	"github.com/tenantry/tenantry/internal/platform/turso"
 	"github.com/tenantry/tenantry/internal/schema"
+	"github.com/tenantry/tenantry/internal/telemetry"
 	"github.com/tenantry/tenantry/internal/tenantdb"
 )
 
@@ -30,8 +31,21 @@ type app struct {
 	log     *slog.Logger
 }
 
+// logger returns a command's logger on stderr: text at level, unless
+// TENANTRY_LOG_FORMAT and TENANTRY_LOG_LEVEL say otherwise (serve has
+// flags for both). A bad value is reported once and the defaults used.
 func (e *env) logger(level slog.Level) *slog.Logger {
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	lvl, err := telemetry.ParseLevel(envOr(e.getenv, "TENANTRY_LOG_LEVEL", level.String()))
+	if err != nil {
+		fmt.Fprintf(e.stderr, "tenantry: TENANTRY_LOG_LEVEL: %v; using %s\n", err, level)
+		lvl = level
+	}
+	log, err := telemetry.NewLogger(e.stderr, envOr(e.getenv, "TENANTRY_LOG_FORMAT", "text"), lvl)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "tenantry: TENANTRY_LOG_FORMAT: %v; using text\n", err)
+		log, _ = telemetry.NewLogger(e.stderr, "text", lvl)
+	}
+	return log
 }
 
 // open wires the services, every job handler registered before any job

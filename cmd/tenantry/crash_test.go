@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ import (
 
 // buildBinary builds tenantry once for the tests that need a real process
 // to kill.
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "tenantry")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
@@ -108,6 +109,40 @@ func TestKillMidJob(t *testing.T) {
 			t.Errorf("%s stuck %s", tn.Name, tn.Status)
 		}
 	}
+	// Every job ended well, none is left queued or running, and each one's
+	// tenant is in the state its last job left it: ready, or archived by
+	// a delete.
+	cdb = openCentral(t, c)
+	defer cdb.Close()
+	jrows, err := cdb.Query(`SELECT j.id, j.kind, j.state, j.tenant, coalesce(t.status, ''),
+		(SELECT kind FROM jobs l WHERE l.tenant = j.tenant ORDER BY l.id DESC LIMIT 1)
+		FROM jobs j LEFT JOIN tenants t ON t.name = j.tenant ORDER BY j.id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jrows.Close()
+	checked := 0
+	for jrows.Next() {
+		checked++
+		var id int64
+		var kind, state, tenant, status, last string
+		if err := jrows.Scan(&id, &kind, &state, &tenant, &status, &last); err != nil {
+			t.Fatal(err)
+		}
+		want := "ready"
+		if last == "tenant.delete" {
+			want = "archived"
+		}
+		if state != "succeeded" || status != want {
+			t.Errorf("job %d (%s %s) is %s; the tenant is %q, want %q", id, kind, tenant, state, status, want)
+		}
+	}
+	if err := jrows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if checked < len(delays) {
+		t.Errorf("only %d jobs recorded", checked)
+	}
 }
 
 func openCentral(t *testing.T, c *cli) *sql.DB {
@@ -121,4 +156,251 @@ func openCentral(t *testing.T, c *cli) *sql.DB {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// TestKillMidCollection kills "tenantry collect" with SIGKILL at several
+// moments (before it queued its job, while it reconciled the registry,
+// and after each committed batch), then runs the next command, which
+// resumes the interrupted job before its own. Every range is also
+// collected without interruption in a copy of the same fleet. At the end
+// the metrics table and its rollups equal the copy's row for row, every
+// submitted collection ended with exactly one run that counted every
+// tenant once, and nothing is left queued or running.
+func TestKillMidCollection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills processes")
+	}
+	bin := buildBinary(t)
+	crash := t.TempDir()
+	// A demo fleet of 100 stores, each copied seven times under another
+	// name: 800 tenants (three full batches of 250 and a partial one) in
+	// a few seconds instead of the minute 800 demo stores would take.
+	binRun(t, bin, crash, "demo", "--stores", "100", "--days", "60", "--seed", "8")
+	entries, err := os.ReadDir(filepath.Join(crash, "tenants"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".db")
+		if !ok {
+			continue
+		}
+		for i := 1; i <= 7; i++ {
+			copyFile(t, filepath.Join(crash, "tenants", e.Name()), filepath.Join(crash, "tenants", fmt.Sprintf("%s-c%d.db", name, i)))
+		}
+	}
+	var listedTenants []tenantJSON
+	if err := json.Unmarshal([]byte(binRun(t, bin, crash, "tenants", "list", "--json")), &listedTenants); err != nil {
+		t.Fatal(err)
+	}
+	const tenants = 800
+	if len(listedTenants) != tenants {
+		t.Fatalf("%d tenants, want %d", len(listedTenants), tenants)
+	}
+	control := t.TempDir()
+	copyDir(t, crash, control)
+
+	// Each range starts a day earlier than the one before, so no tenant's
+	// last collection covers it and every run reads all 800.
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	rangeArgs := func(k int) []string {
+		return []string{"collect", "--from", today.AddDate(0, 0, -60-k).Format("2006-01-02"), "--to", today.Format("2006-01-02")}
+	}
+	type kill struct {
+		label string
+		delay time.Duration // kill after this long, or
+		after int           // once this many tenants' results are committed
+	}
+	kills := []kill{
+		{label: "at once"}, {label: "after 30 ms", delay: 30 * time.Millisecond}, {label: "after 150 ms", delay: 150 * time.Millisecond},
+		{label: "after batch 1", after: 250}, {label: "after batch 2", after: 500}, {label: "after batch 3", after: 750},
+	}
+	for k := range kills {
+		binRun(t, bin, control, rangeArgs(k)...)
+	}
+
+	cdb := openCentralDir(t, crash)
+	defer cdb.Close()
+	count := func(q string, args ...any) int {
+		t.Helper()
+		var n int
+		if err := cdb.QueryRow(q, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	submitted, midRun, partial := 1, 0, 0 // the demo's collection
+	for k, kl := range kills {
+		jobsBefore := count(`SELECT count(*) FROM jobs WHERE kind = 'metrics.collect'`)
+		// One reader at a time, so that the run lasts long enough to be
+		// caught between batches on a fast machine.
+		cmd := exec.Command(bin, append([]string{"--data", crash}, append(rangeArgs(k), "--collect-workers", "1")...)...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if kl.after > 0 {
+			deadline := time.Now().Add(time.Minute)
+			for time.Now().Before(deadline) && count(`SELECT count(*) FROM collection_results WHERE run_id = (SELECT max(id) FROM collection_runs)`) < kl.after {
+				time.Sleep(2 * time.Millisecond)
+			}
+		} else {
+			time.Sleep(kl.delay)
+		}
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+
+		var state string
+		var results int
+		if count(`SELECT count(*) FROM jobs WHERE kind = 'metrics.collect'`) > jobsBefore {
+			submitted++
+			if err := cdb.QueryRow(`SELECT r.state, (SELECT count(*) FROM collection_results WHERE run_id = r.id)
+				FROM collection_runs r WHERE r.id = (SELECT max(id) FROM collection_runs)`).Scan(&state, &results); err != nil {
+				t.Fatal(err)
+			}
+			if state == "running" {
+				midRun++
+				if results > 0 && results < tenants {
+					partial++
+				}
+			}
+		}
+		t.Logf("killed %s: run state %q with %d tenants' results committed", kl.label, state, results)
+		// The next command resumes the interrupted collection, then runs
+		// its own (which finds every tenant collected already).
+		binRun(t, bin, crash, rangeArgs(k)...)
+		submitted++
+	}
+	if midRun < 3 || partial < 2 {
+		t.Fatalf("%d kills landed mid-run, %d between batches; the test proves too little", midRun, partial)
+	}
+
+	// No collection lost or run twice: one run per job, every job and run
+	// ended well, and each run counted every tenant exactly once.
+	if n := count(`SELECT count(*) FROM jobs WHERE kind = 'metrics.collect'`); n != submitted {
+		t.Errorf("%d collection jobs, want %d submitted", n, submitted)
+	}
+	if n := count(`SELECT count(*) FROM jobs WHERE state NOT IN ('succeeded')`); n != 0 {
+		t.Errorf("%d jobs did not succeed", n)
+	}
+	if n := count(`SELECT count(*) FROM jobs j WHERE kind = 'metrics.collect' AND (SELECT count(*) FROM collection_runs WHERE job_id = j.id) != 1`); n != 0 {
+		t.Errorf("%d collection jobs without exactly one run", n)
+	}
+	if n := count(`SELECT count(*) FROM collection_runs WHERE job_id NOT IN (SELECT id FROM jobs)`); n != 0 {
+		t.Errorf("%d runs without a job", n)
+	}
+	if n := count(`SELECT count(*) FROM collection_runs WHERE state != 'succeeded' OR ok + skipped != tenants OR failed != 0`); n != 0 {
+		rows, _ := cdb.Query(`SELECT id, state, tenants, ok, failed, skipped FROM collection_runs`)
+		for rows.Next() {
+			var id, tn, ok, failed, skipped int
+			var st string
+			rows.Scan(&id, &st, &tn, &ok, &failed, &skipped)
+			t.Logf("run %d: %s, %d tenants, %d ok, %d failed, %d skipped", id, st, tn, ok, failed, skipped)
+		}
+		rows.Close()
+		t.Errorf("%d runs not succeeded with every tenant counted once", n)
+	}
+	if n := count(`SELECT count(*) FROM jobs WHERE kind = 'metrics.collect' AND attempts > 1`); n < midRun {
+		t.Errorf("%d collection jobs resumed, want at least the %d killed mid-run", n, midRun)
+	}
+
+	// The metrics equal those of the uninterrupted runs, row for row.
+	ctl := openCentralDir(t, control)
+	defer ctl.Close()
+	for _, q := range []string{
+		`SELECT date, database_name, total_orders, total_revenue, active_carts, new_products FROM metrics ORDER BY date, database_name`,
+		`SELECT * FROM metrics_daily ORDER BY date`,
+		`SELECT * FROM metrics_monthly ORDER BY month, database_name`,
+	} {
+		got, want := tableRows(t, cdb, q), tableRows(t, ctl, q)
+		if len(want) < tenants*60 && strings.Contains(q, "FROM metrics ") {
+			t.Fatalf("the control has only %d metrics rows", len(want))
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: %d rows after the kills, %d uninterrupted", q, len(got), len(want))
+		}
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Errorf("%s: row %d is %s after the kills, %s uninterrupted", q, i, got[i], want[i])
+				break
+			}
+		}
+	}
+	t.Logf("%d kills survived (%d mid-run, %d between batches); %d collections submitted, each run once", len(kills), midRun, partial, submitted)
+}
+
+// binRun runs the built binary on a data directory and returns its
+// stdout; it must succeed.
+func binRun(t testing.TB, bin, data string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"--data", data}, args...)...)
+	cmd.Env = append(os.Environ(), "TENANTRY_PASSWORD=crash-test-password")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tenantry %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
+	}
+	return string(out)
+}
+
+// tableRows reads a query's rows, each as one string.
+func tableRows(t *testing.T, db *sql.DB, q string) []string {
+	t.Helper()
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var out []string
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprint(vals...))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func openCentralDir(t *testing.T, dir string) *sql.DB {
+	t.Helper()
+	return openCentral(t, &cli{t: t, data: dir})
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copyDir copies a stopped data directory.
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, path)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(to, rel), 0o755)
+		}
+		copyFile(t, path, filepath.Join(to, rel))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

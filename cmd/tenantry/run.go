@@ -26,7 +26,7 @@ Commands:
   tenants restore NAME                   bring an archived tenant back
   tenants import NAME FILE               new tenant seeded from a SQLite file
   tenants export NAME FILE               consistent SQLite copy of a tenant
-  collect [--date D | --from D --to D] [--json]
+  collect [--date D | --from D --to D] [--shard i/n] [--json]
                                          collect daily metrics (default yesterday and today, UTC)
   migrate status [--json]                show every tenant's schema version, pending migrations and failures
   migrate up [--dry-run] [--canary N | --tenants A,B | --retry RUN] [--parallel N] [--continue] [--json]
@@ -36,8 +36,14 @@ Commands:
   sql --all|--pattern GLOB|--tenants A,B "SQL" [--format table|csv|json]
                                          query many tenants, results merged
   users add EMAIL [--role admin|viewer]  add a user (password from TENANTRY_PASSWORD, else stdin)
+  users list [--json]                    list users: role, status, live sessions, last seen
+  users set-role EMAIL admin|viewer      change a user's role (from their next request)
+  users disable EMAIL | users enable EMAIL
+                                         stop a user logging in (ends their sessions), or let them again
+  users passwd EMAIL                     set a user's password (as users add) and end their sessions
   demo [--stores N] [--days D] [--seed S]
                                          make a demo fleet and an admin user
+  backup FILE [--force] [--json]         consistent copy of the central database, safe while serving
 
 Global flags:
 `
@@ -104,6 +110,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return e.sql(rest)
 	case "migrate":
 		return e.migrate(rest)
+	case "backup":
+		return e.backup(rest)
 	case "help":
 		fs.Usage()
 		return errHelp

@@ -2,17 +2,20 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/tenantry/tenantry/internal/collect"
 	"github.com/tenantry/tenantry/internal/console"
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/telemetry"
 	"github.com/tenantry/tenantry/internal/web"
+	"golang.org/x/sync/errgroup"
 )
 
 func (e *env) serve(args []string) error {
@@ -24,10 +27,15 @@ func (e *env) serve(args []string) error {
 	workers := fs.Int("job-workers", 2, "background jobs run at once")
 	copts := collectOptions(fs)
 	every := fs.Duration("collect-every", time.Hour, "collect yesterday and today this often (0 = never on a schedule)")
+	shardF := fs.String("collect-shard", e.getenv("TENANTRY_COLLECT_SHARD"), "the scheduled collection covers part i of n of the fleet (i/n, 1-based; one replica per part; env TENANTRY_COLLECT_SHARD)")
 	secure := fs.Bool("secure-cookies", e.getenv("TENANTRY_SECURE_COOKIES") == "1", "mark cookies Secure (behind a TLS proxy; env TENANTRY_SECURE_COOKIES=1)")
 	currency := fs.String("currency", envOr(e.getenv, "TENANTRY_CURRENCY", "USD"), "ISO 4217 code money is shown in; amounts are stored in minor units (env TENANTRY_CURRENCY)")
 	sqlTimeout := fs.String("sql-timeout", envOr(e.getenv, "TENANTRY_SQL_TIMEOUT", console.DefaultTimeout.String()), "SQL console: time limit of a query, for each tenant of a fan-out (env TENANTRY_SQL_TIMEOUT)")
 	sqlMaxRows := fs.String("sql-max-rows", envOr(e.getenv, "TENANTRY_SQL_MAX_ROWS", strconv.Itoa(console.DefaultMaxRows)), "SQL console: rows shown, for each tenant of a fan-out (env TENANTRY_SQL_MAX_ROWS)")
+	opsAddr := fs.String("ops-addr", e.getenv("TENANTRY_OPS_ADDR"), "also serve /healthz, /readyz and /metrics on this address WITHOUT login, for a load balancer's checks and a Prometheus scraper on a private network, never a public one (env TENANTRY_OPS_ADDR; default off). On --addr they need a login or the bearer token in TENANTRY_METRICS_TOKEN")
+	logFormat := fs.String("log-format", envOr(e.getenv, "TENANTRY_LOG_FORMAT", "text"), "log lines on stderr as text or json (env TENANTRY_LOG_FORMAT)")
+	logLevel := fs.String("log-level", envOr(e.getenv, "TENANTRY_LOG_LEVEL", "info"), "least severe log lines written: debug (adds a line per request), info, warn or error (env TENANTRY_LOG_LEVEL)")
+	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM or SIGINT, how long in-flight requests may take to finish, and then running jobs to stop at a safe point (they resume on the next start)")
 	if _, err := parse(fs, args, e.stderr, "serve [--addr 127.0.0.1:8080]", 0); err != nil {
 		return err
 	}
@@ -41,10 +49,24 @@ func (e *env) serve(args []string) error {
 	if *workers < 1 || *workers > 64 {
 		return usagef("--job-workers must be between 1 and 64")
 	}
-	log := e.logger(slog.LevelInfo)
+	if *shutdown <= 0 {
+		return usagef("--shutdown-timeout must be positive (30s, 2m)")
+	}
+	lvl, err := telemetry.ParseLevel(*logLevel)
+	if err != nil {
+		return usagef("--log-level %q is not debug, info, warn or error", *logLevel)
+	}
+	log, err := telemetry.NewLogger(e.stderr, *logFormat, lvl)
+	if err != nil {
+		return usagef("--log-format %q is not text or json", *logFormat)
+	}
 	web.TuneGC(e.getenv)
 	if *every < 0 {
 		return usagef("--collect-every must not be negative")
+	}
+	shard, err := collect.ParseShard(*shardF)
+	if err != nil {
+		return usageError{"--collect-shard: " + fleet.ErrorMessage(err)}
 	}
 	a, err := e.open(log, *copts)
 	if err != nil {
@@ -52,23 +74,60 @@ func (e *env) serve(args []string) error {
 	}
 	defer a.Close() // last, after the server and the jobs stopped
 
+	// On SIGTERM or SIGINT, e.ctx ends: the servers stop accepting and
+	// drain, the job workers stop their jobs at a safe point and hand
+	// them back, and the central database closes last (deferred above).
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
+	stopLog := context.AfterFunc(e.ctx, func() {
+		log.Info("shutting down: finishing requests and stopping jobs", "timeout", *shutdown)
+	})
+	defer stopLog()
 	if _, err := a.life.Rescan(ctx); err != nil {
 		log.Error("initial registry scan", "err", err)
 	}
+	metrics := telemetry.New(telemetry.Options{DB: a.db, JobKinds: a.jobs.Kinds(), Log: log})
+	a.collect.OnFinish = func(s collect.Summary) { metrics.CollectionFinished(s.CollectRun) }
 	a.jobs.Workers = *workers
 	a.jobs.Start(ctx)
-	defer a.jobs.Wait()
-	go e.housekeeping(ctx, a, *rescan)
-	go e.schedule(ctx, a, *every)
+	var background sync.WaitGroup
+	background.Go(func() { e.housekeeping(ctx, a, *rescan) })
+	background.Go(func() { e.schedule(ctx, a, *every, shard) })
 
 	srv := web.New(web.Options{DB: a.db, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, Rollouts: a.rollout, CollectEvery: *every,
-		Console: &console.Service{DB: a.db, Platform: a.p, Limits: limits, Log: log}, Log: log, Dev: *dev, StaticDir: *staticDir, SecureCookies: *secure, Currency: *currency})
-	return srv.Serve(ctx, *addr, func(bound string) {
-		fmt.Fprintf(e.stdout, "tenantry: serving on http://%s\n", bound)
-		log.Info("serving", "addr", bound, "platform", a.p.Name(), "data", e.cfg.DataDir)
+		Console: &console.Service{DB: a.db, Platform: a.p, Limits: limits, Log: log}, Log: log, Dev: *dev, StaticDir: *staticDir, SecureCookies: *secure, Currency: *currency,
+		Metrics: metrics, MetricsToken: e.getenv("TENANTRY_METRICS_TOKEN"), ShutdownTimeout: *shutdown})
+	servers, sctx := errgroup.WithContext(ctx)
+	servers.Go(func() error {
+		return srv.Serve(sctx, *addr, func(bound string) {
+			fmt.Fprintf(e.stdout, "tenantry: serving on http://%s\n", bound)
+			log.Info("serving", "addr", bound, "platform", a.p.Name(), "data", e.cfg.DataDir)
+		})
 	})
+	if *opsAddr != "" {
+		servers.Go(func() error {
+			return srv.ServeOps(sctx, *opsAddr, func(bound string) {
+				log.Info("serving /healthz, /readyz and /metrics without login", "addr", bound)
+			})
+		})
+	}
+	err = servers.Wait()
+	cancel() // a server that failed to start stops the rest
+	stopped := make(chan struct{})
+	go func() {
+		a.jobs.Wait()
+		background.Wait()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(*shutdown):
+		return errors.Join(err, fmt.Errorf("background jobs still running after %s (--shutdown-timeout) were cut off; they resume on the next start", *shutdown))
+	}
+	if err == nil {
+		log.Info("stopped")
+	}
+	return err
 }
 
 var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
@@ -121,23 +180,24 @@ func (e *env) housekeeping(ctx context.Context, a *app, every time.Duration) {
 	}
 }
 
-// schedule queues a collection of yesterday and today every interval, and
-// at start when the last run is older than that. A run still going (here
-// or on another replica) makes the tick a no-op: never two at once.
-func (e *env) schedule(ctx context.Context, a *app, every time.Duration) {
+// schedule queues a collection of yesterday and today (of shard's part of
+// the fleet) every interval, and at start when the last run of that part
+// is older than that. A run still going (here or on another replica)
+// makes the tick a no-op: never two at once.
+func (e *env) schedule(ctx context.Context, a *app, every time.Duration, shard collect.Shard) {
 	if every <= 0 {
 		return
 	}
 	submit := func() {
 		from, to := collect.DefaultRange(time.Now())
-		_, _, err := a.collect.Submit(ctx, a.jobs, collect.Spec{From: from, To: to, Trigger: "schedule", Actor: "schedule"})
+		_, _, err := a.collect.Submit(ctx, a.jobs, collect.Spec{From: from, To: to, Trigger: "schedule", Actor: "schedule", Shard: shard})
 		if fleet.ErrorCode(err) == fleet.ECONFLICT {
 			a.log.Info("scheduled collection skipped: one is already running")
 		} else if err != nil && ctx.Err() == nil {
 			a.log.Error("scheduled collection", "err", err)
 		}
 	}
-	if last, err := a.db.LastRun(ctx); err == nil && (last == nil || time.Since(last.StartedAt) > every) {
+	if last, err := a.db.LastRunOf(ctx, shard.String()); err == nil && (last == nil || time.Since(last.StartedAt) > every) {
 		submit()
 	}
 	t := time.NewTicker(every)

@@ -3,6 +3,7 @@ package central
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/tenantry/tenantry/internal/fleet"
 )
@@ -24,24 +25,43 @@ func (db *DB) Audit(ctx context.Context, e fleet.AuditEntry) error {
 // AuditFilter selects audit entries; empty fields match anything.
 type AuditFilter struct {
 	Actor, Tenant, Action string
-	Limit                 int
+	// From and Until bound the entries' time: From <= at < Until.
+	From, Until time.Time
+	// Before pages back: only entries with a smaller id (older ones).
+	Before int64
+	Limit  int
 }
+
+// MaxAuditLimit is the most entries one AuditLog call returns.
+const MaxAuditLimit = 1000
 
 // AuditLog returns entries newest first.
 func (db *DB) AuditLog(ctx context.Context, f AuditFilter) ([]fleet.AuditEntry, error) {
 	var where []string
 	var args []any
-	for col, v := range map[string]string{"actor": f.Actor, "tenant": f.Tenant, "action": f.Action} {
-		if v != "" {
-			where = append(where, col+" = ?")
-			args = append(args, v)
+	for _, c := range []struct{ col, v string }{{"actor", f.Actor}, {"tenant", f.Tenant}, {"action", f.Action}} {
+		if c.v != "" {
+			where = append(where, c.col+" = ?")
+			args = append(args, c.v)
 		}
+	}
+	if !f.From.IsZero() {
+		where = append(where, "at >= ?")
+		args = append(args, ts(f.From))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "at < ?")
+		args = append(args, ts(f.Until))
+	}
+	if f.Before > 0 {
+		where = append(where, "id < ?")
+		args = append(args, f.Before)
 	}
 	q := `SELECT id, at, actor, action, tenant, detail, outcome, error FROM audit_log`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	if f.Limit <= 0 || f.Limit > 1000 {
+	if f.Limit <= 0 || f.Limit > MaxAuditLimit {
 		f.Limit = 200
 	}
 	q += ` ORDER BY id DESC LIMIT ?`

@@ -180,3 +180,15 @@ func (db *DB) FinishJob(ctx context.Context, id int64, state, step, errMsg strin
 		lease_until = NULL, finished_at = ? WHERE id = ?`, state, step, errMsg, ts(db.now()), id)
 	return err
 }
+
+// ReleaseJob puts a job its runner stopped for a shutdown back in the
+// queue, so that the next runner (here after a restart, or another
+// replica) resumes it at once instead of waiting out the lease. The
+// interrupted attempt is uncounted but for the first: a later attempt
+// must still know it resumes, and a job stopped by every deploy must
+// never run out of attempts.
+func (db *DB) ReleaseJob(ctx context.Context, id int64, owner, step string) error {
+	_, err := db.db.ExecContext(context.WithoutCancel(ctx), `UPDATE jobs SET state = ?, step = ?, lease_owner = '', lease_until = NULL,
+		attempts = max(attempts - 1, 1) WHERE id = ? AND lease_owner = ? AND state = ?`, fleet.JobQueued, step, id, owner, fleet.JobRunning)
+	return err
+}

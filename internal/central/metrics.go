@@ -160,6 +160,16 @@ func (db *DB) LastRun(ctx context.Context) (*CollectRun, error) {
 	return &r, err
 }
 
+// LastRunOf returns the newest run of one shard ("" for the whole
+// fleet), nil if none.
+func (db *DB) LastRunOf(ctx context.Context, shard string) (*CollectRun, error) {
+	r, err := scanRun(db.db.QueryRowContext(ctx, `SELECT `+runCols+` FROM collection_runs WHERE shard = ? ORDER BY id DESC LIMIT 1`, shard))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return &r, err
+}
+
 // FinishRun records the end of a run.
 func (db *DB) FinishRun(ctx context.Context, id int64, tenants int64, errMsg string) error {
 	state := RunSucceeded

@@ -59,6 +59,9 @@ type Collector struct {
 	rescan func(context.Context) error
 	opts   Options
 	log    *slog.Logger
+	// OnFinish, if set before any run, is called once with each run that
+	// ends, succeeded or failed (not one stopped to resume later).
+	OnFinish func(Summary)
 }
 
 // New returns a collector. rescan reconciles the registry with the
@@ -123,6 +126,9 @@ func (c *Collector) Run(ctx context.Context, spec Spec, progress Progress) (*Sum
 		return nil, fmt.Errorf("start collection run: %w", err)
 	}
 	total, err := c.run(ctx, run, spec.Shard, from, to, progress)
+	if err != nil && ctx.Err() != nil {
+		return nil, err // stopped (a shutdown): the run stays open for its job to resume
+	}
 	msg := ""
 	if err != nil {
 		msg = err.Error()
@@ -130,10 +136,14 @@ func (c *Collector) Run(ctx context.Context, spec Spec, progress Progress) (*Sum
 	if ferr := c.db.FinishRun(ctx, run.ID, total, msg); ferr != nil && err == nil {
 		err = ferr
 	}
+	s, serr := c.Summary(context.WithoutCancel(ctx), run.ID)
+	if serr == nil && c.OnFinish != nil {
+		c.OnFinish(*s)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return c.Summary(ctx, run.ID)
+	return s, serr
 }
 
 // Summary returns a run with its failures.

@@ -3,6 +3,8 @@ package fleet_test
 import (
 	"errors"
 	"fmt"
+	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -26,16 +28,33 @@ func TestValidateName(t *testing.T) {
 	}
 }
 
+// FuzzValidateName checks the name rule against a byte-by-byte reading
+// of it (a DNS label): accepted exactly when it is one, and an accepted
+// name is safe as a file name, a URL path segment and a namespace.
+// Refusals are invalid-input errors with a readable, bounded message.
 func FuzzValidateName(f *testing.F) {
-	for _, s := range []string{"store-1", "../x", "a-", strings.Repeat("a", 64), "é"} {
+	for _, s := range []string{"store-1", "../x", "a-", strings.Repeat("a", 64), "é", "a\nb", "a\x00", "A", "-", "0", "a--b", "..", "%2e%2e"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if fleet.ValidateName(s) != nil {
+		err := fleet.ValidateName(s)
+		label := len(s) >= 1 && len(s) <= fleet.MaxNameLen && s[0] != '-' && s[len(s)-1] != '-'
+		for i := 0; i < len(s) && label; i++ {
+			c := s[i]
+			label = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-'
+		}
+		if (err == nil) != label {
+			t.Fatalf("ValidateName(%q) = %v, but it is a DNS label: %v", s, err, label)
+		}
+		if err == nil {
+			if filepath.Base(s) != s || url.PathEscape(s) != s || strings.Contains(s, "..") {
+				t.Fatalf("accepted %q, unsafe as a path", s)
+			}
 			return
 		}
-		if len(s) > 63 || strings.ContainsAny(s, "/\\.\x00 ") || strings.HasPrefix(s, "-") || strings.HasSuffix(s, "-") || strings.ToLower(s) != s {
-			t.Fatalf("accepted %q", s)
+		msg := fleet.ErrorMessage(err)
+		if fleet.ErrorCode(err) != fleet.EINVALID || !strings.HasPrefix(msg, "Tenant name") || len(msg) > 400 {
+			t.Fatalf("ValidateName(%q): %q (%s)", s, msg, fleet.ErrorCode(err))
 		}
 	})
 }

@@ -11,8 +11,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,6 +77,11 @@ func NewRunner(db *central.DB, log *slog.Logger) *Runner {
 
 // Handle registers the handler of a job kind.
 func (r *Runner) Handle(kind string, h Handler) { r.handlers[kind] = h }
+
+// Kinds lists the registered job kinds, sorted.
+func (r *Runner) Kinds() []string {
+	return slices.Sorted(maps.Keys(r.handlers))
+}
 
 // Submit queues a job and wakes the workers.
 func (r *Runner) Submit(ctx context.Context, j *fleet.Job) (int64, error) {
@@ -207,7 +214,7 @@ func (r *Runner) claimAndRun(ctx context.Context) {
 
 // run executes a claimed job: renews its lease while it runs, records
 // progress, and records the outcome. A job whose context was cancelled
-// (shutdown) is left running under a lapsing lease so that it resumes.
+// (shutdown) goes back to the queue so that the next start resumes it.
 func (r *Runner) run(ctx context.Context, j *fleet.Job) {
 	h, ok := r.handlers[j.Kind]
 	if !ok {
@@ -246,6 +253,7 @@ func (r *Runner) run(ctx context.Context, j *fleet.Job) {
 		}
 	}
 	start := time.Now()
+	log.Info("job started")
 	err := safeRun(jctx, h, j, progress)
 	cancel()
 	<-renewed
@@ -256,7 +264,13 @@ func (r *Runner) run(ctx context.Context, j *fleet.Job) {
 			log.Error("record job success", "err", ferr)
 		}
 	case ctx.Err() != nil:
-		log.Info("job interrupted; it resumes on the next start", "err", err)
+		// Shutdown: the handler stopped at a safe point. Hand the job back
+		// rather than let its lease lapse, so the next start resumes it
+		// at once; it is neither failed nor counted as a crash.
+		if rerr := r.db.ReleaseJob(ctx, j.ID, r.owner, "Interrupted by a shutdown; resumes on the next start"); rerr != nil {
+			log.Error("release interrupted job", "err", rerr)
+		}
+		log.Info("job interrupted; it resumes on the next start", "err", err, "duration", time.Since(start))
 	default:
 		r.giveUp(ctx, h, j, err, log)
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -101,34 +102,55 @@ func TestFailureAndPanicAreRecorded(t *testing.T) {
 	}
 }
 
-// TestShutdownLeavesJobResumable: a job interrupted by shutdown is not
-// failed; the next runner picks it up.
+// TestShutdownLeavesJobResumable: a job interrupted by a shutdown goes
+// back to the queue, neither failed nor waiting out its lease, and the
+// next runner resumes it knowing it resumes. Shutdowns never use up its
+// attempts: a job stopped by every deploy still runs to its end.
 func TestShutdownLeavesJobResumable(t *testing.T) {
 	db := openDB(t)
-	started := make(chan struct{})
-	r1 := jobs.NewRunner(db, quiet)
-	r1.Handle("slow", jobs.Handler{Run: func(ctx context.Context, j *fleet.Job, p jobs.Progress) error {
-		close(started)
-		<-ctx.Done()
-		return ctx.Err()
-	}})
-	ctx, cancel := context.WithCancel(context.Background())
-	id, _ := r1.Submit(ctx, &fleet.Job{Kind: "slow"})
-	r1.Start(ctx)
-	<-started
-	cancel()
-	r1.Wait()
-	j, _ := db.Job(context.Background(), id)
-	if j.State != fleet.JobRunning {
-		t.Fatalf("interrupted job is %s", j.State)
+	var attempts []int
+	interrupt := func() {
+		t.Helper()
+		started := make(chan struct{})
+		r := jobs.NewRunner(db, quiet)
+		r.Handle("slow", jobs.Handler{Run: func(ctx context.Context, j *fleet.Job, p jobs.Progress) error {
+			attempts = append(attempts, j.Attempts)
+			close(started)
+			<-ctx.Done()
+			return ctx.Err()
+		}})
+		ctx, cancel := context.WithCancel(context.Background())
+		r.Start(ctx)
+		<-started
+		cancel()
+		r.Wait()
+	}
+	id, err := db.InsertJob(t.Context(), &fleet.Job{Kind: "slow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range jobs.MaxAttempts + 2 {
+		interrupt()
+		j, _ := db.Job(context.Background(), id)
+		if j.State != fleet.JobQueued || !strings.Contains(j.Step, "shutdown") || j.Error != "" {
+			t.Fatalf("interrupted job: %+v", j)
+		}
+	}
+	// The first attempt counts (the next must know it resumes), the
+	// interrupted ones after it do not.
+	if want := []int{1, 2, 2, 2, 2}; !slices.Equal(attempts, want) {
+		t.Errorf("attempts seen by the handler: %v, want %v", attempts, want)
 	}
 	r2 := jobs.NewRunner(db, quiet)
-	r2.Handle("slow", jobs.Handler{Run: func(context.Context, *fleet.Job, jobs.Progress) error { return nil }})
-	// Same process, earlier runner stopped: resumable without waiting out the lease.
+	var resumed bool
+	r2.Handle("slow", jobs.Handler{Run: func(_ context.Context, j *fleet.Job, _ jobs.Progress) error {
+		resumed = j.Attempts > 1
+		return nil
+	}})
 	if err := r2.RunPending(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if j, _ := db.Job(context.Background(), id); j.State != fleet.JobSucceeded || j.Attempts != 2 {
-		t.Fatalf("resumed job: %+v", j)
+	if j, _ := db.Job(context.Background(), id); j.State != fleet.JobSucceeded || !resumed {
+		t.Fatalf("resumed job: %+v (knew it resumed: %v)", j, resumed)
 	}
 }

@@ -6,8 +6,11 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -62,7 +65,11 @@ func (s *Server) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		}
-		return next(c)
+		err := next(c)
+		if err != nil {
+			s.auditRefused(c, err)
+		}
+		return err
 	}
 }
 
@@ -81,13 +88,34 @@ func (s *Server) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// errAdminOnly is requireAdmin's refusal; loadUser audits it.
+var errAdminOnly = fleet.Errorf(fleet.EFORBIDDEN, "Only admins may do this.")
+
 // requireAdmin refuses viewers.
 func requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if !userFrom(c).IsAdmin() {
-			return fleet.Errorf(fleet.EFORBIDDEN, "Only admins may do this.")
+			return errAdminOnly
 		}
 		return next(c)
+	}
+}
+
+// auditRefused records a viewer's attempt at an admin-only change: a
+// console that refuses it should also say who tried. Reads are not
+// recorded, so a viewer following an old link does not fill the log.
+func (s *Server) auditRefused(c echo.Context, err error) {
+	r := c.Request()
+	if err != errAdminOnly || r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return
+	}
+	e := fleet.AuditEntry{Actor: actor(c), Action: "access.denied", Detail: r.Method + " " + fleet.Truncate(r.URL.Path, 200),
+		Outcome: "error", Error: fleet.ErrorMessage(err)}
+	if name := c.Param("name"); name != "" && fleet.ValidateName(name) == nil {
+		e.Tenant = name
+	}
+	if aerr := s.DB.Audit(r.Context(), e); aerr != nil {
+		s.Log.Error("write audit entry", "action", e.Action, "err", aerr)
 	}
 }
 
@@ -114,14 +142,41 @@ func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			return next(c)
 		}
+		// The token comes in a header or the request body, never the URL,
+		// where logs and browser history would keep it.
 		sent := c.Request().Header.Get("X-CSRF-Token")
 		if sent == "" {
-			sent = c.FormValue("csrf")
+			if err := parseBody(c.Request()); err != nil {
+				return err
+			}
+			sent = c.Request().PostFormValue("csrf")
 		}
 		if sent == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(tok)) != 1 {
 			return fleet.Errorf(fleet.EFORBIDDEN, "The form has expired or did not come from this console. Reload the page and try again.")
 		}
 		return next(c)
+	}
+}
+
+// parseBody reads a form body, telling a body over the size limit (413)
+// from a malformed one (400) instead of leaving the form empty.
+func parseBody(r *http.Request) error {
+	var err error
+	if strings.HasPrefix(r.Header.Get(echo.HeaderContentType), echo.MIMEMultipartForm) {
+		err = r.ParseMultipartForm(32 << 20)
+	} else {
+		err = r.ParseForm()
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case err == nil, errors.Is(err, http.ErrNotMultipart):
+		return nil
+	// net/http refuses a urlencoded body over 10 MB with an unexported
+	// "http: POST too large".
+	case errors.Is(err, echo.ErrStatusRequestEntityTooLarge), errors.As(err, &tooBig), strings.Contains(err.Error(), "too large"):
+		return echo.ErrStatusRequestEntityTooLarge
+	default:
+		return fleet.Errorf(fleet.EINVALID, "The request body could not be read as a form: %v", err)
 	}
 }
 
@@ -183,13 +238,24 @@ func (s *Server) handleLoginForm(c echo.Context) error {
 func (s *Server) handleLogin(c echo.Context) error {
 	ctx := c.Request().Context()
 	email, password, next := strings.TrimSpace(c.FormValue("email")), c.FormValue("password"), safeNext(c.FormValue("next"))
-	u, err := s.DB.Authenticate(ctx, email, password)
+	form := pages.Login{CSRF: csrfToken(c), Email: fleet.Truncate(email, 200), Next: next}
+	u, err := s.DB.Login(ctx, email, password, c.RealIP())
+	var throttled *central.ThrottledError
+	if errors.As(err, &throttled) {
+		// Not audited: a guesser would write a row per try. The failures
+		// that led here are in the audit log already.
+		s.Log.Warn("login throttled", "email", form.Email, "addr", c.RealIP(), "retry_after", throttled.RetryAfter)
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(throttled.RetryAfter.Seconds()))))
+		form.Error = throttled.Error()
+		return render(c, http.StatusTooManyRequests, pages.LoginPage(form))
+	}
 	if err != nil {
 		if fleet.ErrorCode(err) != fleet.EUNAUTHORIZED {
 			return err
 		}
 		_ = s.DB.Audit(ctx, fleet.AuditEntry{Actor: fleet.Truncate(email, 100), Action: "user.login", Outcome: "error", Error: fleet.ErrorMessage(err), Detail: c.RealIP()})
-		return render(c, http.StatusUnauthorized, pages.LoginPage(pages.Login{CSRF: csrfToken(c), Email: email, Next: next, Error: fleet.ErrorMessage(err)}))
+		form.Error = fleet.ErrorMessage(err)
+		return render(c, http.StatusUnauthorized, pages.LoginPage(form))
 	}
 	tok, err := s.DB.CreateSession(ctx, u.ID, c.RealIP(), c.Request().UserAgent())
 	if err != nil {

@@ -104,6 +104,7 @@ func (s *Server) handleCollectionCreate(c echo.Context) error {
 		run, _, err = s.Collector.Submit(c.Request().Context(), s.Jobs, collect.Spec{From: from, To: to, Trigger: trigger, Actor: actor(c)})
 	}
 	if err != nil {
+		s.audit(c, collect.JobKind, "", fleet.Truncate(fromS+" to "+toS, 60), err)
 		if wantsJSON(c) || fleet.ErrorCode(err) == fleet.EINTERNAL {
 			return err
 		}

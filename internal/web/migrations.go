@@ -213,6 +213,7 @@ func (s *Server) handleRolloutCreate(c echo.Context) error {
 		run, _, err = s.Rollouts.Submit(c.Request().Context(), s.Jobs, spec)
 	}
 	if err != nil {
+		s.audit(c, central.RolloutJob+".start", "", "mode "+fleet.Truncate(f.Mode, 20), err)
 		if wantsJSON(c) || fleet.ErrorCode(err) == fleet.EINTERNAL {
 			return err
 		}
@@ -402,6 +403,7 @@ func (s *Server) handleRolloutStop(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	if err := s.DB.RequestStop(ctx, r.ID); err != nil {
+		s.audit(c, "schema.rollout.stop", "", fmt.Sprintf("rollout %d", r.ID), err)
 		return s.rolloutActionError(c, r, err)
 	}
 	_ = s.DB.Audit(ctx, fleet.AuditEntry{Actor: actor(c), Action: "schema.rollout.stop", Detail: fmt.Sprintf("rollout %d (%s) to version %d", r.ID, r.Mode, r.Target)})
@@ -430,6 +432,7 @@ func (s *Server) handleRolloutRetry(c echo.Context) error {
 	run, _, err := s.Rollouts.Submit(c.Request().Context(), s.Jobs, schema.Spec{RetryOf: r.ID, Parallel: r.Parallel, OnError: r.OnError,
 		Actor: actor(c), Trigger: "web"})
 	if err != nil {
+		s.audit(c, central.RolloutJob+".start", "", fmt.Sprintf("retry of rollout %d", r.ID), err)
 		return s.rolloutActionError(c, r, err)
 	}
 	if wantsJSON(c) {

@@ -412,8 +412,8 @@ func TestRolloutStop(t *testing.T) {
 	if doc := c.doc(res); res.StatusCode != http.StatusConflict || !strings.Contains(inlineError(doc), "already finished") {
 		t.Errorf("stop after the end: %d %q", res.StatusCode, inlineError(doc))
 	}
-	if e.audited(t, "schema.rollout.stop") != 1 {
-		t.Error("the stop is not in the audit log")
+	if e.audited(t, "schema.rollout.stop") != 2 {
+		t.Error("the stop and the refused stop are not both in the audit log")
 	}
 }
 

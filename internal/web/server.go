@@ -6,11 +6,11 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +24,7 @@ import (
 	"github.com/tenantry/tenantry/internal/jobs"
 	"github.com/tenantry/tenantry/internal/lifecycle"
 	"github.com/tenantry/tenantry/internal/schema"
+	"github.com/tenantry/tenantry/internal/telemetry"
 	"github.com/tenantry/tenantry/static"
 	"github.com/tenantry/tenantry/views/layouts"
 	"github.com/tenantry/tenantry/views/pages"
@@ -49,6 +50,15 @@ type Options struct {
 	Currency string
 	// Now is the clock (default time.Now); reports are relative to its day.
 	Now func() time.Time
+	// Metrics are served at /metrics and fed by every request (default:
+	// a fresh set reading DB).
+	Metrics *telemetry.Metrics
+	// MetricsToken, if set, lets a request with "Authorization: Bearer
+	// <token>" read /readyz and /metrics without logging in.
+	MetricsToken string
+	// ShutdownTimeout is how long in-flight requests may take to finish
+	// once Serve's context ends (default 30 s).
+	ShutdownTimeout time.Duration
 }
 
 // Server holds the handlers' dependencies.
@@ -60,6 +70,7 @@ type Server struct {
 	shellMu sync.Mutex
 	shells  map[shellKey]shellHalves
 	sqlRuns sqlRuns
+	routes  map[string]bool // registered route templates, for the metrics' route label
 }
 
 // New builds the server and its routes.
@@ -73,13 +84,26 @@ func New(o Options) *Server {
 	if o.Currency == "" {
 		o.Currency = "USD"
 	}
+	if o.Metrics == nil {
+		var kinds []string
+		if o.Jobs != nil {
+			kinds = o.Jobs.Kinds()
+		}
+		o.Metrics = telemetry.New(telemetry.Options{DB: o.DB, JobKinds: kinds, Log: o.Log})
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 30 * time.Second
+	}
 	s := &Server{Options: o, e: echo.New(), spliced: map[string]bool{}}
 	e := s.e
 	e.HideBanner, e.HidePort = true, true
+	// Failed logins are counted per address, and the audit log records
+	// it, so the address must not be whatever a client writes in
+	// X-Forwarded-For: the header counts only when it comes through a
+	// proxy on loopback or a private network (the TLS proxy in front).
+	e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	e.HTTPErrorHandler = s.handleError
-	e.Use(middleware.Recover())
-	e.Use(middleware.RequestID())
-	e.Use(s.logRequests)
+	e.Use(s.observe) // request ID and logger, metrics, panics: first, so it sees everything
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection:         "0",
 		ContentTypeNosniff:    "nosniff",
@@ -92,7 +116,7 @@ func New(o Options) *Server {
 	e.Use(s.loadUser)
 	e.Use(s.csrf)
 
-	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	s.opsRoutes(e)
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", static.Handler(o.Dev, o.StaticDir))))
 	s.authRoutes(e)
 
@@ -105,6 +129,14 @@ func New(o Options) *Server {
 	s.reportRoutes(g)
 	s.sqlRoutes(g)
 	s.auditRoutes(g)
+	s.userRoutes(g)
+
+	s.routes = map[string]bool{}
+	for _, r := range e.Routes() {
+		if r.Method != echo.RouteNotFound {
+			s.routes[r.Path] = true
+		}
+	}
 	return s
 }
 
@@ -129,11 +161,21 @@ func (s *Server) Handler() http.Handler { return s.e }
 // Routes lists the registered routes (tests walk them).
 func (s *Server) Routes() []*echo.Route { return s.e.Routes() }
 
-// Serve serves on addr until ctx ends, then shuts down gracefully. ready,
-// if not nil, receives the bound address.
+// Serve serves the console on addr until ctx ends, then stops accepting
+// and lets in-flight requests finish for up to ShutdownTimeout. ready, if
+// not nil, receives the bound address.
 func (s *Server) Serve(ctx context.Context, addr string, ready func(addr string)) error {
+	return s.serve(ctx, addr, s.e, ready)
+}
+
+// ServeOps serves OpsHandler on addr until ctx ends, like Serve.
+func (s *Server) ServeOps(ctx context.Context, addr string, ready func(addr string)) error {
+	return s.serve(ctx, addr, s.OpsHandler(), ready)
+}
+
+func (s *Server) serve(ctx context.Context, addr string, h http.Handler, ready func(addr string)) error {
 	srv := &http.Server{
-		Handler:           s.e,
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute, // imports may be large
 		IdleTimeout:       2 * time.Minute,
@@ -153,38 +195,17 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(addr string)
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return err
+		srv.Close()
+		<-errc
+		return fmt.Errorf("requests on %s still running after %s (--shutdown-timeout) were cut off", ln.Addr(), s.ShutdownTimeout)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
-}
-
-func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		start := time.Now()
-		// The server's own time, up to the first byte, for browsers'
-		// developer tools and for the load benchmarks.
-		c.Response().Before(func() {
-			c.Response().Header().Set("Server-Timing", "app;dur="+strconv.FormatFloat(float64(time.Since(start).Microseconds())/1000, 'f', 3, 64))
-		})
-		err := next(c)
-		if err != nil {
-			c.Error(err)
-		}
-		status := c.Response().Status
-		lvl := slog.LevelDebug
-		if status >= 500 {
-			lvl = slog.LevelError
-		}
-		s.Log.Log(c.Request().Context(), lvl, "request", "method", c.Request().Method, "path", c.Request().URL.Path,
-			"status", status, "duration", time.Since(start), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
-		return nil
-	}
 }
 
 // page builds the shell's view of the current request.
@@ -232,8 +253,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		code = statusOf[fleet.ErrorCode(err)]
 	}
 	if code >= 500 {
-		s.Log.Error("request failed", "err", err, "path", c.Request().URL.Path,
-			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		s.logger(c).Error("request failed", "err", err, "method", c.Request().Method, "path", c.Request().URL.Path)
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(code)
@@ -249,7 +269,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	p := s.page(c, title, "")
 	if rerr := render(c, code, pages.ErrorPage(p, pages.ErrorView{Status: code, Title: title, Message: msg})); rerr != nil {
-		s.Log.Error("render error page", "err", rerr)
+		s.logger(c).Error("render error page", "err", rerr)
 		_ = c.String(code, msg)
 	}
 }

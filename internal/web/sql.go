@@ -141,7 +141,7 @@ func (s *Server) sqlHistory(c echo.Context) []pages.SQLHistoryRow {
 	var out []pages.SQLHistoryRow
 	hist, err := s.DB.QueryHistory(c.Request().Context(), actor(c), 20)
 	if err != nil {
-		s.Log.Error("read the console history", "err", err)
+		s.logger(c).Error("read the console history", "err", err)
 		return nil
 	}
 	for _, h := range hist {
@@ -432,7 +432,7 @@ func (s *Server) handleSQLExport(c echo.Context, format string) error {
 		_, err = s.Console.FanOut(ctx, actor(c), f.scope(), f.request(), x)
 	}
 	if err != nil && x.Started() {
-		s.Log.Warn("export stopped", "err", err)
+		s.logger(c).Warn("export stopped", "err", err)
 	}
 	return x.Finish(err)
 }
@@ -638,19 +638,24 @@ func (r *fanRun) errorsCopy() []console.TenantError {
 func (s *Server) handleSQLSave(c echo.Context) error {
 	f := readSQLForm(c)
 	name := strings.TrimSpace(c.FormValue("name"))
+	var err error
 	switch {
 	case name == "" || utf8.RuneCountInString(name) > 100:
-		return fleet.Errorf(fleet.EINVALID, "Give the query a name of 1 to 100 characters.")
+		err = fleet.Errorf(fleet.EINVALID, "Give the query a name of 1 to 100 characters.")
 	case strings.TrimSpace(f.SQL) == "":
-		return fleet.Errorf(fleet.EINVALID, "There is no SQL to save.")
+		err = fleet.Errorf(fleet.EINVALID, "There is no SQL to save.")
 	case len(f.SQL) > console.MaxSQL:
-		return fleet.Errorf(fleet.EINVALID, "The SQL is too long to save.")
+		err = fleet.Errorf(fleet.EINVALID, "The SQL is too long to save.")
 	}
 	tenant := ""
 	if f.Scope == "tenant" {
 		tenant = f.Tenant
 	}
-	if _, err := s.DB.SaveQuery(c.Request().Context(), central.SavedQuery{Name: name, SQL: f.SQL, Tenant: tenant, CreatedBy: actor(c)}); err != nil {
+	if err == nil {
+		_, err = s.DB.SaveQuery(c.Request().Context(), central.SavedQuery{Name: name, SQL: f.SQL, Tenant: tenant, CreatedBy: actor(c)})
+	}
+	s.audit(c, "sql.saved.add", tenant, fleet.Truncate(name, 100)+": "+fleet.Truncate(f.SQL, 500), err)
+	if err != nil {
 		return err
 	}
 	s.setFlash(c, "success", fmt.Sprintf("Saved the query as %q for the whole team.", name))
@@ -669,9 +674,13 @@ func (s *Server) handleSQLSavedDelete(c echo.Context) error {
 		return err
 	}
 	if u := userFrom(c); !u.IsAdmin() && u.Email != q.CreatedBy {
-		return fleet.Errorf(fleet.EFORBIDDEN, "Only its author or an admin may delete the saved query %q.", q.Name)
+		err := fleet.Errorf(fleet.EFORBIDDEN, "Only its author or an admin may delete the saved query %q.", q.Name)
+		s.audit(c, "sql.saved.delete", q.Tenant, q.Name, err)
+		return err
 	}
-	if err := s.DB.DeleteSavedQuery(ctx, id); err != nil {
+	err = s.DB.DeleteSavedQuery(ctx, id)
+	s.audit(c, "sql.saved.delete", q.Tenant, q.Name, err)
+	if err != nil {
 		return err
 	}
 	s.setFlash(c, "success", fmt.Sprintf("Deleted the saved query %q.", q.Name))

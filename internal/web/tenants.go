@@ -129,9 +129,11 @@ func (s *Server) handleTenantCreate(c echo.Context) error {
 func (s *Server) handleTenantRescan(c echo.Context) error {
 	res, err := s.Lifecycle.Rescan(c.Request().Context())
 	if err != nil {
+		s.audit(c, "tenant.rescan", "", "", err)
 		return err
 	}
 	msg := fmt.Sprintf("Registry rescanned: %d adopted, %d missing, %d back.", len(res.Adopted), len(res.Missing), len(res.Reappeared))
+	s.audit(c, "tenant.rescan", "", fmt.Sprintf("%d adopted, %d missing, %d back", len(res.Adopted), len(res.Missing), len(res.Reappeared)), nil)
 	if wantsJSON(c) {
 		return c.JSON(http.StatusOK, res)
 	}

@@ -79,7 +79,7 @@ func (s *Server) handleTenantUsage(c echo.Context) error {
 		}
 		vm.Error = fleet.ErrorMessage(err)
 		if fleet.ErrorCode(err) == fleet.EINTERNAL {
-			s.Log.Error("tenant usage", "tenant", name, "err", err)
+			s.logger(c).Error("tenant usage", "tenant", name, "err", err)
 			vm.Error = "Internal error; the server's log has the detail."
 		}
 		return render(c, http.StatusOK, pages.TenantUsageCard(vm))

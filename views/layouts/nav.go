@@ -7,6 +7,7 @@ type navItem struct {
 	Name  string
 	Label string
 	Href  string
+	Admin bool // shown to admins only
 }
 
 // navItems is the sidebar, top to bottom. Add an entry here (and an icon in
@@ -20,6 +21,7 @@ var navItems = []navItem{
 	{Name: "collections", Label: "Collections", Href: "/collections"},
 	{Name: "jobs", Label: "Jobs", Href: "/jobs"},
 	{Name: "audit", Label: "Audit", Href: "/audit"},
+	{Name: "users", Label: "Users", Href: "/users", Admin: true},
 }
 
 func navClass(item navItem, active string) string {

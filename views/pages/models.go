@@ -163,6 +163,12 @@ type Audit struct {
 	Actor   string // filters
 	Tenant  string
 	Action  string
+	From    string // YYYY-MM-DD, inclusive
+	To      string
+	// Older is the URL of the next page back, "" on the last; Newest the
+	// first page's, "" on the first.
+	Older, Newest string
+	Error         string // a refused filter
 }
 
 // AuditRow is one audit entry.

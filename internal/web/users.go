@@ -1,0 +1,279 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/views/pages"
+)
+
+// User management, for admins only: the whole group sits behind
+// requireAdmin, so a route added here later cannot forget it. Every change
+// and every refused change is audited with the user it concerns; a
+// demotion or a disable is asked for again before it is done.
+
+func (s *Server) userRoutes(g *echo.Group) {
+	u := g.Group("/users", requireAdmin)
+	u.GET("", s.handleUserList)
+	u.POST("", s.handleUserCreate)
+	u.GET("/:id", s.handleUserShow)
+	u.POST("/:id/role", s.handleUserRole)
+	u.POST("/:id/disable", s.handleUserDisable)
+	u.POST("/:id/enable", s.handleUserEnable)
+	u.POST("/:id/password", s.handleUserPassword)
+}
+
+func userRow(u central.UserInfo) pages.UserRow {
+	return pages.UserRow{ID: u.ID, Email: u.Email, Role: u.Role, Disabled: u.Disabled, CreatedAt: u.CreatedAt,
+		PasswordChangedAt: u.PasswordChangedAt, LastSeenAt: u.LastSeenAt, Sessions: u.Sessions}
+}
+
+// auditUser records a change to a user, failed or not; the user it
+// concerns leads the detail.
+func (s *Server) auditUser(c echo.Context, action, target, detail string, err error) {
+	if detail != "" {
+		target += ": " + detail
+	}
+	s.audit(c, action, "", target, err)
+}
+
+func (s *Server) usersPage(c echo.Context, vm pages.Users) error {
+	us, err := s.DB.Users(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	vm.Rows = vm.Rows[:0]
+	for _, u := range us {
+		vm.Rows = append(vm.Rows, userRow(u))
+	}
+	vm.Me = userFrom(c).ID
+	status := http.StatusOK
+	if vm.AddError != "" {
+		status = vm.AddStatus
+	}
+	return render(c, status, pages.UsersPage(s.page(c, "Users", "users"), vm))
+}
+
+func (s *Server) handleUserList(c echo.Context) error {
+	if wantsJSON(c) {
+		us, err := s.DB.Users(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		if us == nil {
+			us = []central.UserInfo{}
+		}
+		return c.JSON(http.StatusOK, us)
+	}
+	return s.usersPage(c, pages.Users{AddRole: fleet.RoleViewer})
+}
+
+func (s *Server) handleUserCreate(c echo.Context) error {
+	ctx := c.Request().Context()
+	email, role, password := strings.TrimSpace(c.FormValue("email")), c.FormValue("role"), c.FormValue("password")
+	u, err := s.DB.AddUser(ctx, email, password, role)
+	if err != nil {
+		s.auditUser(c, "user.add", fleet.Truncate(email, 100), "as "+fleet.Truncate(role, 20), err)
+		if wantsJSON(c) || fleet.ErrorCode(err) == fleet.EINTERNAL {
+			return err
+		}
+		return s.usersPage(c, pages.Users{AddEmail: fleet.Truncate(email, 200), AddRole: role, AddError: fleet.ErrorMessage(err),
+			AddStatus: statusOf[fleet.ErrorCode(err)]})
+	}
+	s.auditUser(c, "user.add", u.Email, "as "+u.Role, nil)
+	if wantsJSON(c) {
+		info, err := s.DB.UserInfoByID(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusCreated, info)
+	}
+	s.setFlash(c, "success", fmt.Sprintf("Added %s as %s. Give them their password by a safe channel.", u.Email, article(u.Role)))
+	return c.Redirect(http.StatusSeeOther, "/users")
+}
+
+// userParam reads the :id path parameter and its user.
+func (s *Server) userParam(c echo.Context) (*central.UserInfo, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return nil, fleet.Errorf(fleet.ENOTFOUND, "No user %q.", fleet.Truncate(c.Param("id"), 30))
+	}
+	return s.DB.UserInfoByID(c.Request().Context(), id)
+}
+
+func (s *Server) userDetail(c echo.Context, status int, vm pages.UserDetail) error {
+	vm.Self = vm.User.ID == userFrom(c).ID
+	return render(c, status, pages.UserPage(s.page(c, vm.User.Email, "users"), vm))
+}
+
+func (s *Server) handleUserShow(c echo.Context) error {
+	u, err := s.userParam(c)
+	if err != nil {
+		return err
+	}
+	if wantsJSON(c) {
+		return c.JSON(http.StatusOK, u)
+	}
+	return s.userDetail(c, http.StatusOK, pages.UserDetail{User: userRow(*u)})
+}
+
+// userActionError answers a refused change: JSON clients get the error,
+// browsers the user's page with the message next to the form it is about.
+func (s *Server) userActionError(c echo.Context, u *central.UserInfo, err error, set func(*pages.UserDetail, string)) error {
+	if wantsJSON(c) || fleet.ErrorCode(err) == fleet.EINTERNAL {
+		return err
+	}
+	vm := pages.UserDetail{User: userRow(*u)}
+	if fresh, ferr := s.DB.UserInfoByID(c.Request().Context(), u.ID); ferr == nil {
+		vm.User = userRow(*fresh)
+	}
+	set(&vm, fleet.ErrorMessage(err))
+	return s.userDetail(c, statusOf[fleet.ErrorCode(err)], vm)
+}
+
+// confirmed reports whether an impactful change was confirmed (the form's
+// confirm field repeats the user's e-mail); if not, it has answered by
+// asking: browsers get the user's page with the question, JSON clients a
+// 400 saying what to send.
+func (s *Server) confirmed(c echo.Context, u *central.UserInfo, ask pages.UserConfirm) (bool, error) {
+	if strings.EqualFold(strings.TrimSpace(c.FormValue("confirm")), u.Email) {
+		return true, nil
+	}
+	if wantsJSON(c) {
+		return false, fleet.Errorf(fleet.EINVALID, "%s Send confirm=%s to go ahead.", ask.Question, u.Email)
+	}
+	return false, s.userDetail(c, http.StatusOK, pages.UserDetail{User: userRow(*u), Confirm: &ask})
+}
+
+// done answers a change: JSON clients get the user as it now is, browsers
+// go back to the user's page with msg.
+func (s *Server) done(c echo.Context, id int64, msg string) error {
+	if wantsJSON(c) {
+		u, err := s.DB.UserInfoByID(c.Request().Context(), id)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, u)
+	}
+	s.setFlash(c, "success", msg)
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/users/%d", id))
+}
+
+func (s *Server) handleUserRole(c echo.Context) error {
+	u, err := s.userParam(c)
+	if err != nil {
+		return err
+	}
+	role := c.FormValue("role")
+	roleError := func(vm *pages.UserDetail, m string) { vm.RoleError = m }
+	detail := u.Role + " → " + fleet.Truncate(role, 20)
+	if err := fleet.ValidateRole(role); err != nil {
+		s.auditUser(c, "user.role", u.Email, detail, err)
+		return s.userActionError(c, u, err, roleError)
+	}
+	if role == u.Role {
+		return s.done(c, u.ID, fmt.Sprintf("%s is already %s.", u.Email, article(role)))
+	}
+	if u.Role == fleet.RoleAdmin {
+		if u.ID == userFrom(c).ID {
+			err := fleet.Errorf(fleet.EFORBIDDEN, "You cannot demote yourself: another admin can.")
+			s.auditUser(c, "user.role", u.Email, detail, err)
+			return s.userActionError(c, u, err, roleError)
+		}
+		ok, err := s.confirmed(c, u, pages.UserConfirm{Action: "role", Role: role, Button: "Make " + article(role),
+			Question: fmt.Sprintf("Make %s %s? From their next click they can no longer change tenants, run rollouts, write SQL or manage users.", u.Email, article(role))})
+		if !ok {
+			return err
+		}
+	}
+	if err := s.DB.SetRole(c.Request().Context(), u.ID, role); err != nil {
+		s.auditUser(c, "user.role", u.Email, detail, err)
+		return s.userActionError(c, u, err, roleError)
+	}
+	s.auditUser(c, "user.role", u.Email, detail, nil)
+	return s.done(c, u.ID, fmt.Sprintf("%s is now %s, from their next request.", u.Email, article(role)))
+}
+
+func (s *Server) handleUserDisable(c echo.Context) error {
+	u, err := s.userParam(c)
+	if err != nil {
+		return err
+	}
+	accessError := func(vm *pages.UserDetail, m string) { vm.AccessError = m }
+	if u.ID == userFrom(c).ID {
+		err := fleet.Errorf(fleet.EFORBIDDEN, "You cannot disable yourself: another admin can.")
+		s.auditUser(c, "user.disable", u.Email, "", err)
+		return s.userActionError(c, u, err, accessError)
+	}
+	if u.Disabled {
+		return s.done(c, u.ID, fmt.Sprintf("%s is already disabled.", u.Email))
+	}
+	ok, err := s.confirmed(c, u, pages.UserConfirm{Action: "disable", Button: "Disable " + u.Email,
+		Question: fmt.Sprintf("Disable %s? They are logged out at once and cannot log in until an admin enables them again.", u.Email)})
+	if !ok {
+		return err
+	}
+	ended, err := s.DB.SetDisabled(c.Request().Context(), u.ID, true)
+	if err != nil {
+		s.auditUser(c, "user.disable", u.Email, "", err)
+		return s.userActionError(c, u, err, accessError)
+	}
+	s.auditUser(c, "user.disable", u.Email, plural(ended, "session")+" ended", nil)
+	return s.done(c, u.ID, fmt.Sprintf("Disabled %s: %s ended.", u.Email, plural(ended, "session")))
+}
+
+func (s *Server) handleUserEnable(c echo.Context) error {
+	u, err := s.userParam(c)
+	if err != nil {
+		return err
+	}
+	if !u.Disabled {
+		return s.done(c, u.ID, fmt.Sprintf("%s is already enabled.", u.Email))
+	}
+	if _, err := s.DB.SetDisabled(c.Request().Context(), u.ID, false); err != nil {
+		s.auditUser(c, "user.enable", u.Email, "", err)
+		return s.userActionError(c, u, err, func(vm *pages.UserDetail, m string) { vm.AccessError = m })
+	}
+	s.auditUser(c, "user.enable", u.Email, "", nil)
+	return s.done(c, u.ID, fmt.Sprintf("Enabled %s: they can log in again.", u.Email))
+}
+
+// handleUserPassword sets a new password and ends the user's sessions.
+// An admin resetting their own keeps this browser logged in with a new
+// session; their other sessions end like anyone's.
+func (s *Server) handleUserPassword(c echo.Context) error {
+	u, err := s.userParam(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	ended, err := s.DB.SetPassword(ctx, u.ID, c.FormValue("password"))
+	if err != nil {
+		s.auditUser(c, "user.password", u.Email, "reset", err)
+		return s.userActionError(c, u, err, func(vm *pages.UserDetail, m string) { vm.PasswordError = m })
+	}
+	msg := fmt.Sprintf("Reset the password of %s: %s ended.", u.Email, plural(ended, "session"))
+	if u.ID == userFrom(c).ID {
+		tok, err := s.DB.CreateSession(ctx, u.ID, c.RealIP(), c.Request().UserAgent())
+		if err != nil {
+			return err
+		}
+		c.SetCookie(s.cookie(sessionCookie, tok, int(central.SessionMax.Seconds())))
+		msg = fmt.Sprintf("Changed your password: %s ended; this one goes on.", plural(ended-1, "other session"))
+	}
+	s.auditUser(c, "user.password", u.Email, "reset, "+plural(ended, "session")+" ended", nil)
+	return s.done(c, u.ID, msg)
+}
+
+// article is "an admin" or "a viewer".
+func article(role string) string {
+	if role == fleet.RoleAdmin {
+		return "an admin"
+	}
+	return "a " + role
+}
