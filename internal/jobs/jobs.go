@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -230,6 +231,10 @@ func (r *Runner) run(ctx context.Context, j *fleet.Job) {
 	jctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	renewed := make(chan struct{})
+	// lost is set when another runner holds the job now (this one
+	// stalled past its lease): the job is theirs to finish, so this
+	// runner must neither record an outcome nor clean up after it.
+	var lost atomic.Bool
 	go func() {
 		defer close(renewed)
 		t := time.NewTicker(r.Lease / 3)
@@ -241,6 +246,7 @@ func (r *Runner) run(ctx context.Context, j *fleet.Job) {
 			case <-t.C:
 				if err := r.db.RenewLease(jctx, j.ID, r.owner, r.Lease); err != nil && jctx.Err() == nil {
 					log.Error("lost job lease", "err", err)
+					lost.Store(fleet.ErrorCode(err) == fleet.ECONFLICT)
 					cancel()
 					return
 				}
@@ -258,6 +264,8 @@ func (r *Runner) run(ctx context.Context, j *fleet.Job) {
 	cancel()
 	<-renewed
 	switch {
+	case lost.Load():
+		log.Warn("job left to the runner that holds its lease now", "err", err, "duration", time.Since(start))
 	case err == nil:
 		log.Info("job succeeded", "duration", time.Since(start))
 		if ferr := r.db.FinishJob(ctx, j.ID, fleet.JobSucceeded, "Done", ""); ferr != nil {

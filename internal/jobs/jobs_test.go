@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/fleet"
@@ -152,5 +153,54 @@ func TestShutdownLeavesJobResumable(t *testing.T) {
 	}
 	if j, _ := db.Job(context.Background(), id); j.State != fleet.JobSucceeded || !resumed {
 		t.Fatalf("resumed job: %+v (knew it resumed: %v)", j, resumed)
+	}
+}
+
+// TestLostLeaseLeavesJobToItsNewHolder: a runner that stalled past its
+// lease while another runner took the job over stops, and neither fails
+// the job nor cleans up after it: the job is the new holder's.
+func TestLostLeaseLeavesJobToItsNewHolder(t *testing.T) {
+	db := openDB(t)
+	var gaveUp atomic.Bool
+	r := jobs.NewRunner(db, quiet)
+	r.Lease = 150 * time.Millisecond
+	started := make(chan struct{})
+	r.Handle("test", jobs.Handler{
+		Run: func(ctx context.Context, j *fleet.Job, p jobs.Progress) error {
+			close(started)
+			<-ctx.Done() // the lost lease cancels the work
+			return ctx.Err()
+		},
+		GiveUp: func(context.Context, *fleet.Job, error) { gaveUp.Store(true) },
+	})
+	id, err := r.Submit(t.Context(), &fleet.Job{Kind: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		<-started
+		// Another replica claims the job, as it would after a long stall.
+		if _, err := db.SQL().Exec(`UPDATE jobs SET lease_owner = 'other-replica' WHERE id = ?`, id); err != nil {
+			t.Error(err)
+		}
+	}()
+	done := make(chan *fleet.Job, 1)
+	go func() {
+		j, err := r.RunNow(context.Background(), id)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- j
+	}()
+	select {
+	case j := <-done:
+		if j == nil || j.State != fleet.JobRunning || j.Error != "" {
+			t.Fatalf("after losing its lease the runner left the job %+v; want it running for its new holder", j)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the runner did not notice it lost the lease")
+	}
+	if gaveUp.Load() {
+		t.Fatal("the runner cleaned up after a job another runner holds")
 	}
 }
