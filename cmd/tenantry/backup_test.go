@@ -64,17 +64,7 @@ func TestBackupWhileServing(t *testing.T) {
 	// 13 demo stores each copied 40 times: 533 tenants, so the collection
 	// commits two full batches and a partial one.
 	binRun(t, bin, data, "demo", "--stores", "13", "--days", "30", "--seed", "5")
-	entries, err := os.ReadDir(filepath.Join(data, "tenants"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if name, ok := strings.CutSuffix(e.Name(), ".db"); ok {
-			for i := 1; i <= 40; i++ {
-				copyFile(t, filepath.Join(data, "tenants", e.Name()), filepath.Join(data, "tenants", fmt.Sprintf("%s-c%d.db", name, i)))
-			}
-		}
-	}
+	multiplyFleet(t, data, 40)
 	const tenants = 533
 	srv := startServe(t, bin, data, "--collect-every", "0")
 	defer srv.terminate(t)

@@ -176,19 +176,7 @@ func TestKillMidCollection(t *testing.T) {
 	// name: 800 tenants (three full batches of 250 and a partial one) in
 	// a few seconds instead of the minute 800 demo stores would take.
 	binRun(t, bin, crash, "demo", "--stores", "100", "--days", "60", "--seed", "8")
-	entries, err := os.ReadDir(filepath.Join(crash, "tenants"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		name, ok := strings.CutSuffix(e.Name(), ".db")
-		if !ok {
-			continue
-		}
-		for i := 1; i <= 7; i++ {
-			copyFile(t, filepath.Join(crash, "tenants", e.Name()), filepath.Join(crash, "tenants", fmt.Sprintf("%s-c%d.db", name, i)))
-		}
-	}
+	multiplyFleet(t, crash, 7)
 	var listedTenants []tenantJSON
 	if err := json.Unmarshal([]byte(binRun(t, bin, crash, "tenants", "list", "--json")), &listedTenants); err != nil {
 		t.Fatal(err)
@@ -373,6 +361,30 @@ func tableRows(t *testing.T, db *sql.DB, q string) []string {
 func openCentralDir(t *testing.T, dir string) *sql.DB {
 	t.Helper()
 	return openCentral(t, &cli{t: t, data: dir})
+}
+
+// multiplyFleet copies every tenant file under data n times, as
+// <name>-c1 … <name>-cn (adopted by the next command): a large fleet in
+// seconds instead of the minutes the demo would take to make it. It
+// returns the names copied, in directory order.
+func multiplyFleet(t *testing.T, data string, n int) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(data, "tenants"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".db")
+		if !ok {
+			continue
+		}
+		names = append(names, name)
+		for i := 1; i <= n; i++ {
+			copyFile(t, filepath.Join(data, "tenants", e.Name()), filepath.Join(data, "tenants", fmt.Sprintf("%s-c%d.db", name, i)))
+		}
+	}
+	return names
 }
 
 func copyFile(t *testing.T, from, to string) {

@@ -187,24 +187,11 @@ func TestGracefulShutdown(t *testing.T) {
 	// full batch of 250 and a partial one. A collection of a year writes
 	// a row per tenant and day, so with one reader it lasts seconds.
 	binRun(t, bin, data, "demo", "--stores", "13", "--days", "30", "--seed", "3")
-	entries, err := os.ReadDir(filepath.Join(data, "tenants"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var first string
-	for _, e := range entries {
-		name, ok := strings.CutSuffix(e.Name(), ".db")
-		if !ok {
-			continue
-		}
-		first = name
-		for i := 1; i <= 30; i++ {
-			copyFile(t, filepath.Join(data, "tenants", e.Name()), filepath.Join(data, "tenants", fmt.Sprintf("%s-c%d.db", name, i)))
-		}
-	}
+	stores := multiplyFleet(t, data, 30)
+	first := stores[len(stores)-1]
 	// Files written seconds ago may still be changing, so a collection
 	// never skips them; these stand for a fleet at rest.
-	entries, err = os.ReadDir(filepath.Join(data, "tenants"))
+	entries, err := os.ReadDir(filepath.Join(data, "tenants"))
 	if err != nil {
 		t.Fatal(err)
 	}
