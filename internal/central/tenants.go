@@ -81,6 +81,25 @@ type TenantUpdate struct {
 
 // UpdateTenant applies u to the named row.
 func (db *DB) UpdateTenant(ctx context.Context, name string, u TenantUpdate) error {
+	return db.updateTenant(ctx, db.db, name, u)
+}
+
+// MoveTenant queues job j for the named tenant and applies u to its row
+// (with the job's id) in one transaction: a crash between the two would
+// leave a job that acts on a tenant whose row does not say so, such as a
+// delete that archives a tenant the registry still calls ready.
+func (db *DB) MoveTenant(ctx context.Context, j *fleet.Job, name string, u TenantUpdate) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		id, err := insertJob(ctx, tx, db.now(), j)
+		if err != nil {
+			return err
+		}
+		u.JobID = &id
+		return db.updateTenant(ctx, tx, name, u)
+	})
+}
+
+func (db *DB) updateTenant(ctx context.Context, ex execer, name string, u TenantUpdate) error {
 	var sets []string
 	var args []any
 	add := func(col string, v any) { sets = append(sets, col+" = ?"); args = append(args, v) }
@@ -122,7 +141,7 @@ func (db *DB) UpdateTenant(ctx context.Context, name string, u TenantUpdate) err
 			args = append(args, s)
 		}
 	}
-	res, err := db.db.ExecContext(ctx, q, args...)
+	res, err := ex.ExecContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}

@@ -154,11 +154,7 @@ func (s *Service) move(ctx context.Context, actor, name, kind, status string, fr
 		return nil, s.refused(ctx, actor, kind, name, "", fleet.Errorf(fleet.ECONFLICT, "Tenant %q is %s and cannot be %s now.", name, t.Status, verb))
 	}
 	j := &fleet.Job{Kind: kind, Tenant: name, CreatedBy: actor}
-	if _, err := s.db.InsertJob(ctx, j); err != nil {
-		return nil, err
-	}
-	if err := s.db.UpdateTenant(ctx, name, central.TenantUpdate{Status: &status, JobID: &j.ID, IfStatus: []string{t.Status}}); err != nil {
-		_ = s.db.FinishJob(ctx, j.ID, fleet.JobFailed, "Failed", fleet.ErrorMessage(err))
+	if err := s.db.MoveTenant(ctx, j, name, central.TenantUpdate{Status: &status, IfStatus: []string{t.Status}}); err != nil {
 		return nil, s.refused(ctx, actor, kind, name, "", err)
 	}
 	s.jobs.Wake()

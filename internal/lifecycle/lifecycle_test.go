@@ -342,3 +342,39 @@ func TestTenantCountsFollowTheRegistry(t *testing.T) {
 	}
 	check("after a restore and a rescan")
 }
+
+// TestMoveQueuesJobWithRowOrNothing: a delete's job and its tenant row's
+// "deleting" are one write, so no crash can leave a delete job queued for
+// a tenant the registry still calls ready (its next run would archive a
+// live tenant and then fail). A move whose row changed meanwhile queues
+// nothing.
+func TestMoveQueuesJobWithRowOrNothing(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.life.Create(t.Context(), "tester", "store-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	count := func() (n int) {
+		if err := e.db.SQL().QueryRow(`SELECT count(*) FROM jobs`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := count()
+	deleting := fleet.StatusDeleting
+	j := &fleet.Job{Kind: fleet.JobDelete, Tenant: "store-1", CreatedBy: "tester"}
+	err := e.db.MoveTenant(t.Context(), j, "store-1", central.TenantUpdate{Status: &deleting, IfStatus: []string{fleet.StatusArchived}})
+	if fleet.ErrorCode(err) != fleet.ECONFLICT {
+		t.Fatalf("move from the wrong state: %v, want a conflict", err)
+	}
+	if n := count(); n != before {
+		t.Fatalf("a refused move left %d jobs behind", n-before)
+	}
+	j = &fleet.Job{Kind: fleet.JobDelete, Tenant: "store-1", CreatedBy: "tester"}
+	if err := e.db.MoveTenant(t.Context(), j, "store-1", central.TenantUpdate{Status: &deleting, IfStatus: []string{fleet.StatusReady}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.tenant("store-1"); got.Status != fleet.StatusDeleting || got.JobID != j.ID || j.ID == 0 {
+		t.Fatalf("after the move: tenant %+v, job %d", got, j.ID)
+	}
+}
