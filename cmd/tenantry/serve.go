@@ -5,8 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +30,7 @@ func (e *env) serve(args []string) error {
 	copts := collectOptions(fs)
 	every := fs.Duration("collect-every", time.Hour, "collect yesterday and today this often (0 = never on a schedule)")
 	shardF := fs.String("collect-shard", e.getenv("TENANTRY_COLLECT_SHARD"), "the scheduled collection covers part i of n of the fleet (i/n, 1-based; one replica per part; env TENANTRY_COLLECT_SHARD)")
+	proxies := fs.String("trusted-proxies", e.getenv("TENANTRY_TRUSTED_PROXIES"), "comma-separated addresses or CIDR ranges of the proxies in front of the console whose X-Forwarded-For is believed, such as 127.0.0.1 or 10.0.0.0/8 (env TENANTRY_TRUSTED_PROXIES; default none: the client is the connection's peer)")
 	secure := fs.Bool("secure-cookies", e.getenv("TENANTRY_SECURE_COOKIES") == "1", "mark cookies Secure (behind a TLS proxy; env TENANTRY_SECURE_COOKIES=1)")
 	currency := fs.String("currency", envOr(e.getenv, "TENANTRY_CURRENCY", "USD"), "ISO 4217 code money is shown in; amounts are stored in minor units (env TENANTRY_CURRENCY)")
 	sqlTimeout := fs.String("sql-timeout", envOr(e.getenv, "TENANTRY_SQL_TIMEOUT", console.DefaultTimeout.String()), "SQL console: time limit of a query, for each tenant of a fan-out (env TENANTRY_SQL_TIMEOUT)")
@@ -40,6 +43,10 @@ func (e *env) serve(args []string) error {
 		return err
 	}
 	limits, err := sqlLimits(*sqlTimeout, *sqlMaxRows)
+	if err != nil {
+		return err
+	}
+	trusted, err := parseProxies(*proxies)
 	if err != nil {
 		return err
 	}
@@ -96,7 +103,7 @@ func (e *env) serve(args []string) error {
 
 	srv := web.New(web.Options{DB: a.db, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, Rollouts: a.rollout, CollectEvery: *every,
 		Console: &console.Service{DB: a.db, Platform: a.p, Limits: limits, Log: log}, Log: log, Dev: *dev, StaticDir: *staticDir, SecureCookies: *secure, Currency: *currency,
-		Metrics: metrics, MetricsToken: e.getenv("TENANTRY_METRICS_TOKEN"), ShutdownTimeout: *shutdown})
+		Metrics: metrics, MetricsToken: e.getenv("TENANTRY_METRICS_TOKEN"), ShutdownTimeout: *shutdown, TrustedProxies: trusted})
 	servers, sctx := errgroup.WithContext(ctx)
 	servers.Go(func() error {
 		return srv.Serve(sctx, *addr, func(bound string) {
@@ -131,6 +138,36 @@ func (e *env) serve(args []string) error {
 }
 
 var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// parseProxies reads --trusted-proxies: addresses (a host of its own) and
+// CIDR ranges, separated by commas.
+func parseProxies(s string) ([]*net.IPNet, error) {
+	var nets []*net.IPNet
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			ip := net.ParseIP(f)
+			if ip == nil {
+				return nil, usagef("--trusted-proxies: %q is not an IP address or CIDR range (10.0.0.5, 10.0.0.0/8)", f)
+			}
+			bits := 128
+			if ip.To4() != nil {
+				ip, bits = ip.To4(), 32
+			}
+			nets = append(nets, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(f)
+		if err != nil {
+			return nil, usagef("--trusted-proxies: %q is not an IP address or CIDR range (10.0.0.5, 10.0.0.0/8)", f)
+		}
+		nets = append(nets, n)
+	}
+	return nets, nil
+}
 
 // envOr is getenv(key), or def when it is unset.
 // sqlLimits reads the console's limits.

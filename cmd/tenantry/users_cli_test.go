@@ -163,3 +163,27 @@ func TestUsersCommands(t *testing.T) {
 		t.Errorf("v@example.com ends as %+v", u)
 	}
 }
+
+// TestUsersPasswordRules: the CLI refuses a password bcrypt would cut
+// short (over 72 bytes) or the rules refuse, with one clear line, from
+// the environment and from stdin alike, and adds no user.
+func TestUsersPasswordRules(t *testing.T) {
+	c := newCLI(t)
+	long := strings.Repeat("correct horse ", 6) // 84 bytes
+	c.env["TENANTRY_PASSWORD"] = long
+	if code, _, errs := c.run("", "users", "add", "admin@example.com"); code != 1 || !strings.Contains(errs, "too long: at most 72 bytes") || strings.Count(errs, "\n") != 1 {
+		t.Fatalf("from the environment: exit %d, %q", code, errs)
+	}
+	delete(c.env, "TENANTRY_PASSWORD")
+	for pw, want := range map[string]string{long: "too long", "short one": "too short", "admin@example.com-ok": "too easy"} {
+		if code, _, errs := c.run(pw+"\n", "users", "add", "admin@example.com"); code != 1 || !strings.Contains(errs, want) {
+			t.Fatalf("%q on stdin: exit %d, %q", pw, code, errs)
+		}
+	}
+	if out := c.ok("users", "list", "--json"); strings.TrimSpace(out) != "[]" {
+		t.Fatalf("a user was added: %s", out)
+	}
+	if code, _, errs := c.run(strings.Repeat("seventy2 ", 8)+"\n", "users", "add", "admin@example.com"); code != 0 {
+		t.Fatalf("a 72-byte password: exit %d, %q", code, errs)
+	}
+}

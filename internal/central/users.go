@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tenantry/tenantry/internal/fleet"
@@ -31,7 +32,7 @@ func (db *DB) AddUser(ctx context.Context, email, password, role string) (*fleet
 	if err := fleet.ValidateRole(role); err != nil {
 		return nil, err
 	}
-	if err := fleet.ValidatePassword(password); err != nil {
+	if err := fleet.ValidatePassword(password, email); err != nil {
 		return nil, err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
@@ -72,17 +73,38 @@ func (db *DB) userWithHash(ctx context.Context, where string, arg any) (*fleet.U
 	return &u, hash, nil
 }
 
-// dummyHash keeps a login for an unknown e-mail as slow as one for a known
-// e-mail, so response times do not reveal which addresses exist.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such user, no such password"), bcrypt.MinCost)
+// dummyHash is what a login for an unknown e-mail is checked against, so
+// that it is exactly as slow as one for a known e-mail (a hash of the
+// same cost) and response times do not reveal which addresses exist.
+func dummyHash() []byte {
+	dummyMu.Lock()
+	defer dummyMu.Unlock()
+	if h, ok := dummyHashes[bcryptCost]; ok {
+		return h
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte("no such user, no such password"), bcryptCost)
+	if err != nil {
+		panic("bcrypt: " + err.Error()) // only for a cost out of range, which SetBcryptCost's callers do not set
+	}
+	dummyHashes[bcryptCost] = h
+	return h
+}
+
+var (
+	dummyMu     sync.Mutex
+	dummyHashes = map[int][]byte{}
+)
 
 // Authenticate checks an e-mail and password. Any mismatch is the same
 // unauthorized error.
 func (db *DB) Authenticate(ctx context.Context, email, password string) (*fleet.User, error) {
 	bad := fleet.Errorf(fleet.EUNAUTHORIZED, "Wrong e-mail or password.")
 	u, hash, err := db.userWithHash(ctx, `email = lower(?)`, email)
-	if fleet.ErrorCode(err) == fleet.ENOTFOUND {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+	// bcrypt reads 72 bytes and ignores the rest, so a longer password
+	// would match any stored one it starts with; none was accepted when
+	// set, so none matches now.
+	if fleet.ErrorCode(err) == fleet.ENOTFOUND || err == nil && len(password) > fleet.MaxPasswordBytes {
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return nil, bad
 	} else if err != nil {
 		return nil, err
@@ -316,7 +338,11 @@ func (db *DB) SetDisabled(ctx context.Context, id int64, disabled bool) (int64, 
 // SetPassword replaces a user's password and ends all their sessions,
 // returning how many it ended.
 func (db *DB) SetPassword(ctx context.Context, id int64, password string) (int64, error) {
-	if err := fleet.ValidatePassword(password); err != nil {
+	u, _, err := db.userWithHash(ctx, `id = ?`, id)
+	if err != nil {
+		return 0, err
+	}
+	if err := fleet.ValidatePassword(password, u.Email); err != nil {
 		return 0, err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
@@ -385,37 +411,54 @@ func (db *DB) Login(ctx context.Context, email, password, addr string) (*fleet.U
 	email = fleet.Truncate(strings.ToLower(strings.TrimSpace(email)), 200)
 	now := db.now().UTC()
 	since := ts(now.Add(-LoginWindow))
-	// The oldest failure that keeps the count at its limit: the limit-th
-	// most recent one.
-	var until time.Time
+	// Check and record in one statement, so in one write transaction on
+	// SQLite and on a libSQL server alike: each attempt first records a
+	// failure, but only while both counts are under their limits. However
+	// many attempts arrive at once, from however many replicas, at most
+	// the limit get to check a password. A success removes the record.
+	res, err := db.db.ExecContext(ctx, `INSERT INTO login_failures(at, email, addr)
+		SELECT ?1, ?2, ?3
+		WHERE (SELECT count(*) FROM login_failures WHERE email = ?2 AND at > ?4) < ?5
+		  AND (SELECT count(*) FROM login_failures WHERE addr = ?3 AND at > ?4) < ?6`,
+		ts(now), email, addr, since, MaxAccountFailures, MaxAddressFailures)
+	if err != nil {
+		return nil, err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, err
+	} else if n == 0 {
+		return nil, &ThrottledError{RetryAfter: db.throttledFor(ctx, email, addr, now)}
+	}
+	attempt, err := res.LastInsertId()
+	if err != nil {
+		return nil, err
+	}
+	u, err := db.Authenticate(ctx, email, password)
+	if err != nil {
+		return nil, err // the failure stays recorded
+	}
+	// A success clears the e-mail's failures, this attempt's among them.
+	if _, err := db.db.ExecContext(ctx, `DELETE FROM login_failures WHERE email = ? OR id = ?`, email, attempt); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// throttledFor tells how long a throttled login must wait: until the
+// oldest failure that keeps a count at its limit (the limit-th most
+// recent) leaves the window.
+func (db *DB) throttledFor(ctx context.Context, email, addr string, now time.Time) time.Duration {
+	until := now.Add(time.Second)
 	for _, c := range []struct {
 		col, v string
 		max    int
 	}{{"email", email, MaxAccountFailures}, {"addr", addr, MaxAddressFailures}} {
 		var at time.Time
 		err := db.db.QueryRowContext(ctx, `SELECT at FROM login_failures WHERE `+c.col+` = ? AND at > ?
-			ORDER BY at DESC LIMIT 1 OFFSET ?`, c.v, since, c.max-1).Scan(nullTime{&at})
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return nil, err
-		}
+			ORDER BY at DESC LIMIT 1 OFFSET ?`, c.v, ts(now.Add(-LoginWindow)), c.max-1).Scan(nullTime{&at})
 		if t := at.Add(LoginWindow); err == nil && t.After(until) {
 			until = t
 		}
 	}
-	if until.After(now) {
-		return nil, &ThrottledError{RetryAfter: until.Sub(now)}
-	}
-	u, err := db.Authenticate(ctx, email, password)
-	if fleet.ErrorCode(err) == fleet.EUNAUTHORIZED {
-		if _, ierr := db.db.ExecContext(ctx, `INSERT INTO login_failures(at, email, addr) VALUES(?,?,?)`, ts(now), email, addr); ierr != nil {
-			return nil, ierr
-		}
-		return nil, err
-	} else if err != nil {
-		return nil, err
-	}
-	if _, err := db.db.ExecContext(ctx, `DELETE FROM login_failures WHERE email = ?`, email); err != nil {
-		return nil, err
-	}
-	return u, nil
+	return until.Sub(now)
 }

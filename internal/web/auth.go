@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -125,13 +127,19 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// csrf protects every state-changing request with a double-submit token:
-// a random value in an HttpOnly, SameSite=Lax cookie that the request must
-// repeat in the form field "csrf" or the X-CSRF-Token header (htmx).
+// csrf protects every state-changing request with a token the request
+// must repeat in the form field "csrf" or the X-CSRF-Token header (htmx).
+// A logged-in user's token is derived from their session's secret, so it
+// is bound to that session: a token an attacker obtained for their own
+// session, or planted as a cookie from a sibling subdomain, is worthless
+// with the victim's. Before login (the login form) it is a random value
+// in an HttpOnly, SameSite=Lax cookie (double submit).
 func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		tok := ""
-		if ck, err := c.Cookie(csrfCookie); err == nil && len(ck.Value) >= 32 {
+		if ck, err := c.Cookie(sessionCookie); err == nil && userFrom(c) != nil {
+			tok = sessionCSRF(ck.Value)
+		} else if ck, err := c.Cookie(csrfCookie); err == nil && len(ck.Value) >= 32 {
 			tok = ck.Value
 		} else {
 			tok = randomToken()
@@ -158,18 +166,22 @@ func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// parseBody reads a form body, telling a body over the size limit (413)
-// from a malformed one (400) instead of leaving the form empty.
+// sessionCSRF derives a session's CSRF token from its secret. The token is
+// shown in pages; the secret never is, and cannot be recovered from it.
+func sessionCSRF(session string) string {
+	m := hmac.New(sha256.New, []byte(session))
+	m.Write([]byte("tenantry csrf token"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// parseBody reads a urlencoded form body, telling a body over the size
+// limit (413) from a malformed one (400) instead of leaving the form
+// empty. Multipart bodies never get here (refuseMultipart).
 func parseBody(r *http.Request) error {
-	var err error
-	if strings.HasPrefix(r.Header.Get(echo.HeaderContentType), echo.MIMEMultipartForm) {
-		err = r.ParseMultipartForm(32 << 20)
-	} else {
-		err = r.ParseForm()
-	}
+	err := r.ParseForm()
 	var tooBig *http.MaxBytesError
 	switch {
-	case err == nil, errors.Is(err, http.ErrNotMultipart):
+	case err == nil:
 		return nil
 	// net/http refuses a urlencoded body over 10 MB with an unexported
 	// "http: POST too large".
@@ -220,9 +232,25 @@ func (s *Server) authRoutes(e *echo.Echo) {
 	e.POST("/logout", s.handleLogout)
 }
 
-// safeNext keeps post-login redirects on this site.
+// safeNext keeps post-login redirects on this site. It judges the value
+// as a browser will read it, not as Go's URL parser does: browsers drop
+// ASCII tab and newlines anywhere in a URL and read a backslash as a
+// slash, so "/\t/evil.example" and "/\\evil.example" are "//evil.example",
+// another host. Anything but a plain path on this host (optionally with a
+// query and fragment) becomes "/".
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if len(next) > 2048 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	for i := 0; i < len(next); i++ {
+		// Control characters, space (a browser trims or drops some of
+		// them) and backslashes: none belongs in a path we link to.
+		if b := next[i]; b <= ' ' || b == 0x7f || b == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return next
@@ -244,7 +272,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	if errors.As(err, &throttled) {
 		// Not audited: a guesser would write a row per try. The failures
 		// that led here are in the audit log already.
-		s.Log.Warn("login throttled", "email", form.Email, "addr", c.RealIP(), "retry_after", throttled.RetryAfter)
+		s.Log.Warn("login throttled", "addr", c.RealIP(), "retry_after", throttled.RetryAfter)
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(throttled.RetryAfter.Seconds()))))
 		form.Error = throttled.Error()
 		return render(c, http.StatusTooManyRequests, pages.LoginPage(form))
@@ -253,7 +281,14 @@ func (s *Server) handleLogin(c echo.Context) error {
 		if fleet.ErrorCode(err) != fleet.EUNAUTHORIZED {
 			return err
 		}
-		_ = s.DB.Audit(ctx, fleet.AuditEntry{Actor: fleet.Truncate(email, 100), Action: "user.login", Outcome: "error", Error: fleet.ErrorMessage(err), Detail: c.RealIP()})
+		// The actor is the account tried when it exists; whatever else was
+		// typed in the e-mail box (a password in the wrong field) is not
+		// written anywhere.
+		who := "anonymous"
+		if u, uerr := s.DB.UserByEmail(ctx, email); uerr == nil {
+			who = u.Email
+		}
+		_ = s.DB.Audit(ctx, fleet.AuditEntry{Actor: who, Action: "user.login", Outcome: "error", Error: fleet.ErrorMessage(err), Detail: c.RealIP()})
 		form.Error = fleet.ErrorMessage(err)
 		return render(c, http.StatusUnauthorized, pages.LoginPage(form))
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -59,6 +60,10 @@ type Options struct {
 	// ShutdownTimeout is how long in-flight requests may take to finish
 	// once Serve's context ends (default 30 s).
 	ShutdownTimeout time.Duration
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed
+	// (--trusted-proxies). None by default: the client's address is the
+	// connection's peer.
+	TrustedProxies []*net.IPNet
 }
 
 // Server holds the handlers' dependencies.
@@ -97,13 +102,10 @@ func New(o Options) *Server {
 	s := &Server{Options: o, e: echo.New(), spliced: map[string]bool{}}
 	e := s.e
 	e.HideBanner, e.HidePort = true, true
-	// Failed logins are counted per address, and the audit log records
-	// it, so the address must not be whatever a client writes in
-	// X-Forwarded-For: the header counts only when it comes through a
-	// proxy on loopback or a private network (the TLS proxy in front).
-	e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	e.IPExtractor = clientIP(o.TrustedProxies)
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.observe) // request ID and logger, metrics, panics: first, so it sees everything
+	e.Use(refuseMultipart)
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection:         "0",
 		ContentTypeNosniff:    "nosniff",
@@ -114,6 +116,7 @@ func New(o Options) *Server {
 	e.Use(middleware.BodyLimit("64M"))
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: gzip.BestSpeed, MinLength: 1024, Skipper: s.skipGzip}))
 	e.Use(s.loadUser)
+	e.Use(noStore)
 	e.Use(s.csrf)
 
 	s.opsRoutes(e)
@@ -138,6 +141,48 @@ func New(o Options) *Server {
 		}
 	}
 	return s
+}
+
+// clientIP is how the console tells a client's address, which the login
+// throttle counts and the audit log records: a client must not choose it
+// by writing X-Forwarded-For. The header is read only when the peer is
+// one of the configured proxies, and then only the hops those proxies
+// appended (the rightmost address that is not a trusted proxy).
+func clientIP(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// refuseMultipart answers 415 to a multipart body before anything reads
+// it. No route takes one, and parsing one spools its file parts to temp
+// files: an anonymous client could fill the disk with them.
+func refuseMultipart(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ct := c.Request().Header.Get(echo.HeaderContentType)
+		if mt, _, err := mime.ParseMediaType(ct); err == nil && strings.HasPrefix(mt, "multipart/") ||
+			strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "multipart/") {
+			return echo.NewHTTPError(http.StatusUnsupportedMediaType, "Multipart bodies are not accepted: send a form as application/x-www-form-urlencoded.")
+		}
+		return next(c)
+	}
+}
+
+// noStore keeps a logged-in user's pages out of browser and proxy caches
+// (a shared computer's back button, a caching proxy). Static files, which
+// are content-hashed and hold no data, stay cacheable.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if userFrom(c) != nil && !strings.HasPrefix(c.Request().URL.Path, "/static/") {
+			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+		}
+		return next(c)
+	}
 }
 
 // TuneGC sets the collector's pace for a busy console unless GOGC says

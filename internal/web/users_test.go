@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,6 +14,8 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/schema"
+	"github.com/tenantry/tenantry/internal/web"
 )
 
 // userID is a user's id, by e-mail.
@@ -372,7 +375,11 @@ func TestUserPasswordResetEndsSessions(t *testing.T) {
 // get 429 without the password being checked, for unknown accounts too,
 // until the window passes; a success clears the account's count.
 func TestLoginThrottle(t *testing.T) {
-	e := newEnv(t)
+	// The test client stands in for a TLS proxy on loopback that passes
+	// the client's address on.
+	e := newEnvWith(t, t.TempDir(), schema.Embedded(), func(o *web.Options) {
+		o.TrustedProxies = []*net.IPNet{{IP: net.IPv4(127, 0, 0, 0), Mask: net.CIDRMask(8, 32)}}
+	})
 	var mu sync.Mutex
 	now := time.Now()
 	e.db.SetNow(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })

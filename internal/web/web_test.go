@@ -56,6 +56,12 @@ func newEnvIn(t testing.TB, dir string) *env {
 // newEnvSchema is newEnvIn rolling out the tenant schema set.
 func newEnvSchema(t testing.TB, dir string, set *schema.Set) *env {
 	t.Helper()
+	return newEnvWith(t, dir, set, nil)
+}
+
+// newEnvWith is newEnvSchema with the server's options changed by tweak.
+func newEnvWith(t testing.TB, dir string, set *schema.Set, tweak func(*web.Options)) *env {
+	t.Helper()
 	ctx := context.Background()
 	db, err := central.Open(ctx, "file:"+dir+"/central.db", "")
 	if err != nil {
@@ -73,12 +79,18 @@ func newEnvSchema(t testing.TB, dir string, set *schema.Set) *env {
 	coll.Register(runner)
 	ro := schema.NewRollouts(db, p, set, log)
 	ro.Register(runner)
-	srv := web.New(web.Options{DB: db, Lifecycle: life, Jobs: runner, Collector: coll, Rollouts: ro, CollectEvery: time.Hour, Log: log,
-		Console: &console.Service{DB: db, Platform: p, Log: log}})
+	opts := web.Options{DB: db, Lifecycle: life, Jobs: runner, Collector: coll, Rollouts: ro, CollectEvery: time.Hour, Log: log,
+		Console: &console.Service{DB: db, Platform: p, Log: log}}
+	if tweak != nil {
+		tweak(&opts)
+	}
+	srv := web.New(opts)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	for _, u := range []struct{ email, role string }{{"admin@example.com", fleet.RoleAdmin}, {"viewer@example.com", fleet.RoleViewer}} {
-		if _, err := db.AddUser(ctx, u.email, password, u.role); err != nil {
+		// A second console over the same data directory (a replica)
+		// finds them there.
+		if _, err := db.AddUser(ctx, u.email, password, u.role); err != nil && fleet.ErrorCode(err) != fleet.ECONFLICT {
 			t.Fatal(err)
 		}
 	}

@@ -342,7 +342,7 @@ func addUserCard(p layouts.Page, vm Users) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, ">admin (changes)</option></select></div><div class=\"field\"><label class=\"label\" for=\"add-password\">Initial password</label> <input class=\"input\" id=\"add-password\" type=\"password\" name=\"password\" autocomplete=\"new-password\" minlength=\"10\" required></div><button type=\"submit\" class=\"btn btn-primary\" data-testid=\"add-user-button\">Add user</button></form>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, ">admin (changes)</option></select></div><div class=\"field\"><label class=\"label\" for=\"add-password\">Initial password</label> <input class=\"input\" id=\"add-password\" type=\"password\" name=\"password\" autocomplete=\"new-password\" minlength=\"15\" required></div><button type=\"submit\" class=\"btn btn-primary\" data-testid=\"add-user-button\">Add user</button></form>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -350,7 +350,7 @@ func addUserCard(p layouts.Page, vm Users) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "<p class=\"hint\">Viewers see dashboards, tenants and the audit log and run read-only SQL; admins also change tenants, run rollouts, write SQL and manage users. Passwords have at least 10 characters.</p></div></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "<p class=\"hint\">Viewers see dashboards, tenants and the audit log and run read-only SQL; admins also change tenants, run rollouts, write SQL and manage users. Passwords have at least 15 characters and at most 72 bytes (72 plain ASCII characters); a few unrelated words work well.</p></div></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -841,7 +841,7 @@ func userPasswordCard(p layouts.Page, vm UserDetail) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 71, "<div class=\"field\"><label class=\"label\" for=\"user-password\">New password</label><div class=\"inline-form\"><input class=\"input\" id=\"user-password\" type=\"password\" name=\"password\" autocomplete=\"new-password\" minlength=\"10\" required")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 71, "<div class=\"field\"><label class=\"label\" for=\"user-password\">New password</label><div class=\"inline-form\"><input class=\"input\" id=\"user-password\" type=\"password\" name=\"password\" autocomplete=\"new-password\" minlength=\"15\" required")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -856,12 +856,12 @@ func userPasswordCard(p layouts.Page, vm UserDetail) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if vm.Self {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 74, "<span class=\"hint\">At least 10 characters. Your other sessions end; this one goes on.</span>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 74, "<span class=\"hint\">At least 15 characters, at most 72 bytes. Your other sessions end; this one goes on.</span>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 75, "<span class=\"hint\">At least 10 characters. All their sessions end: they log in again with the new password.</span>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 75, "<span class=\"hint\">At least 15 characters, at most 72 bytes. All their sessions end: they log in again with the new password.</span>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
