@@ -30,6 +30,7 @@ type DB struct {
 	local bool // a SQLite file in this process, not a server
 	// The statements every page runs, prepared once per connection.
 	sessionStmt, generationStmt *sql.Stmt
+	unknown                     func(ctx context.Context, name string) bool // see OnUnknownTenant
 }
 
 // MaxConns bounds the connections to the central database.

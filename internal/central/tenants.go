@@ -24,13 +24,48 @@ func scanTenant(s scanner) (fleet.Tenant, error) {
 	return t, err
 }
 
-// Tenant returns one registry row.
+// Tenant returns one registry row. A name the registry lacks is first
+// looked for on the platform (see OnUnknownTenant), so that a database
+// dropped into place is found by whoever asks first, not only after the
+// next rescan.
 func (db *DB) Tenant(ctx context.Context, name string) (*fleet.Tenant, error) {
+	t, err := db.tenant(ctx, name)
+	if fleet.ErrorCode(err) == fleet.ENOTFOUND && db.unknown != nil && fleet.ValidateName(name) == nil && db.unknown(ctx, name) {
+		t, err = db.tenant(ctx, name)
+	}
+	return t, err
+}
+
+func (db *DB) tenant(ctx context.Context, name string) (*fleet.Tenant, error) {
 	t, err := scanTenant(db.db.QueryRowContext(db.lookup(ctx), `SELECT `+tenantCols+` FROM tenants WHERE name = ?`, name))
 	if err != nil {
 		return nil, translate(err, fmt.Sprintf("Tenant %q", name))
 	}
 	return &t, nil
+}
+
+// OnUnknownTenant sets what Tenant does with a valid name the registry
+// lacks before answering not found: f looks for it on the platform,
+// adopts it if it is there, and reports whether it did. Set it once,
+// before the DB is shared.
+func (db *DB) OnUnknownTenant(f func(ctx context.Context, name string) bool) { db.unknown = f }
+
+// ForgetTenant removes a tenant's registry row, if its status is one of
+// ifStatus: for a tenant whose database is gone with no copy kept, which
+// nothing could restore. Its jobs, audit entries and metrics stay.
+func (db *DB) ForgetTenant(ctx context.Context, name string, ifStatus ...string) error {
+	args := []any{name}
+	for _, s := range ifStatus {
+		args = append(args, s)
+	}
+	res, err := db.db.ExecContext(ctx, `DELETE FROM tenants WHERE name = ? AND status IN (`+placeholders(len(ifStatus))+`)`, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fleet.Errorf(fleet.ECONFLICT, "Tenant %q changed meanwhile; it was not removed from the registry.", name)
+	}
+	return nil
 }
 
 // claimTenant inserts a registry row in state creating for a job that is

@@ -27,9 +27,10 @@ type reading struct {
 }
 
 // attacher is implemented by platforms whose tenants are files that one
-// connection can ATTACH (the local platform).
+// connection can ATTACH (the local platform). The attachment says which
+// file the attached schema must be, checked before it is read.
 type attacher interface {
-	AttachURI(name string) (string, error)
+	Attachment(name string) (tenantdb.Attachment, error)
 }
 
 // newReader returns the best reader for p. A lock must not hold a reader
@@ -120,7 +121,7 @@ func (r *attachReader) open(ctx context.Context) error {
 }
 
 func (r *attachReader) read(ctx context.Context, name string, from, to time.Time) (_ reading, err error) {
-	uri, err := r.a.AttachURI(name)
+	at, err := r.a.Attachment(name)
 	if err != nil {
 		return reading{}, err
 	}
@@ -129,7 +130,7 @@ func (r *attachReader) read(ctx context.Context, name string, from, to time.Time
 			return reading{}, err
 		}
 	}
-	if _, err := r.attach.ExecContext(ctx, uri); err != nil {
+	if _, err := r.attach.ExecContext(ctx, at.URI); err != nil {
 		r.close()
 		return reading{}, err
 	}
@@ -138,6 +139,11 @@ func (r *attachReader) read(ctx context.Context, name string, from, to time.Time
 			r.close() // start the next tenant on a clean connection
 		}
 	}()
+	// The path may have been swapped for a link since it was checked: the
+	// file SQLite attached must be the one that was checked.
+	if err := at.Verify(ctx, r.conn, attachedAs); err != nil {
+		return reading{}, err
+	}
 	lo, hi := bounds(from, to)
 	got, err := r.run(ctx, &r.query, true, name, from, to, lo, hi)
 	if noVersionTable(err) {

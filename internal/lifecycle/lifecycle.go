@@ -42,7 +42,27 @@ func New(db *central.DB, p platform.Platform, runner *jobs.Runner, log *slog.Log
 	runner.Handle(fleet.JobImport, jobs.Handler{Run: s.runImport, GiveUp: s.giveUpMaking})
 	runner.Handle(fleet.JobDelete, jobs.Handler{Run: s.runDelete, GiveUp: s.giveUpDelete})
 	runner.Handle(fleet.JobRestore, jobs.Handler{Run: s.runRestore, GiveUp: s.giveUpRestore})
+	db.OnUnknownTenant(s.adopt)
 	return s
+}
+
+// adopt looks for a tenant the registry lacks on a platform whose list
+// can hold databases nobody registered (local files dropped into place),
+// and rescans if it is there: CONTRACT.md says the console adopts such a
+// database, and "not found" must not depend on whether something else
+// rescanned first. A name the platform lacks costs one stat, no rescan.
+func (s *Service) adopt(ctx context.Context, name string) bool {
+	if _, ok := s.p.(prober); !ok {
+		return false
+	}
+	if _, err := s.p.Get(ctx, name); err != nil {
+		return false
+	}
+	if _, err := s.Rescan(ctx); err != nil {
+		s.log.Warn("rescan for an unknown tenant", "tenant", name, "err", err)
+		return false
+	}
+	return true
 }
 
 // Platform returns the platform the service manages.
@@ -55,6 +75,14 @@ type cloneArgs struct {
 
 type importArgs struct {
 	File string `json:"file"`
+}
+
+// deleteArgs: Forget is set when the tenant was missing when its delete
+// was asked for: there is nothing to archive, so, unless the database
+// came back meanwhile, the delete removes the registry row rather than
+// leave an "archived" tenant with no copy to restore.
+type deleteArgs struct {
+	Forget bool `json:"forget,omitempty"`
 }
 
 // Create queues the creation of a tenant with the latest schema.
@@ -154,6 +182,10 @@ func (s *Service) move(ctx context.Context, actor, name, kind, status string, fr
 		return nil, s.refused(ctx, actor, kind, name, "", fleet.Errorf(fleet.ECONFLICT, "Tenant %q is %s and cannot be %s now.", name, t.Status, verb))
 	}
 	j := &fleet.Job{Kind: kind, Tenant: name, CreatedBy: actor}
+	if kind == fleet.JobDelete && t.Status == fleet.StatusMissing {
+		b, _ := json.Marshal(deleteArgs{Forget: true})
+		j.Args = string(b)
+	}
 	if err := s.db.MoveTenant(ctx, j, name, central.TenantUpdate{Status: &status, IfStatus: []string{t.Status}}); err != nil {
 		return nil, s.refused(ctx, actor, kind, name, "", err)
 	}
@@ -307,11 +339,25 @@ func (s *Service) giveUpMaking(ctx context.Context, j *fleet.Job, cause error) {
 }
 
 func (s *Service) runDelete(ctx context.Context, j *fleet.Job, p jobs.Progress) error {
+	var a deleteArgs
+	if j.Args != "" {
+		if err := json.Unmarshal([]byte(j.Args), &a); err != nil {
+			return fmt.Errorf("delete job arguments: %w", err)
+		}
+	}
 	p("Archiving the database", 1, 2)
 	err := s.p.Delete(ctx, j.Tenant)
 	// Not found: an earlier attempt archived it already, or it was missing.
 	if err != nil && fleet.ErrorCode(err) != fleet.ENOTFOUND {
 		return err
+	}
+	if err != nil && a.Forget {
+		p("Removing it from the registry", 2, 2)
+		if err := s.db.ForgetTenant(ctx, j.Tenant, fleet.StatusDeleting); err != nil {
+			return err
+		}
+		s.audit(ctx, j, "forgotten: its database was missing, so nothing was archived and there is nothing to restore", nil)
+		return nil
 	}
 	p("Updating the registry", 2, 2)
 	archived, now, noJob, empty := fleet.StatusArchived, time.Now(), int64(0), ""

@@ -193,17 +193,38 @@ func (s *Server) handleTenantShow(c echo.Context) error {
 	return s.renderTenant(c, http.StatusOK, name, vm)
 }
 
-// tenantFormError re-renders a tenant's page with an inline error.
+// tenantFormError re-renders a tenant's page with an inline error in the
+// form that was sent. When the tenant's status no longer shows that form
+// (a second restore click, a delete while deleting), the message goes to
+// the top of the tenant's page instead (see refusedAction): a refusal is
+// never a bare status code.
 func (s *Server) tenantFormError(c echo.Context, name string, err error, set func(*pages.TenantDetail, string)) error {
 	if wantsJSON(c) || fleet.ErrorCode(err) == fleet.EINTERNAL {
 		return err
 	}
-	vm, _, verr := s.tenantDetail(c, name)
+	vm, t, verr := s.tenantDetail(c, name)
 	if verr != nil {
 		return verr // the tenant itself is unknown: its 404 says more
 	}
+	if set == nil || t.Status != fleet.StatusReady {
+		return s.refusedAction(c, name, err)
+	}
 	set(&vm, fleet.ErrorMessage(err))
 	return s.renderTenant(c, statusOf[fleet.ErrorCode(err)], name, vm)
+}
+
+// refusedAction answers a refused form post with the message as an error
+// flash on the tenant's page: a redirect for a plain form, HX-Redirect
+// (with the refusal's status) for htmx, which would otherwise drop an
+// error response silently.
+func (s *Server) refusedAction(c echo.Context, name string, err error) error {
+	s.setFlash(c, "error", fleet.ErrorMessage(err))
+	to := "/tenants/" + name
+	if c.Request().Header.Get("HX-Request") == "true" {
+		c.Response().Header().Set("HX-Redirect", to)
+		return c.NoContent(statusOf[fleet.ErrorCode(err)])
+	}
+	return c.Redirect(http.StatusSeeOther, to)
 }
 
 // renderTenant renders a tenant's page with its metrics history.
@@ -271,7 +292,8 @@ func (s *Server) handleTenantRestore(c echo.Context) error {
 	}
 	j, err := s.Lifecycle.Restore(c.Request().Context(), actor(c), name)
 	if err != nil {
-		return s.tenantFormError(c, name, err, func(vm *pages.TenantDetail, m string) { vm.DeleteError = m })
+		// The restore form has no inline error: the message is a flash.
+		return s.tenantFormError(c, name, err, nil)
 	}
 	return s.accepted(c, j)
 }
@@ -281,11 +303,31 @@ func (s *Server) handleTenantExport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, "application/vnd.sqlite3")
-	h.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.db"`, name))
-	h.Set("Cache-Control", "no-store")
-	// Export makes the whole copy before writing a byte, so an error still
-	// reaches the error handler with nothing sent.
-	return s.Lifecycle.Export(c.Request().Context(), actor(c), name, c.Response())
+	// Export makes the whole copy before writing a byte, so the download
+	// headers are set only when the first byte is: an error reaches the
+	// error handler as its own page, not as an attachment named <name>.db.
+	d := &download{res: c.Response(), name: name}
+	if err := s.Lifecycle.Export(c.Request().Context(), actor(c), name, d); err != nil {
+		return err
+	}
+	_, err = d.Write(nil) // an empty database is still a download
+	return err
+}
+
+// download is a response that becomes a file download at its first byte.
+type download struct {
+	res     *echo.Response
+	name    string
+	started bool
+}
+
+func (d *download) Write(b []byte) (int, error) {
+	if !d.started {
+		d.started = true
+		h := d.res.Header()
+		h.Set(echo.HeaderContentType, "application/vnd.sqlite3")
+		h.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.db"`, d.name))
+		h.Set("Cache-Control", "no-store")
+	}
+	return d.res.Write(b)
 }

@@ -2,10 +2,13 @@ package web_test
 
 import (
 	"bytes"
+	"database/sql"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -233,5 +236,129 @@ func TestTenantListPages(t *testing.T) {
 	// Nonsense parameters fall back to defaults instead of failing.
 	if res := c.get("/tenants?page=-4&sort=%3Bdrop&status=%27"); res.StatusCode != http.StatusOK {
 		t.Fatalf("nonsense parameters: %d", res.StatusCode)
+	}
+}
+
+// TestExportErrorIsNoDownload: a failed export answers its error page,
+// not a download of that page named <name>.db.
+func TestExportErrorIsNoDownload(t *testing.T) {
+	e := newEnv(t)
+	c := e.login("admin@example.com")
+	for _, path := range []string{"/tenants/nope/export", "/tenants/..%2Fx/export"} {
+		res := c.get(path)
+		if res.StatusCode != http.StatusNotFound {
+			t.Fatalf("%s: %d", path, res.StatusCode)
+		}
+		if cd := res.Header.Get("Content-Disposition"); cd != "" {
+			t.Fatalf("%s: error page sent as a download: %q", path, cd)
+		}
+		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+			t.Fatalf("%s: error page type %q", path, ct)
+		}
+		if c.doc(res).Find("title").Length() == 0 {
+			t.Fatalf("%s: no error page", path)
+		}
+	}
+}
+
+// TestRefusedActionSaysWhy: a refused action on a tenant that is not
+// ready (a second restore click, a delete while deleting) tells the user
+// why, on the tenant's page, for a form post and an htmx request alike.
+func TestRefusedActionSaysWhy(t *testing.T) {
+	e := newEnv(t)
+	c := e.login("admin@example.com")
+	jobID(t, c.post("/tenants", url.Values{"name": {"store-1"}}))
+	e.runJobs()
+	flash := func(what string, res *http.Response, want string) {
+		t.Helper()
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/tenants/store-1" {
+			t.Fatalf("%s: %d to %q, want a redirect to the tenant", what, res.StatusCode, res.Header.Get("Location"))
+		}
+		msg := c.doc(c.get("/tenants/store-1")).Find(`[data-testid="flash"][data-kind="error"]`).Text()
+		if !strings.Contains(msg, want) {
+			t.Fatalf("%s: flash %q does not say %q", what, msg, want)
+		}
+	}
+	jobID(t, c.post("/tenants/store-1/delete", url.Values{"confirm": {"store-1"}})) // queued: deleting
+	flash("delete while deleting", c.post("/tenants/store-1/delete", url.Values{"confirm": {"store-1"}}), "is deleting and cannot be deleted")
+
+	// htmx: the refusal's status, a redirect htmx follows, the same flash.
+	req, _ := http.NewRequest(http.MethodPost, e.ts.URL+"/tenants/store-1/delete",
+		strings.NewReader(url.Values{"confirm": {"store-1"}, "csrf": {c.csrf}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("HX-Request", "true")
+	res := c.do(req)
+	if res.StatusCode != http.StatusConflict || res.Header.Get("HX-Redirect") != "/tenants/store-1" {
+		t.Fatalf("htmx delete while deleting: %d, HX-Redirect %q", res.StatusCode, res.Header.Get("HX-Redirect"))
+	}
+	if msg := c.doc(c.get("/tenants/store-1")).Find(`[data-testid="flash"]`).Text(); !strings.Contains(msg, "cannot be deleted") {
+		t.Fatalf("htmx refusal left no message: %q", msg)
+	}
+
+	e.runJobs() // archived
+	jobID(t, c.post("/tenants/store-1/restore", nil))
+	flash("second restore click", c.post("/tenants/store-1/restore", nil), "cannot be restored now")
+}
+
+// TestDeleteMissingForgets: deleting a tenant whose database is missing
+// removes it from the registry (audited), rather than mark it archived
+// with no copy and offer a restore that can only fail.
+func TestDeleteMissingForgets(t *testing.T) {
+	e := newEnv(t)
+	c := e.login("admin@example.com")
+	jobID(t, c.post("/tenants", url.Values{"name": {"store-1"}}))
+	e.runJobs()
+	if err := os.Remove(filepath.Join(e.dir, "tenants", "store-1.db")); err != nil {
+		t.Fatal(err)
+	}
+	c.post("/tenants/rescan", nil)
+	if st := c.tenantStatus("store-1"); st != fleet.StatusMissing {
+		t.Fatalf("store-1 is %s, want missing", st)
+	}
+	jobID(t, c.post("/tenants/store-1/delete", url.Values{"confirm": {"store-1"}}))
+	e.runJobs()
+	res := c.get("/tenants/store-1")
+	if res.StatusCode != http.StatusNotFound {
+		doc := c.doc(res)
+		t.Fatalf("deleted missing tenant: %d, restore offered: %v", res.StatusCode, doc.Find(`[data-testid="restore-button"]`).Length() > 0)
+	}
+	doc := c.doc(c.get("/audit?tenant=store-1"))
+	if !strings.Contains(doc.Find(`[data-testid="audit-row"][data-action="tenant.delete"]`).Text(), "forgotten") {
+		t.Fatal("forgetting store-1 is not in the audit log")
+	}
+	if m, _ := filepath.Glob(filepath.Join(e.dir, "archive", "store-1.*")); len(m) != 0 {
+		t.Fatalf("archive holds %v", m)
+	}
+}
+
+// TestConsoleAdoptsDroppedFile: a database dropped into <data>/tenants is
+// found by the console's pages at once, without waiting for a rescan.
+func TestConsoleAdoptsDroppedFile(t *testing.T) {
+	e := newEnv(t)
+	c := e.login("admin@example.com")
+	dropTenant(t, filepath.Join(e.dir, "tenants", "store-7.db"))
+	if st := c.tenantStatus("store-7"); st != fleet.StatusReady {
+		t.Fatalf("dropped store-7: %s", st)
+	}
+	dropTenant(t, filepath.Join(e.dir, "tenants", "store-8.db"))
+	if res := c.get("/sql?tenant=store-8"); res.StatusCode != http.StatusOK {
+		t.Fatalf("SQL console on dropped store-8: %d", res.StatusCode)
+	}
+	if res := c.get("/tenants/store-9"); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("a tenant nobody made: %d", res.StatusCode)
+	}
+}
+
+// dropTenant writes a small SQLite database at path, as an operator
+// copying one in would.
+func dropTenant(t *testing.T, path string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('hello')`); err != nil {
+		t.Fatal(err)
 	}
 }

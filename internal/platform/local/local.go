@@ -80,18 +80,47 @@ func (p *Platform) path(name string) (string, error) {
 	return filepath.Join(p.tenantsDir(), name+".db"), nil
 }
 
+// file returns a tenant's file as a tenantdb.TenantFile: every open of it
+// is checked to be the regular file in the tenants directory, never what a
+// symbolic link points to (see tenantdb/confine.go).
+func (p *Platform) file(name string) (tenantdb.TenantFile, error) {
+	if err := fleet.ValidateName(name); err != nil {
+		return tenantdb.TenantFile{}, err
+	}
+	return tenantdb.TenantFile{Dir: p.tenantsDir(), Name: name + ".db"}, nil
+}
+
+// rw is how the platform opens a tenant's file: read-write, never
+// creating it, with a busy timeout and immediate transactions.
+func rw() url.Values {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Set("_txlock", "immediate")
+	q.Set("mode", "rw")
+	return q
+}
+
 func (p *Platform) url(path string) string {
 	u, _ := tenantdb.FileURL(path, false)
 	return u
 }
 
 // describe stats a tenant file. The size includes the WAL, and the last
-// write is the newer of the two files' times.
+// write is the newer of the two files' times. Anything but a regular file
+// (a symbolic link, a FIFO, a directory) is refused, as every open does.
 func (p *Platform) describe(name, path string) (platform.Database, error) {
-	fi, err := os.Stat(path)
+	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return platform.Database{}, fleet.Errorf(fleet.ENOTFOUND, "Tenant %q not found.", name)
 	} else if err != nil {
+		return platform.Database{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		f := tenantdb.TenantFile{Dir: p.tenantsDir(), Name: name + ".db"}
+		_, err := f.Identify()
+		if err == nil { // replaced by a regular file since the Lstat
+			err = fleet.Errorf(fleet.ECONFLICT, "%s changed while it was being read; try again.", path)
+		}
 		return platform.Database{}, err
 	}
 	d := platform.Database{Name: name, ID: path, URL: "file:" + path, SizeBytes: fi.Size(), ModifiedAt: fi.ModTime().UTC()}
@@ -233,26 +262,39 @@ func (p *Platform) Fingerprints(ctx context.Context, names []string) []string {
 // Probe reports whether a listed file is a SQLite database (an empty file
 // is an empty database too).
 func (p *Platform) Probe(ctx context.Context, name string) error {
-	path, err := p.path(name)
+	f, err := p.file(name)
 	if err != nil {
 		return err
 	}
-	if !tenantdb.LooksLikeSQLite(path) {
-		return fleet.Errorf(fleet.EINVALID, "%s is not a SQLite database.", path)
+	// Opened without following a link or blocking on a FIFO: the file
+	// listed may have been swapped since.
+	fh, _, err := f.OpenRegular()
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	if !tenantdb.HasSQLiteHeader(fh) {
+		return fleet.Errorf(fleet.EINVALID, "%s is not a SQLite database.", f.Path())
 	}
 	return nil
 }
 
-// AttachURI returns the URI under which a connection may ATTACH the
-// tenant's file, read-only. The collector reads many tenants through one
-// connection this way, saving a connection and a statement parse per
-// tenant.
-func (p *Platform) AttachURI(name string) (string, error) {
-	path, err := p.path(name)
+// Attachment returns how a connection may ATTACH the tenant's file,
+// read-only, and the file it must turn out to be: the caller runs
+// Verify on the attached schema before reading it. The collector reads
+// many tenants through one connection this way, saving a connection and a
+// statement parse per tenant.
+func (p *Platform) Attachment(name string) (tenantdb.Attachment, error) {
+	f, err := p.file(name)
 	if err != nil {
-		return "", err
+		return tenantdb.Attachment{}, err
 	}
-	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?mode=ro", nil
+	id, err := f.Identify()
+	if err != nil {
+		return tenantdb.Attachment{}, err
+	}
+	uri := "file:" + (&url.URL{Path: f.Path()}).EscapedPath() + "?mode=ro"
+	return tenantdb.Attachment{URI: uri, File: f, ID: id}, nil
 }
 
 // Create implements platform.Platform: an empty database in SQLite's
@@ -286,21 +328,35 @@ func (p *Platform) Create(ctx context.Context, name string) (platform.Database, 
 
 // Open implements platform.Platform.
 func (p *Platform) Open(ctx context.Context, name string) (*sql.DB, error) {
-	path, err := p.path(name)
+	f, err := p.file(name)
 	if err != nil {
 		return nil, err
 	}
-	return tenantdb.OpenFile(path)
+	return f.Open(rw())
 }
 
 // OpenConsole opens the tenant's file for the SQL console (see
 // tenantdb.OpenConsoleFile for what the connection refuses).
 func (p *Platform) OpenConsole(ctx context.Context, name string, write bool) (platform.ConsoleConn, error) {
-	path, err := p.path(name)
+	f, err := p.file(name)
 	if err != nil {
 		return nil, err
 	}
-	return tenantdb.OpenConsoleFile(ctx, path, write)
+	want, err := f.Identify()
+	if err != nil {
+		return nil, err
+	}
+	c, err := tenantdb.OpenConsoleFile(ctx, f.Path(), write)
+	if err != nil {
+		return nil, err
+	}
+	// The console's connection is one pinned connection: checking it once,
+	// before it runs anything, checks everything it will read.
+	if err := f.VerifyWAL(ctx, c.Conn, want); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // tmpFile returns a fresh path in the tmp directory.
@@ -313,12 +369,8 @@ func (p *Platform) tmpFile(prefix string) string {
 // backup writes a consistent copy of the tenant at srcPath to dstPath with
 // SQLite's online backup API, copying every page in one step under one read
 // transaction, so concurrent writers neither block it nor tear it.
-func backup(ctx context.Context, srcPath, dstPath string) error {
-	u, err := tenantdb.FileURL(srcPath, false)
-	if err != nil {
-		return err
-	}
-	db, err := tenantdb.Open(u)
+func backup(ctx context.Context, src tenantdb.TenantFile, dstPath string) error {
+	db, err := src.Open(rw())
 	if err != nil {
 		return err
 	}
@@ -390,10 +442,11 @@ func removeDB(path string) {
 // Clone implements platform.Platform. The local platform keeps no history,
 // so a point-in-time clone is refused.
 func (p *Platform) Clone(ctx context.Context, src, dst string, at time.Time) (platform.Database, error) {
-	srcPath, err := p.path(src)
+	srcFile, err := p.file(src)
 	if err != nil {
 		return platform.Database{}, err
 	}
+	srcPath := srcFile.Path()
 	dstPath, err := p.path(dst)
 	if err != nil {
 		return platform.Database{}, err
@@ -409,7 +462,7 @@ func (p *Platform) Clone(ctx context.Context, src, dst string, at time.Time) (pl
 	}
 	tmp := p.tmpFile(dst)
 	defer removeDB(tmp)
-	if err := backup(ctx, srcPath, tmp); err != nil {
+	if err := backup(ctx, srcFile, tmp); err != nil {
 		return platform.Database{}, fmt.Errorf("copy %s: %w", src, err)
 	}
 	if err := publish(tmp, dstPath, dst); err != nil {
@@ -451,10 +504,10 @@ func (p *Platform) Delete(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
 		return fleet.Errorf(fleet.ENOTFOUND, "Tenant %q not found.", name)
 	}
-	if err := p.checkpoint(ctx, path); err != nil {
+	if err := p.checkpoint(ctx, name); err != nil {
 		return fmt.Errorf("prepare %s for the archive: %w", name, err)
 	}
 	dst := p.archiveName(name, time.Now())
@@ -468,12 +521,12 @@ func (p *Platform) Delete(ctx context.Context, name string) error {
 
 // checkpoint folds the WAL into the database and leaves WAL mode, so that
 // the file alone holds every committed write.
-func (p *Platform) checkpoint(ctx context.Context, path string) error {
-	u, err := tenantdb.FileURL(path, false)
+func (p *Platform) checkpoint(ctx context.Context, name string) error {
+	f, err := p.file(name)
 	if err != nil {
 		return err
 	}
-	db, err := tenantdb.Open(u)
+	db, err := f.Open(rw())
 	if err != nil {
 		return err
 	}
@@ -578,7 +631,7 @@ func (p *Platform) Export(ctx context.Context, name string, w io.Writer) error {
 	}
 	tmp := p.tmpFile(name + ".export")
 	defer removeDB(tmp)
-	if err := backup(ctx, path, tmp); err != nil {
+	if err := backup(ctx, tenantdb.TenantFile{Dir: p.tenantsDir(), Name: name + ".db"}, tmp); err != nil {
 		return fmt.Errorf("export %s: %w", name, err)
 	}
 	f, err := os.Open(tmp)
