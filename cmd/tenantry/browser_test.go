@@ -581,3 +581,44 @@ func TestBrowserCollectNow(t *testing.T) {
 	}
 	shot(ctx, t, "collect-02-list")
 }
+
+// TestBrowserForgetMissingTenant: a tenant whose database vanished is
+// shown as missing with a way to forget it (confirmed by its name), not a
+// delete that would archive nothing or a restore that can only fail.
+func TestBrowserForgetMissingTenant(t *testing.T) {
+	ctx := newBrowser(t)
+	c := newCLI(t)
+	c.env["TENANTRY_PASSWORD"] = testPassword
+	c.ok("users", "add", adminEmail)
+	c.ok("tenants", "create", "store-1")
+	c.ok("tenants", "create", "store-2")
+	if err := os.Remove(filepath.Join(c.data, "tenants", "store-1.db")); err != nil {
+		t.Fatal(err)
+	}
+	base := c.serve().URL // its first scan marks store-1 missing
+	login(ctx, t, base, adminEmail, testPassword)
+	visitTenant(ctx, t, base, "store-1")
+	if got := tenantStatus(ctx, t); got != "missing" {
+		t.Fatalf("store-1 is %q, want missing", got)
+	}
+	if exists(ctx, t, tid("delete-form")) || exists(ctx, t, tid("restore-button")) {
+		t.Error("the missing tenant offers a delete or a restore")
+	}
+	step(ctx, t, "wait for app.js to bind the forget form", chromedp.WaitVisible(tid("forget-form")+`[data-confirm-bound]`))
+	if !get(ctx, t, "read whether forget-button is disabled", chromedp.JavascriptAttribute[bool](tid("forget-button"), "disabled")) {
+		t.Error("forget-button is enabled before the name is typed")
+	}
+	shot(ctx, t, "forget-01-missing-tenant")
+	step(ctx, t, "forget store-1",
+		chromedp.SendKeys(tid("forget-form")+` input[name="confirm"]`, "store-1"),
+		chromedp.Click(tid("forget-button")),
+	)
+	waitJob(ctx, t, "forget store-1")
+	step(ctx, t, "the tenants list no longer has store-1",
+		chromedp.Navigate(base+"/tenants"),
+		chromedp.WaitVisible(row("store-2")),
+	)
+	if exists(ctx, t, row("store-1")) {
+		t.Error("store-1 is still listed after it was forgotten")
+	}
+}

@@ -315,6 +315,17 @@ func TestDeleteMissingForgets(t *testing.T) {
 	if st := c.tenantStatus("store-1"); st != fleet.StatusMissing {
 		t.Fatalf("store-1 is %s, want missing", st)
 	}
+	// The page offers to forget it (a form with a confirm word), not to
+	// delete or restore it; a viewer sees no such form.
+	page := c.doc(c.get("/tenants/store-1"))
+	form := page.Find(`form[data-testid="forget-form"]`)
+	if action, _ := form.Attr("action"); action != "/tenants/store-1/delete" || form.Find(`input[name="confirm"]`).Length() != 1 ||
+		page.Find(`[data-testid="restore-button"], [data-testid="delete-button"]`).Length() != 0 {
+		t.Fatalf("missing tenant's page: forget form %q, restore or delete offered: %d", action, page.Find(`[data-testid="restore-button"], [data-testid="delete-button"]`).Length())
+	}
+	if v := e.login("viewer@example.com"); v.doc(v.get("/tenants/store-1")).Find(`[data-testid="forget-form"]`).Length() != 0 {
+		t.Fatal("a viewer is offered to forget")
+	}
 	jobID(t, c.post("/tenants/store-1/delete", url.Values{"confirm": {"store-1"}}))
 	e.runJobs()
 	res := c.get("/tenants/store-1")

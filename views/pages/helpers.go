@@ -46,7 +46,7 @@ func jobCounts(j JobRow) string {
 // hasSideCards reports whether a tenant's page has action cards next to its
 // details; without any the details take the full width.
 func hasSideCards(p layouts.Page, t TenantRow) bool {
-	return t.Status == "ready" || (t.Status == "archived" && p.IsAdmin())
+	return t.Status == "ready" || (t.Status == "archived" || t.Status == "missing") && p.IsAdmin()
 }
 
 // sizeText is a tenant's size, or a dash where the platform does not tell
