@@ -5,6 +5,7 @@ package collect
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -203,7 +204,7 @@ func (c *Collector) run(ctx context.Context, run *central.CollectRun, shard Shar
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := newReader(c.p, c.opts.Timeout*9/10)
+			r := newReader(c.p, lockWait(c.opts.Timeout))
 			defer r.close()
 			for t := range tasks {
 				outcomes <- c.collectOne(ctx, r, t, from, to)
@@ -359,6 +360,7 @@ func (c *Collector) collectOne(ctx context.Context, r reader, t task, from, to t
 		}
 		backoff := time.Duration(50<<(2*(o.attempts-1))) * time.Millisecond // 50 ms, 200 ms, 800 ms …
 		backoff += time.Duration(rand.Int64N(int64(backoff)))               // jitter
+		c.log.Debug("read tenant again", "tenant", t.name, "attempt", o.attempts, "err", o.err, "backoff", backoff)
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():
@@ -368,14 +370,55 @@ func (c *Collector) collectOne(ctx context.Context, r reader, t task, from, to t
 	return o
 }
 
+// lockWait is how long a reader waits for a tenant's lock: well inside
+// the per-tenant timeout, by an absolute margin that the attach and the
+// query's own work fit in however busy the machine is, so that a locked
+// tenant is reported as locked rather than as timed out.
+func lockWait(timeout time.Duration) time.Duration {
+	return timeout - min(timeout/2, 5*time.Second)
+}
+
 func (c *Collector) read(ctx context.Context, r reader, name string, from, to time.Time) (reading, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	m, err := r.read(ctx, name, from, to)
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// Say what the time went on: "timed out after 30s: database is
+		// locked" tells the operator where to look. The driver reports
+		// any failure after the deadline as the deadline, so a lock wait
+		// that outlasted it is told by looking at the lock.
+		switch {
+		case !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "interrupted"):
+			return reading{}, fmt.Errorf("timed out after %s: %w", c.opts.Timeout, err)
+		case c.lockedNow(context.WithoutCancel(ctx), name):
+			return reading{}, fmt.Errorf("timed out after %s: database is locked", c.opts.Timeout)
+		}
 		return reading{}, fmt.Errorf("timed out after %s", c.opts.Timeout)
 	}
 	return m, err
+}
+
+// lockedNow reports whether a writer holds a local tenant's file locked,
+// without waiting for the lock.
+func (c *Collector) lockedNow(ctx context.Context, name string) bool {
+	a, ok := c.p.(attacher)
+	if !ok {
+		return false // a server waits for its locks; its errors say so
+	}
+	uri, err := a.AttachURI(name)
+	if err != nil {
+		return false
+	}
+	// The driver directly: a probe of one file must not leave a cached
+	// connector behind.
+	db, err := sql.Open("sqlite", uri+"&_pragma=busy_timeout(0)")
+	if err != nil {
+		return false
+	}
+	defer db.Close()
+	var n int
+	err = db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master`).Scan(&n)
+	return err != nil && strings.Contains(err.Error(), "locked")
 }
 
 // transient reports whether trying again may help: a busy or locked

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -294,10 +295,12 @@ func TestOneCollectionAtATime(t *testing.T) {
 }
 
 // TestLockedTenantRetriesThenFails: a tenant locked by a writer is retried
-// with backoff; one unlocked in time is collected, one locked throughout
-// fails with a timeout, and the rest of the fleet is collected.
+// with backoff; one unlocked after its first attempt failed is collected,
+// one locked throughout fails saying it is locked, and the rest of the
+// fleet is collected.
 func TestLockedTenantRetriesThenFails(t *testing.T) {
-	f := newFleet(t, 4, 3, collect.Options{Timeout: 300 * time.Millisecond})
+	const timeout = 2 * time.Second
+	f := newFleet(t, 4, 3, collect.Options{})
 	names := demo.Profiles(4, 7)
 	lock := func(name string) *sql.Conn {
 		db, err := f.p.Open(context.Background(), name)
@@ -315,9 +318,27 @@ func TestLockedTenantRetriesThenFails(t *testing.T) {
 		return conn
 	}
 	briefly, throughout := lock(names[0].Name), lock(names[1].Name)
-	time.AfterFunc(400*time.Millisecond, func() { briefly.ExecContext(context.Background(), `ROLLBACK`) })
+	// The briefly locked tenant is unlocked once its first attempt failed.
+	var once sync.Once
+	log := slog.New(logHook(func(r slog.Record) {
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "tenant" && a.Value.String() == names[0].Name {
+				once.Do(func() {
+					if _, err := briefly.ExecContext(context.Background(), `ROLLBACK`); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			return true
+		})
+	}))
+	c := collect.New(f.db, f.p, nil, collect.Options{Timeout: timeout}, log)
 	start := time.Now()
-	s := f.run(f.end, f.end)
+	s, err := c.Run(context.Background(), collect.Spec{From: f.end, To: f.end, Trigger: "test", Actor: "test"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
 	throughout.ExecContext(context.Background(), `ROLLBACK`)
 	if s.OK != 3 || s.Failed != 1 || s.Errors[0].Tenant != names[1].Name || !strings.Contains(s.Errors[0].Error, "locked") {
 		t.Fatalf("summary: %+v", s)
@@ -338,10 +359,26 @@ func TestLockedTenantRetriesThenFails(t *testing.T) {
 			}
 		}
 	}
-	if took := time.Since(start); took > 5*time.Second {
+	// Three attempts and their backoff take about four seconds. A wait on
+	// the lock that outlasted the per-tenant timeout (the tenants'
+	// connections wait ten seconds) would make it thirty.
+	if took > 20*time.Second {
 		t.Fatalf("the run took %s: the per-tenant timeout does not interrupt a wait on a lock", took)
 	}
 }
+
+// logHook is a slog handler that hands each record to a function: the
+// way a test learns what the collector just went through.
+type logHook func(slog.Record)
+
+func (h logHook) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h logHook) Handle(_ context.Context, r slog.Record) error {
+	h(r)
+	return nil
+}
+func (h logHook) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h logHook) WithGroup(string) slog.Handler      { return h }
 
 // TestCollectionMirrorsSchemaVersion: a tenant migrated outside Tenantry
 // (goose run by hand) shows its new version in the registry after the

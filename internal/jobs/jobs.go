@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -18,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -125,14 +125,19 @@ func (r *Runner) stale(owner string) bool {
 }
 
 // RunNow claims the job and runs it in this goroutine. It returns the job
-// as it ended, or nil if another runner holds it.
+// as it ended, or nil if another runner holds it. A run that could not
+// keep its lease handed the job back; RunNow then claims it again, so
+// that the caller waiting for it is not left waiting for nobody.
 func (r *Runner) RunNow(ctx context.Context, id int64) (*fleet.Job, error) {
-	j, err := r.db.ClaimJob(ctx, id, r.owner, r.Lease, r.stale)
-	if err != nil || j == nil {
-		return nil, err
+	for {
+		j, err := r.db.ClaimJob(ctx, id, r.owner, r.Lease, r.stale)
+		if err != nil || j == nil {
+			return nil, err
+		}
+		if !r.run(ctx, j) || ctx.Err() != nil {
+			return r.db.Job(context.WithoutCancel(ctx), id)
+		}
 	}
-	r.run(ctx, j)
-	return r.db.Job(context.WithoutCancel(ctx), id)
 }
 
 // RunPending runs every claimable job (queued, or abandoned by a dead
@@ -213,64 +218,73 @@ func (r *Runner) claimAndRun(ctx context.Context) {
 	}
 }
 
+// Why a run's work was stopped, as its context's cause.
+var (
+	// errLeaseTaken: another runner holds the job now (this one stalled
+	// past its lease); the job is theirs to finish.
+	errLeaseTaken = errors.New("another runner holds the job's lease")
+	// errLeaseLapsing: the lease could not be renewed before it would
+	// lapse (the central database busy or unreachable for that long).
+	// Nothing is wrong with the work itself, so the job goes back to the
+	// queue rather than failing.
+	errLeaseLapsing = errors.New("the job's lease could not be renewed")
+)
+
 // run executes a claimed job: renews its lease while it runs, records
 // progress, and records the outcome. A job whose context was cancelled
-// (shutdown) goes back to the queue so that the next start resumes it.
-func (r *Runner) run(ctx context.Context, j *fleet.Job) {
+// (shutdown), or whose lease could not be kept, goes back to the queue,
+// and run reports that it did so; only the work's own failure fails it.
+func (r *Runner) run(ctx context.Context, j *fleet.Job) (requeued bool) {
 	h, ok := r.handlers[j.Kind]
 	if !ok {
 		_ = r.db.FinishJob(ctx, j.ID, fleet.JobFailed, "Failed", "no handler for job kind "+j.Kind)
-		return
+		return false
 	}
 	log := r.log.With("job", j.ID, "kind", j.Kind, "tenant", j.Tenant, "attempt", j.Attempts)
 	if j.Attempts > MaxAttempts {
 		cause := fmt.Errorf("gave up after %d attempts", MaxAttempts)
 		r.giveUp(ctx, h, j, cause, log)
-		return
+		return false
 	}
-	jctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	claimed := time.Now() // just after the claim that started the lease
+	jctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	renewed := make(chan struct{})
-	// lost is set when another runner holds the job now (this one
-	// stalled past its lease): the job is theirs to finish, so this
-	// runner must neither record an outcome nor clean up after it.
-	var lost atomic.Bool
 	go func() {
 		defer close(renewed)
-		t := time.NewTicker(r.Lease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-jctx.Done():
-				return
-			case <-t.C:
-				if err := r.db.RenewLease(jctx, j.ID, r.owner, r.Lease); err != nil && jctx.Err() == nil {
-					log.Error("lost job lease", "err", err)
-					lost.Store(fleet.ErrorCode(err) == fleet.ECONFLICT)
-					cancel()
-					return
-				}
-			}
-		}
+		r.keepLease(jctx, stop, j.ID, claimed, log)
 	}()
 	progress := func(step string, done, total int64) {
 		if err := r.db.JobProgress(jctx, j.ID, step, done, total); err != nil && jctx.Err() == nil {
 			log.Warn("record job progress", "err", err)
 		}
 	}
-	start := time.Now()
 	log.Info("job started")
 	err := safeRun(jctx, h, j, progress)
-	cancel()
+	stop(nil)
 	<-renewed
+	why := context.Cause(jctx) // the first reason given wins
+	took := time.Since(claimed)
 	switch {
-	case lost.Load():
-		log.Warn("job left to the runner that holds its lease now", "err", err, "duration", time.Since(start))
+	case errors.Is(why, errLeaseTaken):
+		// Neither an outcome nor a clean-up: either would be the new
+		// holder's to make.
+		log.Warn("job left to the runner that holds its lease now", "err", err, "duration", took)
 	case err == nil:
-		log.Info("job succeeded", "duration", time.Since(start))
+		log.Info("job succeeded", "duration", took)
 		if ferr := r.db.FinishJob(ctx, j.ID, fleet.JobSucceeded, "Done", ""); ferr != nil {
 			log.Error("record job success", "err", ferr)
 		}
+	case errors.Is(why, errLeaseLapsing):
+		// The work was stopped because the lease could not be kept, not
+		// because it failed: whatever it returned, hand the job back
+		// uncounted. If the central database still refuses, the lapsed
+		// lease hands it on all the same.
+		if rerr := r.db.ReleaseJob(ctx, j.ID, r.owner, "Paused: the central database did not answer in time; resumes at once"); rerr != nil {
+			log.Error("release job after its lease lapsed", "err", rerr)
+		}
+		log.Warn("job stopped as its lease could not be renewed; it goes back to the queue", "err", err, "cause", why, "duration", took)
+		return true
 	case ctx.Err() != nil:
 		// Shutdown: the handler stopped at a safe point. Hand the job back
 		// rather than let its lease lapse, so the next start resumes it
@@ -278,9 +292,58 @@ func (r *Runner) run(ctx context.Context, j *fleet.Job) {
 		if rerr := r.db.ReleaseJob(ctx, j.ID, r.owner, "Interrupted by a shutdown; resumes on the next start"); rerr != nil {
 			log.Error("release interrupted job", "err", rerr)
 		}
-		log.Info("job interrupted; it resumes on the next start", "err", err, "duration", time.Since(start))
+		log.Info("job interrupted; it resumes on the next start", "err", err, "duration", took)
 	default:
 		r.giveUp(ctx, h, j, err, log)
+	}
+	return false
+}
+
+// keepLease renews a running job's lease every third of it until ctx
+// ends. A renewal that fails for a passing reason (the central database
+// busy or locked, a network hiccup) is retried until the lease is about
+// to lapse; only then, or as soon as another runner holds the job, does
+// it stop the work, giving the reason as ctx's cause. It stops the work
+// a sixth of the lease early, so that the work has stopped before anyone
+// else may claim the job.
+func (r *Runner) keepLease(ctx context.Context, stop context.CancelCauseFunc, id int64, held time.Time, log *slog.Logger) {
+	every, retry := r.Lease/3, max(r.Lease/30, 10*time.Millisecond)
+	t := time.NewTimer(every)
+	defer t.Stop()
+	failures := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		giveUpAt := held.Add(r.Lease - r.Lease/6)
+		tried := time.Now() // the renewed lease runs from a moment after this
+		rctx, cancel := context.WithDeadline(ctx, giveUpAt)
+		err := r.db.RenewLease(rctx, id, r.owner, r.Lease)
+		cancel()
+		switch {
+		case err == nil:
+			if failures > 0 {
+				log.Info("job lease renewed after failures", "failures", failures)
+			}
+			held, failures = tried, 0
+			t.Reset(every)
+		case ctx.Err() != nil:
+			return // the work ended; its outcome is recorded elsewhere
+		case fleet.ErrorCode(err) == fleet.ECONFLICT:
+			log.Error("lost job lease", "err", err)
+			stop(errLeaseTaken)
+			return
+		case !time.Now().Add(retry).Before(giveUpAt):
+			log.Error("job lease not renewed before it would lapse", "err", err, "failures", failures+1)
+			stop(fmt.Errorf("%w: %w", errLeaseLapsing, err))
+			return
+		default:
+			failures++
+			log.Warn("renew job lease; retrying", "err", err, "failures", failures)
+			t.Reset(retry)
+		}
 	}
 }
 

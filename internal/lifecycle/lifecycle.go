@@ -248,11 +248,26 @@ func (s *Service) finish(ctx context.Context, j *fleet.Job, d platform.Database,
 	ready, noJob, empty := fleet.StatusReady, int64(0), ""
 	lastWrite := d.ModifiedAt
 	var zero time.Time
-	return s.db.UpdateTenant(ctx, j.Tenant, central.TenantUpdate{
+	return s.settle(ctx, j.Tenant, central.TenantUpdate{
 		Status: &ready, PlatformID: &d.ID, URL: &d.URL, SchemaVersion: &version, SizeBytes: &d.SizeBytes,
 		LastWriteAt: &lastWrite, ArchivedAt: &zero, Error: &empty, JobID: &noJob,
 		IfStatus: []string{fleet.StatusCreating},
 	})
+}
+
+// settle makes a job's last registry update. If the tenant is already in
+// the state the update sets, with no job holding it, an earlier attempt of
+// this job made the update and was killed before the job's end was
+// recorded: the job is done, not failed (nor, for a job that makes a
+// tenant, cleaned up after, which would discard a ready tenant).
+func (s *Service) settle(ctx context.Context, name string, u central.TenantUpdate) error {
+	err := s.db.UpdateTenant(ctx, name, u)
+	if fleet.ErrorCode(err) == fleet.ECONFLICT {
+		if t, terr := s.db.Tenant(ctx, name); terr == nil && t.Status == *u.Status && t.JobID == 0 {
+			return nil
+		}
+	}
+	return err
 }
 
 func (s *Service) runCreate(ctx context.Context, j *fleet.Job, p jobs.Progress) error {
@@ -361,7 +376,7 @@ func (s *Service) runDelete(ctx context.Context, j *fleet.Job, p jobs.Progress) 
 	}
 	p("Updating the registry", 2, 2)
 	archived, now, noJob, empty := fleet.StatusArchived, time.Now(), int64(0), ""
-	if err := s.db.UpdateTenant(ctx, j.Tenant, central.TenantUpdate{Status: &archived, ArchivedAt: &now, JobID: &noJob,
+	if err := s.settle(ctx, j.Tenant, central.TenantUpdate{Status: &archived, ArchivedAt: &now, JobID: &noJob,
 		Error: &empty, IfStatus: []string{fleet.StatusDeleting}}); err != nil {
 		return err
 	}

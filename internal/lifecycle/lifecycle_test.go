@@ -200,6 +200,44 @@ func TestDeleteResumesAfterCrash(t *testing.T) {
 	}
 }
 
+// TestKilledAfterLastStepEndsWell: a runner killed after a job's last
+// registry update but before it recorded the job's end leaves the job to
+// the next runner, which finds the work done: the job succeeds, and the
+// tenant it made is neither failed nor discarded.
+func TestKilledAfterLastStepEndsWell(t *testing.T) {
+	e := newEnv(t)
+	j, err := e.life.Create(t.Context(), "tester", "store-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	e.crash(j.ID, 1)
+	e.run()
+	if got := e.job(j.ID); got.State != fleet.JobSucceeded || got.Attempts != 2 {
+		t.Fatalf("create resumed after its last step: %+v", got)
+	}
+	if got := e.tenant("store-1"); got.Status != fleet.StatusReady {
+		t.Fatalf("tenant after its create resumed: %+v", got)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "tenants", "store-1.db")); err != nil {
+		t.Fatalf("the ready tenant's database: %v", err)
+	}
+
+	j, err = e.life.Delete(t.Context(), "tester", "store-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	e.crash(j.ID, 1)
+	e.run()
+	if got := e.job(j.ID); got.State != fleet.JobSucceeded || got.Attempts != 2 {
+		t.Fatalf("delete resumed after its last step: %+v", got)
+	}
+	if got := e.tenant("store-1"); got.Status != fleet.StatusArchived || got.Error != "" {
+		t.Fatalf("tenant after its delete resumed: %+v", got)
+	}
+}
+
 func TestCloneKeepsSourceVersionAndParent(t *testing.T) {
 	e := newEnv(t)
 	if _, err := e.life.Create(t.Context(), "tester", "src"); err != nil {
