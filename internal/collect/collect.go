@@ -405,13 +405,13 @@ func (c *Collector) lockedNow(ctx context.Context, name string) bool {
 	if !ok {
 		return false // a server waits for its locks; its errors say so
 	}
-	uri, err := a.AttachURI(name)
+	att, err := a.Attachment(name) // a regular file in the tenants directory, or no probe
 	if err != nil {
 		return false
 	}
 	// The driver directly: a probe of one file must not leave a cached
-	// connector behind.
-	db, err := sql.Open("sqlite", uri+"&_pragma=busy_timeout(0)")
+	// connector behind. It reads no data, only whether the lock is free.
+	db, err := sql.Open("sqlite", att.URI+"&_pragma=busy_timeout(0)")
 	if err != nil {
 		return false
 	}
