@@ -339,6 +339,15 @@ func (s *Service) runImport(ctx context.Context, j *fleet.Job, p jobs.Progress) 
 // good: whatever it made is discarded and the row says failed, freeing
 // the name.
 func (s *Service) giveUpMaking(ctx context.Context, j *fleet.Job, cause error) {
+	// Only while the row is still this job's is what the platform holds
+	// this job's to discard. An earlier attempt may have finished the
+	// tenant before a kill, and a delete may hold it now: its database is
+	// a real tenant's, not leftovers.
+	if t, err := s.db.Tenant(ctx, j.Tenant); err != nil || t.Status != fleet.StatusCreating || t.JobID != j.ID {
+		s.log.Warn("not discarding: the tenant is no longer this job's", "tenant", j.Tenant, "job", j.ID, "err", err)
+		s.audit(ctx, j, "", cause)
+		return
+	}
 	if err := s.p.Discard(ctx, j.Tenant); err != nil {
 		s.log.Error("discard leftovers", "tenant", j.Tenant, "err", err)
 	}

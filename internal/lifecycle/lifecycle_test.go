@@ -416,3 +416,31 @@ func TestMoveQueuesJobWithRowOrNothing(t *testing.T) {
 		t.Fatalf("after the move: tenant %+v, job %d", got, j.ID)
 	}
 }
+
+// TestGivenUpCreateKeepsAnotherJobsTenant: a create killed after its
+// tenant was ready, and deleted before the create resumed, fails on
+// resume, and its clean-up leaves the database alone: it is a real
+// tenant's, which the delete archives.
+func TestGivenUpCreateKeepsAnotherJobsTenant(t *testing.T) {
+	e := newEnv(t)
+	j, err := e.life.Create(t.Context(), "tester", "store-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	e.crash(j.ID, 3) // its last attempt, killed after the tenant was ready
+	del, err := e.life.Delete(t.Context(), "tester", "store-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	if got := e.job(del.ID); got.State != fleet.JobSucceeded {
+		t.Fatalf("delete: %+v", got)
+	}
+	if got := e.tenant("store-1"); got.Status != fleet.StatusArchived {
+		t.Fatalf("tenant: %+v", got)
+	}
+	if m, _ := filepath.Glob(filepath.Join(e.dir, "archive", "store-1*")); len(m) == 0 {
+		t.Fatal("the archive holds nothing of store-1: the create's clean-up discarded it")
+	}
+}
