@@ -114,7 +114,7 @@ func TestSQLConsoleReadOnly(t *testing.T) {
 	// Every kind of write is refused by the connection, with SQLite's
 	// message, and changes nothing.
 	for _, q := range []string{`DELETE FROM orders`, `DROP TABLE orders`, `UPDATE orders SET status = 'x'`, `PRAGMA user_version = 9`,
-		`ATTACH '/tmp/evil.db' AS evil`, `VACUUM INTO '/tmp/copy.db'`, `SELECT 1; DELETE FROM orders`} {
+		`ATTACH '/tmp/evil.db' AS evil`, `VACUUM INTO '/tmp/copy.db'`, `SELECT 1; DELETE FROM orders`, `PRAGMA temp_store_directory = '/tmp'`} {
 		res := c.get(sqlURL(url.Values{"tenant": {"store-2"}, "run": {"1"}, "sql": {q}}))
 		doc := c.doc(res)
 		if res.StatusCode != http.StatusBadRequest || doc.Find(`[data-testid="sql-error"]`).Length() != 1 {
@@ -146,6 +146,9 @@ func TestSQLConsoleReadOnly(t *testing.T) {
 		{url.Values{"scope": {"list"}, "list": {"store-1 nosuch"}, "run": {"1"}, "sql": {"SELECT 1"}}, 404, `nosuch`},
 	} {
 		res := c.get(sqlURL(tc.v))
+		if tc.v.Get("scope") != "" { // a fan-out: a POST
+			res = c.post("/sql", tc.v)
+		}
 		msg := c.doc(res).Find(`[data-testid="sql-error"]`).Text()
 		if res.StatusCode != tc.status || !strings.Contains(msg, tc.says) {
 			t.Errorf("%v: %d %q, want %d saying %q", tc.v, res.StatusCode, msg, tc.status, tc.says)
@@ -222,7 +225,7 @@ func TestSQLFanOut(t *testing.T) {
 	}
 	c := e.login("viewer@example.com")
 	q := url.Values{"scope": {"all"}, "run": {"1"}, "sql": {"SELECT count(*) AS n FROM orders"}}
-	doc := c.doc(c.get(sqlURL(q)))
+	doc := c.doc(c.post("/sql", q))
 	poll, ok := doc.Find(`[data-testid="fanout"]`).Attr("hx-get")
 	if !ok {
 		// It may already be done; then the page has no poll.
@@ -259,12 +262,12 @@ func TestSQLFanOut(t *testing.T) {
 			Tenant string `json:"tenant"`
 			Error  string `json:"error"`
 		} `json:"errors"`
-	}](t, c.get(sqlURL(url.Values{"scope": {"pattern"}, "pattern": {"store-[12]"}, "run": {"1"}, "sql": {"SELECT count(*) AS n FROM orders"}}), "Accept", "application/json"))
+	}](t, c.postJSON("/sql", url.Values{"scope": {"pattern"}, "pattern": {"store-[12]"}, "run": {"1"}, "sql": {"SELECT count(*) AS n FROM orders"}}))
 	if fmt.Sprint(body.Columns) != "[tenant n]" || fmt.Sprint(body.Rows) != "[[store-1 100] [store-2 200]]" || len(body.Errors) != 0 {
 		t.Fatalf("pattern fan-out JSON: %+v", body)
 	}
 	// A streamed JSON export of all of them.
-	res := c.get("/sql.json?" + url.Values{"scope": {"all"}, "sql": {"SELECT count(*) AS n FROM orders"}}.Encode())
+	res := c.post("/sql.json", url.Values{"scope": {"all"}, "sql": {"SELECT count(*) AS n FROM orders"}})
 	b, _ := io.ReadAll(res.Body)
 	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), `["store-4",400]`) || !strings.Contains(string(b), `"tenant":"store-3"`) {
 		t.Fatalf("fan-out export: %d %s", res.StatusCode, b)
