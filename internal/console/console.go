@@ -26,7 +26,8 @@ type Limits struct {
 	MaxRows int
 	// MaxBytes caps the bytes of the rows kept (text and blobs by their
 	// length, numbers 8); past it the result says Truncated and
-	// CutAtBytes. A value itself is at most tenantdb.MaxValueLength.
+	// CutAtBytes. 0 is DefaultMaxBytes, < 0 no cap. A value itself is at
+	// most tenantdb.MaxValueLength.
 	MaxBytes int
 }
 
@@ -130,7 +131,7 @@ func queryError(err error, l Limits) error {
 		return err
 	case strings.Contains(err.Error(), "not authorized"):
 		// The connection's authorizer refused it (tenantdb.OpenConsoleFile).
-		return fleet.Errorf(fleet.EINVALID, "That statement is not allowed in the console: it runs SELECT, reads and the PRAGMAs that report, never one that changes a setting or attaches a file.")
+		return fleet.Errorf(fleet.EINVALID, "Not allowed in the console: a read-only run does SELECT, reads and the PRAGMAs that report; write mode (admins) also changes data and schema; no run changes a setting or attaches a file.")
 	case strings.Contains(err.Error(), "too big"):
 		return fleet.Errorf(fleet.EINVALID, "A value would be longer than the console's %d MiB limit: select less (substr(), length()).", tenantdb.MaxValueLength>>20)
 	case strings.Contains(err.Error(), "too many columns"):
@@ -156,6 +157,9 @@ const (
 )
 
 func stream(ctx context.Context, c Conn, req Request, l Limits, columns func([]Column) error, row func([]any) error) (cut string, err error) {
+	if l.MaxBytes == 0 {
+		l.MaxBytes = DefaultMaxBytes
+	}
 	if err := req.Check(); err != nil {
 		return "", err
 	}
