@@ -8,7 +8,11 @@
 //     Ctrl/Cmd+Enter submits the form;
 //   - named parameters (:name, @name, $name) typed in the SQL get a field
 //     "p_name"; fields of parameters no longer used are hidden and disabled;
-//   - write mode turns the GET form into a POST to /sql/write, enables its
+//   - a query over many tenants (scope other than "tenant") turns the GET
+//     form into a POST to /sql with its CSRF token: a GET never starts a
+//     fan-out, so a link (a shared one, or another site's) only fills the
+//     form;
+//   - write mode turns the form into a POST to /sql/write, enables its
 //     CSRF token and makes the Run button a danger button;
 //   - the "Save this query" form saves what the editor holds now;
 //   - forms with data-confirm ask before they submit;
@@ -116,17 +120,18 @@
       syncWrite();
     }
 
-    // Write mode.
+    // Write mode, and the method: a POST for a write or a fan-out.
     function syncWrite() {
       var on = !!write && write.checked && !write.disabled;
-      form.setAttribute("method", on ? "post" : "get");
+      var post = on || scope() !== "tenant";
+      form.setAttribute("method", post ? "post" : "get");
       form.setAttribute(
         "action",
         form.getAttribute(on ? "data-write-action" : "data-read-action")
       );
       form.classList.toggle("sql-writing", on);
       if (csrf) {
-        csrf.disabled = !on;
+        csrf.disabled = !post;
       }
       if (run) {
         run.classList.toggle("btn-danger", on);

@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -176,8 +177,8 @@ func TestBrowserSQLConsole(t *testing.T) {
 	}
 	shot(ctx, t, "sql-03-syntax-error")
 	load(ctx, t, "run a DELETE read-only", typeSQL("DELETE FROM orders"), chromedp.Click(tid("run-button")))
-	if got := text(ctx, t, tid("sql-error")); !strings.Contains(got, "readonly") {
-		t.Errorf("a read-only DELETE's error says %q, want that the database is readonly", got)
+	if got := text(ctx, t, tid("sql-error")); !strings.Contains(got, "read-only") {
+		t.Errorf("a read-only DELETE's error says %q, want that the run is read-only", got)
 	}
 	if n := countOrders(t, c, "store-2"); n != 20 {
 		t.Fatalf("after a read-only DELETE store-2 has %d orders, want 20", n)
@@ -284,8 +285,12 @@ func TestBrowserSQLConsole(t *testing.T) {
 	if got := resultColumn(ctx, t, 2); !slices.Equal(got, []string{"10", "19", "30"}) {
 		t.Errorf("the fan-out's counts are %q, want 10, 19, 30", got)
 	}
-	if q := query(ctx, t); q.Get("scope") != "all" || q.Get("run") != "1" {
-		t.Errorf("the fan-out ran at ?%s, want scope=all&run=1", q.Encode())
+	// A fan-out starts only from the form's POST, never from a URL.
+	if q := query(ctx, t); q.Get("run") != "" {
+		t.Errorf("the fan-out ran at ?%s, want a POST", q.Encode())
+	}
+	if got := attr(ctx, t, tid("sql-form"), "method"); got != "post" {
+		t.Errorf("the fan-out's form method is %q, want post", got)
 	}
 	shot(ctx, t, "sql-08-fanout")
 
@@ -343,5 +348,16 @@ func TestBrowserSQLConsole(t *testing.T) {
 	if got := resultColumn(ctx, t, 2); !slices.Equal(got, []string{"10", "19", "30"}) {
 		t.Errorf("the viewer's fan-out counts are %q, want 10, 19, 30", got)
 	}
+
+	// A link to a fan-out (shared, or from another site) fills the form and
+	// starts nothing until Run is pressed.
+	link := "/sql?" + url.Values{"scope": {"all"}, "run": {"1"}, "sql": {perStore}}.Encode()
+	step(ctx, t, "viewer: open a fan-out link", chromedp.Navigate(base+link), chromedp.WaitVisible(tid("sql-notice")))
+	if exists(ctx, t, tid("fanout")) {
+		t.Error("a fan-out link started the fan-out")
+	}
+	shot(ctx, t, "sql-11-fanout-link")
+	load(ctx, t, "viewer: run the linked fan-out", chromedp.Click(tid("run-button")))
+	step(ctx, t, "viewer: wait for the linked fan-out", chromedp.WaitVisible(tid("fanout-summary")))
 	t.Logf("the SQL console journey took %s", time.Since(start).Round(time.Millisecond))
 }

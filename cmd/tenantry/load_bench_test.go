@@ -21,7 +21,10 @@ type loadRoute struct {
 	class  string
 	weight int
 	json   bool
-	path   func(r *rand.Rand) string
+	// post sends the path's query as a form with the session's CSRF
+	// token, as the console's form does (a fan-out starts only so).
+	post bool
+	path func(r *rand.Rand) string
 }
 
 // BenchmarkLoad64 runs the built binary over a demo fleet (200 stores with
@@ -29,7 +32,10 @@ type loadRoute struct {
 // its own session and connection, use it for 60 s on loopback: the
 // overview, the reports as pages, JSON and CSV, the tenant list and
 // tenant pages, and the SQL console, read-only on one tenant and fanned
-// out over all of them. Any error or non-2xx answer fails it; it reports
+// out over all of them (a POST, as the form sends it). Any error or
+// non-2xx answer fails it, except 429 with Retry-After: the clients are
+// all one user, and the console runs a few of one user's queries at once
+// (console.MaxQueriesPerUser); those are counted apart. It reports
 // requests per second and the p50 and p99 latency, overall and per class
 // of route. TENANTRY_LOAD_SECONDS shortens the run, TENANTRY_LOAD_STORES
 // and TENANTRY_LOAD_DAYS resize the fleet.
@@ -86,21 +92,21 @@ func BenchmarkLoad64(b *testing.B) {
 		"SELECT max(total_amount) AS biggest FROM orders WHERE created_at >= date('now', '-7 days')",
 	}
 	routes := []loadRoute{
-		{"overview", 10, false, func(*rand.Rand) string { return "/" }},
-		{"report page", 15, false, func(r *rand.Rand) string { return report(r, "") }},
-		{"report JSON", 10, true, func(r *rand.Rand) string { return report(r, "") }},
-		{"report CSV", 5, false, func(r *rand.Rand) string { return report(r, ".csv") }},
-		{"tenant list", 10, false, func(r *rand.Rand) string {
+		{"overview", 10, false, false, func(*rand.Rand) string { return "/" }},
+		{"report page", 15, false, false, func(r *rand.Rand) string { return report(r, "") }},
+		{"report JSON", 10, true, false, func(r *rand.Rand) string { return report(r, "") }},
+		{"report CSV", 5, false, false, func(r *rand.Rand) string { return report(r, ".csv") }},
+		{"tenant list", 10, false, false, func(r *rand.Rand) string {
 			return []string{"/tenants", "/tenants?q=" + tenant(r)[:2], "/tenants?page=2", "/tenants?status=ready"}[r.IntN(4)]
 		}},
-		{"tenant page", 10, false, func(r *rand.Rand) string { return "/tenants/" + tenant(r) }},
-		{"SQL one tenant", 8, false, func(r *rand.Rand) string {
+		{"tenant page", 10, false, false, func(r *rand.Rand) string { return "/tenants/" + tenant(r) }},
+		{"SQL one tenant", 8, false, false, func(r *rand.Rand) string {
 			return "/sql?" + url.Values{"run": {"1"}, "scope": {"tenant"}, "tenant": {tenant(r)}, "sql": {sqlOne[r.IntN(len(sqlOne))]}}.Encode()
 		}},
-		{"SQL one tenant JSON", 4, true, func(r *rand.Rand) string {
+		{"SQL one tenant JSON", 4, true, false, func(r *rand.Rand) string {
 			return "/sql?" + url.Values{"run": {"1"}, "scope": {"tenant"}, "tenant": {tenant(r)}, "sql": {sqlOne[r.IntN(len(sqlOne))]}}.Encode()
 		}},
-		{"SQL fan-out", 2, true, func(r *rand.Rand) string {
+		{"SQL fan-out", 2, true, true, func(r *rand.Rand) string {
 			return "/sql?" + url.Values{"run": {"1"}, "scope": {"all"}, "sql": {sqlAll[r.IntN(len(sqlAll))]}}.Encode()
 		}},
 	}
@@ -135,6 +141,7 @@ func BenchmarkLoad64(b *testing.B) {
 		samples  []sample
 		failures []string
 		failed   int
+		busy     int
 		wg       sync.WaitGroup
 	)
 	b.ResetTimer()
@@ -150,6 +157,11 @@ func BenchmarkLoad64(b *testing.B) {
 				rt := pick(r)
 				path := rt.path(r)
 				req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+				if rt.post {
+					p, q, _ := strings.Cut(path, "?")
+					req, _ = http.NewRequest(http.MethodPost, base+p, strings.NewReader(q+"&csrf="+url.QueryEscape(s.csrf)))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				}
 				if rt.json {
 					req.Header.Set("Accept", "application/json")
 				}
@@ -161,9 +173,15 @@ func BenchmarkLoad64(b *testing.B) {
 				} else {
 					_, err = io.Copy(io.Discard, res.Body)
 					res.Body.Close()
-					if err != nil {
+					switch {
+					case err != nil:
 						fail = err.Error()
-					} else if res.StatusCode < 200 || res.StatusCode > 299 {
+					case res.StatusCode == http.StatusTooManyRequests && res.Header.Get("Retry-After") != "":
+						mu.Lock()
+						busy++
+						mu.Unlock()
+						continue
+					case res.StatusCode < 200 || res.StatusCode > 299:
 						fail = res.Status
 					}
 				}
@@ -207,9 +225,10 @@ func BenchmarkLoad64(b *testing.B) {
 	}
 	rps := float64(len(all)) / elapsed.Seconds()
 	// At most ten lines: a benchmark's log is cut after that.
-	b.Logf("%d stores × %d days (made in %s), %d clients, %s: %d requests, %.0f req/s, p50 %s, p99 %s, max %s", stores, days,
-		made.Round(time.Second), clients, elapsed.Round(time.Millisecond), len(all), rps, pct(all, 50), pct(all, 99), pct(all, 100))
+	b.Logf("%d stores × %d days (made in %s), %d clients, %s: %d requests (and %d busy, 429), %.0f req/s, p50 %s, p99 %s, max %s", stores, days,
+		made.Round(time.Second), clients, elapsed.Round(time.Millisecond), len(all), busy, rps, pct(all, 50), pct(all, 99), pct(all, 100))
 	b.ReportMetric(float64(len(all)), "requests")
+	b.ReportMetric(float64(busy), "busy-429")
 	b.ReportMetric(rps, "req/s")
 	b.ReportMetric(ms(pct(all, 50)), "ms-p50")
 	b.ReportMetric(ms(pct(all, 99)), "ms-p99")

@@ -26,6 +26,11 @@ func (p paramFlags) Set(v string) error {
 	return nil
 }
 
+// sql runs the console's SQL from the command line. Its CSV is raw: the
+// output goes to a terminal, a pipe or a file the operator names, and
+// tools reading it want the values as they are; neutralising formulas
+// (a leading quote) would change data a script compares or loads. The
+// web console's downloads, opened in spreadsheets, are neutralised.
 func (e *env) sql(args []string) error {
 	fs := flag.NewFlagSet("sql", flag.ContinueOnError)
 	all := fs.Bool("all", false, "run on every ready tenant (read-only), results merged with a leading tenant column")
@@ -33,7 +38,7 @@ func (e *env) sql(args []string) error {
 	list := fs.String("tenants", "", "run on these tenants (comma separated), like --all")
 	write := fs.Bool("write", false, "allow writes on the one tenant (asks to type its name unless --yes; audited)")
 	yes := fs.Bool("yes", false, "with --write: do not ask for confirmation")
-	format := fs.String("format", "table", "output: table, csv or json")
+	format := fs.String("format", "table", "output: table, csv or json (csv as the values are: no spreadsheet formula escaping, as the console's downloads have)")
 	timeout := fs.Duration("timeout", console.DefaultTimeout, "time limit of the query (for each tenant of a fan-out)")
 	maxRows := fs.Int("max-rows", console.DefaultMaxRows, "rows kept (for each tenant of a fan-out); past it the result says truncated")
 	params := paramFlags{}
@@ -89,7 +94,7 @@ func (e *env) sql(args []string) error {
 			}
 		}, res.Truncated, *maxRows, res.Changes, *write)
 	}
-	x := &console.Exporter{W: e.stdout, Format: *format, Truncated: res.Truncated}
+	x := &console.Exporter{W: e.stdout, Format: *format, Truncated: res.Truncated, Raw: true}
 	if err := x.Header(res.Columns); err != nil {
 		return err
 	}
@@ -122,7 +127,7 @@ func (e *env) sqlFanOut(svc *console.Service, sc console.Scope, req console.Requ
 		table = &tableSink{}
 		sink = table
 	} else {
-		sink = &console.Exporter{W: e.stdout, Format: format}
+		sink = &console.Exporter{W: e.stdout, Format: format, Raw: true}
 	}
 	progress := &progressSink{Sink: sink, e: e}
 	failed, err := svc.FanOut(e.ctx, e.cliActor(), sc, req, progress)

@@ -47,13 +47,18 @@ func TestCLISQL(t *testing.T) {
 	if out := c.ok("sql", "--pattern", "store-2", "SELECT count(*) AS n FROM orders", "--format", "csv"); out != "tenant,n\nstore-2,2\n" {
 		t.Fatalf("--pattern csv: %q", out)
 	}
+	// The CLI's CSV is raw, for pipes and scripts: a formula-like value
+	// stays as it is (the web's downloads neutralise it).
+	if out := c.ok("sql", "store-2", "SELECT '=1+2' AS f, -5 AS n", "--format", "csv"); out != "f,n\n=1+2,-5\n" {
+		t.Fatalf("raw csv: %q", out)
+	}
 
 	for _, tc := range []struct {
 		args []string
 		code int
 		want string
 	}{
-		{[]string{"sql", "store-2", "DELETE FROM orders"}, 1, "readonly"},
+		{[]string{"sql", "store-2", "DELETE FROM orders"}, 1, "read-only"},
 		{[]string{"sql", "store-2", "SELEC 1"}, 1, "syntax error"},
 		{[]string{"sql", "nosuch", "SELECT 1"}, 1, "nosuch"},
 		{[]string{"sql", "store-2", "SELECT :x"}, 1, ":x"},

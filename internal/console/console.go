@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/tenantdb"
 )
 
 // Limits bound a run, and each tenant of a fan-out.
@@ -23,12 +24,20 @@ type Limits struct {
 	Timeout time.Duration
 	// MaxRows caps the rows read; past it the result says Truncated.
 	MaxRows int
+	// MaxBytes caps the bytes of the rows kept (text and blobs by their
+	// length, numbers 8); past it the result says Truncated and
+	// CutAtBytes. 0 is DefaultMaxBytes, < 0 no cap. A value itself is at
+	// most tenantdb.MaxValueLength.
+	MaxBytes int
 }
 
 // Default limits, as the issue and Datasette's habits suggest.
 const (
 	DefaultTimeout = 5 * time.Second
 	DefaultMaxRows = 1000
+	// DefaultMaxBytes keeps a page's result (and a fan-out's, all tenants
+	// together) to what a browser shows without trouble.
+	DefaultMaxBytes = 16 << 20
 )
 
 // WithDefaults fills unset limits.
@@ -38,6 +47,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxRows <= 0 {
 		l.MaxRows = DefaultMaxRows
+	}
+	if l.MaxBytes == 0 {
+		l.MaxBytes = DefaultMaxBytes
 	}
 	return l
 }
@@ -60,6 +72,8 @@ type Result struct {
 	Columns   []Column `json:"columns"`
 	Rows      [][]any  `json:"rows"`
 	Truncated bool     `json:"truncated"`
+	// CutAtBytes says the rows were cut at Limits.MaxBytes, not MaxRows.
+	CutAtBytes bool `json:"-"`
 	// Changes is the rows a write changed (write mode only).
 	Changes int64 `json:"changes,omitempty"`
 	// Elapsed is the time from sending the SQL to the last row read.
@@ -115,6 +129,13 @@ func queryError(err error, l Limits) error {
 		return fleet.Errorf(fleet.EINVALID, "The query ran past the %s time limit and was stopped.", l.Timeout)
 	case errors.Is(err, context.Canceled):
 		return err
+	case strings.Contains(err.Error(), "not authorized"):
+		// The connection's authorizer refused it (tenantdb.OpenConsoleFile).
+		return fleet.Errorf(fleet.EINVALID, "Not allowed in the console: a read-only run does SELECT, reads and the PRAGMAs that report; write mode (admins) also changes data and schema; no run changes a setting or attaches a file.")
+	case strings.Contains(err.Error(), "too big"):
+		return fleet.Errorf(fleet.EINVALID, "A value would be longer than the console's %d MiB limit: select less (substr(), length()).", tenantdb.MaxValueLength>>20)
+	case strings.Contains(err.Error(), "too many columns"):
+		return fleet.Errorf(fleet.EINVALID, "The result would have more than the console's %d columns.", tenantdb.MaxResultColumns)
 	}
 	return fleet.Errorf(fleet.EINVALID, "%s", strings.TrimPrefix(err.Error(), "SQL logic error: "))
 }
@@ -122,25 +143,40 @@ func queryError(err error, l Limits) error {
 // Stream runs the request on c within l and hands each row to row (the
 // row's slice is reused: copy what you keep). Several statements run in
 // order; the last one's rows are the result. It stops after l.MaxRows rows
-// (truncated) unless l.MaxRows < 0.
+// (truncated) unless l.MaxRows < 0, and before the row that would take
+// the rows past l.MaxBytes unless l.MaxBytes < 0.
 func Stream(ctx context.Context, c Conn, req Request, l Limits, columns func([]Column) error, row func([]any) error) (truncated bool, err error) {
+	cut, err := stream(ctx, c, req, l, columns, row)
+	return cut != "", err
+}
+
+// Why a result stopped early.
+const (
+	cutRows  = "rows"
+	cutBytes = "bytes"
+)
+
+func stream(ctx context.Context, c Conn, req Request, l Limits, columns func([]Column) error, row func([]any) error) (cut string, err error) {
+	if l.MaxBytes == 0 {
+		l.MaxBytes = DefaultMaxBytes
+	}
 	if err := req.Check(); err != nil {
-		return false, err
+		return "", err
 	}
 	args, err := req.args()
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	ctx, cancel := context.WithTimeout(ctx, l.Timeout)
 	defer cancel()
 	rows, err := c.QueryContext(ctx, req.SQL, args...)
 	if err != nil {
-		return false, queryError(err, l)
+		return "", queryError(err, l)
 	}
 	defer rows.Close()
 	types, err := rows.ColumnTypes()
 	if err != nil {
-		return false, queryError(err, l)
+		return "", queryError(err, l)
 	}
 	cols := make([]Column, len(types))
 	for i, t := range types {
@@ -151,15 +187,21 @@ func Stream(ctx context.Context, c Conn, req Request, l Limits, columns func([]C
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	n := 0
+	n, size := 0, 0
 	sentColumns := false
 	for rows.Next() {
 		if l.MaxRows >= 0 && n == l.MaxRows {
-			truncated = true
+			cut = cutRows
 			break
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return false, queryError(err, l)
+			return "", queryError(err, l)
+		}
+		if l.MaxBytes >= 0 {
+			if size += RowSize(vals); size > l.MaxBytes {
+				cut = cutBytes
+				break
+			}
 		}
 		for i, v := range vals {
 			vals[i] = normalize(v)
@@ -169,31 +211,31 @@ func Stream(ctx context.Context, c Conn, req Request, l Limits, columns func([]C
 		}
 		if !sentColumns {
 			if err := columns(cols); err != nil {
-				return false, err
+				return "", err
 			}
 			sentColumns = true
 		}
 		if err := row(vals); err != nil {
-			return false, err
+			return "", err
 		}
 		n++
 	}
 	if err := rows.Err(); err != nil {
-		return false, queryError(err, l)
+		return "", queryError(err, l)
 	}
 	if !sentColumns {
 		if err := columns(cols); err != nil {
-			return false, err
+			return "", err
 		}
 	}
-	return truncated, nil
+	return cut, nil
 }
 
 // Run runs the request on c within l and returns the result.
 func Run(ctx context.Context, c Conn, req Request, l Limits) (*Result, error) {
 	start := time.Now()
 	res := &Result{Rows: [][]any{}}
-	truncated, err := Stream(ctx, c, req, l, func(cols []Column) error {
+	cut, err := stream(ctx, c, req, l, func(cols []Column) error {
 		res.Columns = cols
 		return nil
 	}, func(r []any) error {
@@ -203,8 +245,25 @@ func Run(ctx context.Context, c Conn, req Request, l Limits) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.Truncated, res.Elapsed = truncated, time.Since(start)
+	res.Truncated, res.CutAtBytes, res.Elapsed = cut != "", cut == cutBytes, time.Since(start)
 	return res, nil
+}
+
+// RowSize is what a row's values take, roughly: text and blobs their
+// length, anything else a word.
+func RowSize(vals []any) int {
+	n := 0
+	for _, v := range vals {
+		switch v := v.(type) {
+		case string:
+			n += len(v)
+		case []byte:
+			n += len(v)
+		default:
+			n += 8
+		}
+	}
+	return n
 }
 
 // normalize turns driver values into what the console shows and exports:

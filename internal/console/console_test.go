@@ -101,7 +101,7 @@ func TestRunResultsLimitsAndErrors(t *testing.T) {
 		`SELEC 1`:                         `near "SELEC": syntax error`,
 		`SELECT * FROM nowhere`:           `no such table: nowhere`,
 		`SELECT :who`:                     `Give a value for :who.`,
-		`DELETE FROM orders`:              `readonly`,
+		`DELETE FROM orders`:              `read-only run`,
 		`   `:                             `Write some SQL to run.`,
 		`SELECT 1 FROM orders WHERE id=?`: `missing argument`,
 	} {
@@ -251,3 +251,182 @@ func TestSelect(t *testing.T) {
 }
 
 func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o600) }
+
+// TestConsoleConnAllowsOnlyReading: a read-only console connection runs
+// what reading needs and refuses, when the SQL is prepared, anything that
+// changes state, the process's included (issue 15: PRAGMA
+// temp_store_directory succeeded read-only and moved every connection's
+// temporary files).
+func TestConsoleConnAllowsOnlyReading(t *testing.T) {
+	dir := t.TempDir()
+	c := open(t, tenant(t, dir, "a", 3), false)
+	ctx := context.Background()
+	l := console.Limits{}.WithDefaults()
+	t.Cleanup(func() {
+		// Undo what a guard that failed let through.
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "reset.db"))
+		if err == nil {
+			_, _ = db.Exec(`PRAGMA temp_store_directory = ''`)
+			db.Close()
+		}
+	})
+	for _, q := range []string{
+		`SELECT count(*) FROM orders`,
+		`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 3) SELECT x FROM c`,
+		`SELECT name FROM pragma_table_info('orders')`,
+		`SELECT * FROM pragma_index_list('orders')`,
+		`SELECT * FROM pragma_table_list`,
+		`PRAGMA table_info(orders)`,
+		`PRAGMA index_list('orders')`,
+		`PRAGMA user_version`,
+		`PRAGMA journal_mode`,
+		`PRAGMA quick_check`,
+		`SELECT upper(note), length(raw), total_changes() FROM orders`,
+		`BEGIN; SELECT 1; COMMIT`,
+	} {
+		if _, err := console.Run(ctx, c, console.Request{SQL: q}, l); err != nil {
+			t.Errorf("%q refused on a read-only console connection: %v", q, err)
+		}
+	}
+	for _, q := range []string{
+		`PRAGMA temp_store_directory = '` + dir + `'`,
+		`PRAGMA data_store_directory = '` + dir + `'`,
+		`PRAGMA cache_size = 1`,
+		`PRAGMA journal_mode = DELETE`,
+		`PRAGMA query_only = 0`,
+		`PRAGMA user_version = 9`,
+		`PRAGMA wal_checkpoint`,
+		`PRAGMA optimize`,
+		`PRAGMA shrink_memory`,
+		`ATTACH ':memory:' AS m`,
+		`DETACH main`,
+		`CREATE TEMP TABLE x(a)`,
+		`CREATE TEMP VIEW v AS SELECT 1`,
+		`ANALYZE`,
+		`DELETE FROM orders`,
+	} {
+		_, err := console.Run(ctx, c, console.Request{SQL: q}, l)
+		if err == nil {
+			t.Errorf("read-only console connection ran %q", q)
+			continue
+		}
+		if !strings.Contains(fleet.ErrorMessage(err), "Not allowed") && !strings.Contains(fleet.ErrorMessage(err), "readonly") {
+			t.Errorf("%q: %q, want it to say it is not allowed", q, fleet.ErrorMessage(err))
+		}
+	}
+	// The process's temporary directory is untouched.
+	probe, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "probe.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close()
+	var tmp string
+	if err := probe.QueryRow(`PRAGMA temp_store_directory`).Scan(&tmp); err != nil && err != sql.ErrNoRows {
+		t.Fatal(err)
+	}
+	if tmp != "" {
+		t.Fatalf("temp_store_directory is %q after a read-only console run", tmp)
+	}
+
+	// Write mode writes data, but still reaches no other file and no
+	// process-wide setting.
+	w := open(t, tenant(t, dir, "b", 3), true)
+	if _, err := console.Run(ctx, w, console.Request{SQL: `UPDATE orders SET note = 'x' WHERE id = 1`}, l); err != nil {
+		t.Fatalf("write console connection refused an UPDATE: %v", err)
+	}
+	for _, q := range []string{`PRAGMA temp_store_directory = '` + dir + `'`, `ATTACH ':memory:' AS m`, `PRAGMA journal_mode = OFF`} {
+		if _, err := console.Run(ctx, w, console.Request{SQL: q}, l); err == nil {
+			t.Errorf("write console connection ran %q", q)
+		}
+	}
+}
+
+// TestConsoleConnCapsValueLength: a value past the console's length limit
+// fails at once with a clear message (issue 15: SELECT
+// length(randomblob(400000000)) ran 10 s against a 5 s limit and took
+// 400 MB), and so does a result wider than the column cap.
+func TestConsoleConnCapsValueLength(t *testing.T) {
+	c := open(t, tenant(t, t.TempDir(), "a", 3), false)
+	ctx := context.Background()
+	l := console.Limits{}.WithDefaults()
+	for _, q := range []string{
+		`SELECT length(randomblob(400000000))`,
+		`SELECT length(zeroblob(400000000))`,
+		`SELECT length(printf('%.*c', 400000000, 'x'))`,
+	} {
+		_, err := console.Run(ctx, c, console.Request{SQL: q}, l)
+		if err == nil || !strings.Contains(fleet.ErrorMessage(err), "MiB") {
+			t.Errorf("%q: %v, want the value length limit", q, err)
+		}
+	}
+	wide := "SELECT 1" + strings.Repeat(", 1", tenantdb.MaxResultColumns)
+	if _, err := console.Run(ctx, c, console.Request{SQL: wide}, l); err == nil {
+		t.Errorf("a result of %d columns ran", tenantdb.MaxResultColumns+1)
+	}
+	// Below the limit all is well.
+	res, err := console.Run(ctx, c, console.Request{SQL: `SELECT length(randomblob(1000000))`}, l)
+	if err != nil || res.Rows[0][0] != int64(1000000) {
+		t.Fatalf("a 1 MB value: %v, %v", res, err)
+	}
+}
+
+// TestResultByteCap: a result stops before the row that would take it
+// past MaxBytes, and says so (issue 15: the row cap alone let 1,000 rows
+// of megabytes each into memory).
+func TestResultByteCap(t *testing.T) {
+	c := open(t, tenant(t, t.TempDir(), "a", 3), false)
+	q := console.Request{SQL: `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 40) SELECT x, randomblob(1000000) FROM c`}
+	res, err := console.Run(context.Background(), c, q, console.Limits{MaxBytes: 5 << 20}.WithDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 5 || !res.Truncated || !res.CutAtBytes {
+		t.Fatalf("%d rows, truncated %v, at bytes %v; want 5 rows cut at the byte cap", len(res.Rows), res.Truncated, res.CutAtBytes)
+	}
+	if l := (console.Limits{}).WithDefaults(); l.MaxBytes != console.DefaultMaxBytes {
+		t.Fatalf("default byte cap %d", l.MaxBytes)
+	}
+}
+
+// TestCSVNeutralisesFormulas: text cells a spreadsheet would run are
+// prefixed with a quote (OWASP's CSV injection advice); numbers, and text
+// that is a plain number, stay as they are; Raw writes everything as it is.
+func TestCSVNeutralisesFormulas(t *testing.T) {
+	for in, want := range map[string]string{
+		`=HYPERLINK("http://evil","x")`: `'=HYPERLINK("http://evil","x")`,
+		`+1+cmd|' /C calc'!A0`:          `'+1+cmd|' /C calc'!A0`,
+		`-2+3`:                          `'-2+3`,
+		`@SUM(A1:A2)`:                   `'@SUM(A1:A2)`,
+		"\t=1":                          "'\t=1",
+		"\r=1":                          "'\r=1",
+		`-12.5`:                         `-12.5`,
+		`+3`:                            `+3`,
+		`-1e6`:                          `-1e6`,
+		`-Inf`:                          `'-Inf`,
+		`-`:                             `'-`,
+		`plain text`:                    `plain text`,
+		`a=b`:                           `a=b`,
+		``:                              ``,
+	} {
+		if got := console.CSVCell(in); got != want {
+			t.Errorf("CSVCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+	var b strings.Builder
+	x := &console.Exporter{W: &b, Format: "csv"}
+	_ = x.Header([]console.Column{{Name: "=label"}, {Name: "n"}})
+	_ = x.Write([]any{"=1+2", int64(-5)})
+	_ = x.Write([]any{"-7", -2.5})
+	_ = x.Finish(nil)
+	if got, want := b.String(), "'=label,n\n'=1+2,-5\n-7,-2.5\n"; got != want {
+		t.Errorf("CSV:\n%s\nwant:\n%s", got, want)
+	}
+	b.Reset()
+	x = &console.Exporter{W: &b, Format: "csv", Raw: true}
+	_ = x.Header([]console.Column{{Name: "f"}})
+	_ = x.Write([]any{"=1+2"})
+	_ = x.Finish(nil)
+	if got := b.String(); got != "f\n=1+2\n" {
+		t.Errorf("raw CSV: %q", got)
+	}
+}

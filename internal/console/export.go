@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/tenantry/tenantry/internal/fleet"
 )
@@ -24,6 +25,9 @@ type Exporter struct {
 	Start func()
 	// Truncated marks a result cut at the row cap.
 	Truncated bool
+	// Raw writes CSV cells as they are; otherwise text a spreadsheet
+	// would take for a formula is neutralised (CSVCell).
+	Raw bool
 
 	started bool
 	csv     *csv.Writer
@@ -48,6 +52,11 @@ func (x *Exporter) Header(cols []Column) error {
 	}
 	if x.Format == "csv" {
 		x.csv = csv.NewWriter(x.W)
+		if !x.Raw {
+			for i, n := range names {
+				names[i] = CSVCell(n)
+			}
+		}
 		return x.csv.Write(names)
 	}
 	b, _ := json.Marshal(names)
@@ -60,7 +69,11 @@ func (x *Exporter) Write(vals []any) error {
 	if x.Format == "csv" {
 		x.rec = x.rec[:0]
 		for _, v := range vals {
-			x.rec = append(x.rec, CSVValue(v))
+			cell := CSVValue(v)
+			if _, text := v.(string); text && !x.Raw {
+				cell = CSVCell(cell)
+			}
+			x.rec = append(x.rec, cell)
 		}
 		if err := x.csv.Write(x.rec); err != nil {
 			return err
@@ -151,6 +164,37 @@ func CSVValue(v any) string {
 		return v
 	}
 	return fmt.Sprint(v)
+}
+
+// CSVCell neutralises a text cell that a spreadsheet would run as a
+// formula, the OWASP way (CSV injection): a cell starting with =, +, -,
+// @, a tab or a carriage return gets a leading single quote, which
+// spreadsheets show as text and do not evaluate. A plain number ("-12.5",
+// "+3", "1e6") is left alone: it cannot be a formula, and a spreadsheet
+// should still add it up. Fields holding commas, quotes or line breaks are
+// quoted, embedded quotes doubled, by encoding/csv.
+func CSVCell(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		if plainNumber(s) {
+			return s
+		}
+		return "'" + s
+	}
+	return s
+}
+
+// plainNumber reports whether s is a decimal number and nothing else
+// (ParseFloat alone would take "Inf" and hex too).
+func plainNumber(s string) bool {
+	if strings.Trim(s, "0123456789+-.eE") != "" {
+		return false
+	}
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
 }
 
 // BlobText shows a blob as SQLite's hex literal, cut after max bytes

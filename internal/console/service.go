@@ -26,6 +26,8 @@ type Service struct {
 	// core on local files, 32 over the network).
 	Workers int
 	Log     *slog.Logger
+
+	queries, fanOuts gate // runs under way (see MaxQueriesPerUser)
 }
 
 // limits returns the service's limits, filled.
@@ -64,6 +66,11 @@ func (s *Service) Query(ctx context.Context, actor, tenant string, req Request, 
 	if err := req.Check(); err != nil {
 		return nil, err
 	}
+	release, err := s.acquireQuery(actor)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	start := time.Now()
 	res, err := s.query(ctx, tenant, req, write)
 	rec := central.QueryRecord{Actor: actor, Tenant: tenant, SQL: req.SQL, Params: req.Params, Write: write, Outcome: "ok", Duration: time.Since(start)}
@@ -130,6 +137,11 @@ func totalChanges(ctx context.Context, c Conn) (int64, error) {
 // Export streams a read-only query's whole result (no row cap, the time
 // limit still holds) and records it.
 func (s *Service) Export(ctx context.Context, actor, tenant string, req Request, columns func([]Column) error, row func([]any) error) (err error) {
+	release, err := s.acquireQuery(actor)
+	if err != nil {
+		return err
+	}
+	defer release()
 	start := time.Now()
 	var n int64
 	defer func() {
@@ -145,7 +157,7 @@ func (s *Service) Export(ctx context.Context, actor, tenant string, req Request,
 	}
 	defer c.Close()
 	l := s.limits()
-	l.MaxRows = -1
+	l.MaxRows, l.MaxBytes = -1, -1 // streamed: memory holds one row
 	_, err = Stream(ctx, c, req, l, columns, func(r []any) error { n++; return row(r) })
 	return err
 }
@@ -168,19 +180,39 @@ func (sc Scope) String() string {
 	return "all tenants"
 }
 
-// Plan is a fan-out checked and resolved to its tenants, ready to run.
+// Plan is a fan-out checked and resolved to its tenants, holding one of
+// its actor's fan-out slots (MaxFanOutsPerUser) until Run ends or Release.
 type Plan struct {
 	Scope   Scope
 	Tenants []string
 	Request Request
+
+	release func()
 }
 
-// Plan checks req and resolves the scope to ready tenant names; a scope
+// Release gives back the plan's slot if it will not be run.
+func (p Plan) Release() {
+	if p.release != nil {
+		p.release()
+	}
+}
+
+// Plan checks req, takes a fan-out slot for actor (a *Busy error when
+// there is none) and resolves the scope to ready tenant names; a scope
 // matching none is an error.
-func (s *Service) Plan(ctx context.Context, sc Scope, req Request) (Plan, error) {
+func (s *Service) Plan(ctx context.Context, actor string, sc Scope, req Request) (p Plan, err error) {
 	if err := req.Check(); err != nil {
 		return Plan{}, err
 	}
+	release, err := s.acquireFanOut(actor)
+	if err != nil {
+		return Plan{}, err
+	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
 	all, err := s.DB.ReadyNames(ctx, "", 0)
 	if err != nil {
 		return Plan{}, err
@@ -192,14 +224,17 @@ func (s *Service) Plan(ctx context.Context, sc Scope, req Request) (Plan, error)
 	if len(names) == 0 {
 		return Plan{}, fleet.Errorf(fleet.EINVALID, "No ready tenant matches: nothing to query.")
 	}
-	return Plan{Scope: sc, Tenants: names, Request: req}, nil
+	return Plan{Scope: sc, Tenants: names, Request: req, release: release}, nil
 }
 
 // FanOut plans and runs a read-only req on every tenant of the scope (see
 // Run); a plan that fails is recorded too.
 func (s *Service) FanOut(ctx context.Context, actor string, sc Scope, req Request, sink Sink) (failed int, err error) {
-	p, err := s.Plan(ctx, sc, req)
+	p, err := s.Plan(ctx, actor, sc, req)
 	if err != nil {
+		if _, busy := AsBusy(err); busy {
+			return 0, err
+		}
 		s.record(ctx, central.QueryRecord{Actor: actor, Scope: sc.String(), SQL: req.SQL, Params: req.Params, Outcome: "failed", Error: fleet.ErrorMessage(err)})
 		return 0, err
 	}
@@ -207,8 +242,9 @@ func (s *Service) FanOut(ctx context.Context, actor string, sc Scope, req Reques
 }
 
 // Run runs a planned fan-out, handing the merged results to sink, and
-// records it.
+// records it; it gives back the plan's slot when it ends.
 func (s *Service) Run(ctx context.Context, actor string, p Plan, sink Sink) (failed int, err error) {
+	defer p.Release()
 	start := time.Now()
 	rows := &countingSink{Sink: sink}
 	defer func() {
@@ -220,7 +256,13 @@ func (s *Service) Run(ctx context.Context, actor string, p Plan, sink Sink) (fai
 		}
 		s.record(ctx, rec)
 	}()
-	f := FanOut{Tenants: p.Tenants, Request: p.Request, Limits: s.limits(), Workers: s.workers(),
+	l, workers := s.limits(), s.workers()
+	// Up to a window of finished tenants wait for their turn (FanOut.Run):
+	// together they hold no more than one result's bytes.
+	if l.MaxBytes > 0 {
+		l.MaxBytes = max(64<<10, l.MaxBytes/(4*workers))
+	}
+	f := FanOut{Tenants: p.Tenants, Request: p.Request, Limits: l, Workers: workers,
 		Open: func(ctx context.Context, name string) (Conn, error) { return s.Platform.OpenConsole(ctx, name, false) }}
 	return f.Run(ctx, rows)
 }

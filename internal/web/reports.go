@@ -13,6 +13,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/console"
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/views/pages"
 	"golang.org/x/sync/singleflight"
@@ -495,8 +496,17 @@ func (s *Server) tenantHistory(ctx context.Context, name string) (templ.Componen
 
 func i64(n int64) string { return strconv.FormatInt(n, 10) }
 
-// sendCSV answers with a CSV download.
+// sendCSV answers with a CSV download. Cells a spreadsheet would run as a
+// formula are neutralised (console.CSVCell: store names are tenants'
+// choosing; numbers, negative ones included, stay numbers) unless raw=1.
 func sendCSV(c echo.Context, filename string, records [][]string) error {
+	if c.QueryParam("raw") != "1" {
+		for _, r := range records {
+			for i, cell := range r {
+				r[i] = console.CSVCell(cell)
+			}
+		}
+	}
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	if err := w.WriteAll(records); err != nil {

@@ -210,6 +210,11 @@ func (s *Server) Routes() []*echo.Route { return s.e.Routes() }
 // and lets in-flight requests finish for up to ShutdownTimeout. ready, if
 // not nil, receives the bound address.
 func (s *Server) Serve(ctx context.Context, addr string, ready func(addr string)) error {
+	// The SQL console's fan-outs run in the background: ctx's end
+	// cancels them, and Serve returns once they have stopped.
+	defer s.sqlRuns.cancelAll()
+	stop := context.AfterFunc(ctx, func() { s.sqlRuns.cancelAll() })
+	defer stop()
 	return s.serve(ctx, addr, s.e, ready)
 }
 

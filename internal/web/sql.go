@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -22,17 +23,23 @@ import (
 
 // The SQL console: one tenant at a time read-only from a shareable GET
 // URL, a write only as an admin's POST confirmed by the tenant's name,
-// and fan-outs over many tenants that run in the background while the
-// page shows their progress.
+// and fan-outs over many tenants, started only by a POST (a link fills
+// the form), that run in the background while the page shows their
+// progress. Every run holds a slot of the console's (console.Busy past
+// them: 429 with Retry-After).
 
 func (s *Server) sqlRoutes(g *echo.Group) {
-	g.GET("/sql", s.handleSQL)
+	g.GET("/sql", func(c echo.Context) error { return s.handleSQL(c, false) })
+	g.POST("/sql", func(c echo.Context) error { return s.handleSQL(c, true) })
 	g.POST("/sql/write", s.handleSQLWrite, requireAdmin)
 	g.GET("/sql/tenants", s.handleSQLTenants)
 	g.GET("/sql/schema", s.handleSQLSchema)
 	g.GET("/sql/runs/:id", s.handleSQLRun)
-	g.GET("/sql.csv", func(c echo.Context) error { return s.handleSQLExport(c, "csv") })
-	g.GET("/sql.json", func(c echo.Context) error { return s.handleSQLExport(c, "json") })
+	for _, format := range []string{"csv", "json"} {
+		h := func(c echo.Context) error { return s.handleSQLExport(c, format) }
+		g.GET("/sql."+format, h)
+		g.POST("/sql."+format, h)
+	}
 	g.POST("/sql/saved", s.handleSQLSave)
 	g.POST("/sql/saved/:id/delete", s.handleSQLSavedDelete)
 }
@@ -196,7 +203,12 @@ func inlineError(err error) (int, bool) {
 	return 0, false
 }
 
-func (s *Server) handleSQL(c echo.Context) error {
+// errFanOutGET refuses a fan-out asked for by a GET.
+var errFanOutGET = fleet.Errorf(fleet.EINVALID, "A query over many tenants starts only from a POST with the form's CSRF token: open the link and press Run.")
+
+// handleSQL is the console: a GET shows it and runs a read-only query on
+// one tenant (a shared link); a POST runs that too, or starts a fan-out.
+func (s *Server) handleSQL(c echo.Context, post bool) error {
 	f := readSQLForm(c)
 	vm := s.sqlPage(c, f)
 	status := http.StatusOK
@@ -204,8 +216,22 @@ func (s *Server) handleSQL(c echo.Context) error {
 		switch {
 		case f.Scope == "tenant" && f.Tenant == "":
 			vm.Error, status = "Choose a tenant to run the query on.", http.StatusBadRequest
+		case f.Scope != "tenant" && !post:
+			if wantsJSON(c) {
+				return errFanOutGET
+			}
+			vm.Notice = "This query runs on " + f.scope().String() + ": check it and press Run to start it."
+			f.Run = false
 		case f.Scope == "tenant":
 			res, err := s.Console.Query(c.Request().Context(), actor(c), f.Tenant, f.request(), false)
+			if b, ok := console.AsBusy(err); ok {
+				if wantsJSON(c) {
+					return sqlBusy(c, b)
+				}
+				setRetryAfter(c, b)
+				vm.Error, status = fleet.ErrorMessage(err), http.StatusTooManyRequests
+				break
+			}
 			if err != nil {
 				code, ok := inlineError(err)
 				if !ok {
@@ -220,12 +246,17 @@ func (s *Server) handleSQL(c echo.Context) error {
 			if wantsJSON(c) {
 				return c.JSON(http.StatusOK, resultJSON(res))
 			}
-			vm.Result = sqlResult(res, s.Console.CurrentLimits().MaxRows)
+			vm.Result = sqlResult(res, s.Console.CurrentLimits())
 		default:
 			if wantsJSON(c) {
 				return s.sqlFanOutJSON(c, f)
 			}
 			run, err := s.startFanOut(c, f)
+			if b, ok := console.AsBusy(err); ok {
+				setRetryAfter(c, b)
+				vm.Error, status = fleet.ErrorMessage(err), http.StatusTooManyRequests
+				break
+			}
 			if err != nil {
 				code, ok := inlineError(err)
 				if !ok {
@@ -237,7 +268,7 @@ func (s *Server) handleSQL(c echo.Context) error {
 			fo := run.view()
 			vm.FanOut = &fo
 		}
-		if vm.Error == "" {
+		if vm.Error == "" && f.Run {
 			vm.ShareURL = "/sql?" + f.query(true).Encode()
 			vm.CSVURL = "/sql.csv?" + f.query(false).Encode()
 			vm.JSONURL = "/sql.json?" + f.query(false).Encode()
@@ -276,14 +307,17 @@ func (s *Server) handleSQLWrite(c echo.Context) error {
 	}
 	res, err := s.Console.Query(c.Request().Context(), actor(c), f.Tenant, f.request(), true)
 	status := http.StatusOK
-	if err != nil {
+	if b, ok := console.AsBusy(err); ok {
+		setRetryAfter(c, b)
+		vm.Error, status = fleet.ErrorMessage(err), http.StatusTooManyRequests
+	} else if err != nil {
 		code, ok := inlineError(err)
 		if !ok {
 			return err
 		}
 		vm.Error, status = fleet.ErrorMessage(err), code
 	} else {
-		vm.Result = sqlResult(res, s.Console.CurrentLimits().MaxRows)
+		vm.Result = sqlResult(res, s.Console.CurrentLimits())
 		if len(res.Columns) == 0 {
 			vm.Result.Message = fmt.Sprintf("Done: %s changed.", plural(res.Changes, "row"))
 		}
@@ -344,9 +378,27 @@ func resultJSON(r *console.Result) map[string]any {
 // maxCellText bounds a shown text or blob; exports carry it whole.
 const maxCellText = 2000
 
+// setRetryAfter tells a client refused for being busy when to come back.
+func setRetryAfter(c echo.Context, b *console.Busy) {
+	c.Response().Header().Set("Retry-After", strconv.Itoa(b.RetrySeconds()))
+}
+
+// sqlBusy answers a run refused for being busy: 429 with Retry-After, as
+// the error JSON or the error page.
+func sqlBusy(c echo.Context, b *console.Busy) error {
+	setRetryAfter(c, b)
+	if wantsJSON(c) {
+		return c.JSON(http.StatusTooManyRequests, map[string]string{"error": fleet.ErrorMessage(b), "code": fleet.ErrorCode(b)})
+	}
+	return echo.NewHTTPError(http.StatusTooManyRequests, fleet.ErrorMessage(b))
+}
+
 // sqlResult formats a result for the page.
-func sqlResult(r *console.Result, maxRows int) *pages.SQLResult {
-	out := &pages.SQLResult{Truncated: r.Truncated, MaxRows: maxRows, Elapsed: elapsed(r.Elapsed)}
+func sqlResult(r *console.Result, l console.Limits) *pages.SQLResult {
+	out := &pages.SQLResult{Truncated: r.Truncated, MaxRows: l.MaxRows, Elapsed: elapsed(r.Elapsed)}
+	if r.CutAtBytes {
+		out.CutAtBytes = mib(l.MaxBytes)
+	}
 	for _, c := range r.Columns {
 		out.Columns = append(out.Columns, pages.SQLColumn{Name: c.Name, Type: c.Type})
 	}
@@ -390,6 +442,11 @@ func sqlCell(v any) pages.SQLCell {
 	return pages.SQLCell{Text: fmt.Sprint(v), Kind: "text"}
 }
 
+// mib shows a byte count in MiB ("16 MiB").
+func mib(n int) string {
+	return strconv.FormatFloat(float64(n)/(1<<20), 'f', -1, 64) + " MiB"
+}
+
 func elapsed(d time.Duration) string {
 	switch {
 	case d < time.Millisecond:
@@ -402,9 +459,11 @@ func elapsed(d time.Duration) string {
 
 // handleSQLExport streams a query's whole result as CSV or JSON: one
 // tenant (no row cap, the time limit holds) or a fan-out (each tenant
-// capped as on the page, failures listed in the JSON). Until the first row
-// an error is an error page; after it, the JSON ends saying so and a CSV
-// stops (the log says why).
+// capped as on the page, failures listed in the JSON; a POST only). Until
+// the first row an error is an error page; after it, the JSON ends saying
+// so and a CSV stops (the log says why). A CSV's text cells that a
+// spreadsheet would take for a formula are neutralised (console.CSVCell)
+// unless raw=1 asks for the values as they are.
 func (s *Server) handleSQLExport(c echo.Context, format string) error {
 	f := readSQLForm(c)
 	if err := f.request().Check(); err != nil {
@@ -413,10 +472,13 @@ func (s *Server) handleSQLExport(c echo.Context, format string) error {
 	if f.Scope == "tenant" && f.Tenant == "" {
 		return fleet.Errorf(fleet.EINVALID, "Choose a tenant to run the query on.")
 	}
+	if f.Scope != "tenant" && c.Request().Method != http.MethodPost {
+		return errFanOutGET
+	}
 	ctx := c.Request().Context()
 	res := c.Response()
 	name := "query-" + time.Now().UTC().Format("20060102-150405") + "." + format
-	x := &console.Exporter{W: res, Format: format, Start: func() {
+	x := &console.Exporter{W: res, Format: format, Raw: c.FormValue("raw") == "1", Start: func() {
 		if format == "csv" {
 			res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
 		} else {
@@ -431,6 +493,9 @@ func (s *Server) handleSQLExport(c echo.Context, format string) error {
 	} else {
 		_, err = s.Console.FanOut(ctx, actor(c), f.scope(), f.request(), x)
 	}
+	if b, ok := console.AsBusy(err); ok && !x.Started() {
+		return sqlBusy(c, b)
+	}
 	if err != nil && x.Started() {
 		s.logger(c).Warn("export stopped", "err", err)
 	}
@@ -440,8 +505,12 @@ func (s *Server) handleSQLExport(c echo.Context, format string) error {
 // sqlFanOutJSON answers a fan-out to a JSON client at once: the merged
 // rows, capped in all at the row cap, and the failures.
 func (s *Server) sqlFanOutJSON(c echo.Context, f sqlForm) error {
-	run := &fanRun{max: s.Console.CurrentLimits().MaxRows, started: time.Now()}
+	l := s.Console.CurrentLimits()
+	run := &fanRun{max: l.MaxRows, maxBytes: l.MaxBytes, started: time.Now()}
 	_, err := s.Console.FanOut(c.Request().Context(), actor(c), f.scope(), f.request(), run)
+	if b, ok := console.AsBusy(err); ok {
+		return sqlBusy(c, b)
+	}
 	if err != nil {
 		return err
 	}
@@ -454,14 +523,21 @@ func (s *Server) sqlFanOutJSON(c echo.Context, f sqlForm) error {
 }
 
 // fanRun is a fan-out running for the page: its progress and the merged
-// rows so far (up to max), polled by the page until it is done. Runs live
-// in memory for fanRunTTL: a fan-out is a query, not a job.
+// rows so far (up to max rows and maxBytes), polled by the page until it
+// is done. Runs live in memory for fanRunTTL: a fan-out is a query, not a
+// job. A run nobody polls for fanRunIdle (the page was closed) is
+// cancelled, and so is every run when the server shuts down.
 type fanRun struct {
 	id, actor string
 	max       int
+	maxBytes  int
 	started   time.Time
+	cancel    context.CancelCauseFunc
 
 	mu           sync.Mutex
+	seen         time.Time // last polled
+	bytes        int
+	cutAtBytes   bool
 	ended        time.Time
 	total, done  int
 	failed       int
@@ -479,6 +555,10 @@ const (
 	fanRunDeadline = 30 * time.Minute
 )
 
+// fanRunIdle is how long a run goes on without its page polling (every
+// 500 ms) before it is cancelled.
+var fanRunIdle = 30 * time.Second
+
 func (r *fanRun) Columns(cols []console.Column) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -489,9 +569,15 @@ func (r *fanRun) Columns(cols []console.Column) error {
 func (r *fanRun) Row(tenant string, vals []any) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.rows) >= r.max {
+	if len(r.rows) >= r.max || r.cutAtBytes {
 		r.truncated = true
 		return nil
+	}
+	if r.maxBytes > 0 {
+		if r.bytes += len(tenant) + console.RowSize(vals); r.bytes > r.maxBytes {
+			r.truncated, r.cutAtBytes = true, true
+			return nil
+		}
 	}
 	r.rows = append(r.rows, append([]any{tenant}, vals...))
 	return nil
@@ -540,41 +626,99 @@ func (r *fanRun) view() pages.SQLFanOut {
 		v.Errors = append(v.Errors, pages.SQLTenantError{Tenant: e.Tenant, Error: e.Error})
 	}
 	if v.Done {
-		res := &console.Result{Columns: r.cols, Rows: r.rows, Truncated: r.truncated, Elapsed: took}
-		v.Result = sqlResult(res, r.max)
+		res := &console.Result{Columns: r.cols, Rows: r.rows, Truncated: r.truncated, CutAtBytes: r.cutAtBytes, Elapsed: took}
+		v.Result = sqlResult(res, console.Limits{MaxRows: r.max, MaxBytes: r.maxBytes})
 	}
 	return v
 }
 
-// sqlRuns holds the fan-outs running or recently done.
+// sqlRuns holds the fan-outs running or recently done. Runs start from
+// its context, which shutdown cancels (cancelAll).
 type sqlRuns struct {
-	mu   sync.Mutex
-	runs map[string]*fanRun
+	mu     sync.Mutex
+	runs   map[string]*fanRun
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	wg     sync.WaitGroup
+}
+
+var (
+	errShutdown = fleet.Errorf(fleet.EUNAVAILABLE, "The console is shutting down: run the query again once it is back.")
+	errIdle     = fleet.Errorf(fleet.EUNAVAILABLE, "Nobody was watching: the page that started it was closed.")
+)
+
+// base returns the context runs start from.
+func (rs *sqlRuns) base() context.Context {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.ctx == nil {
+		rs.ctx, rs.cancel = context.WithCancelCause(context.Background())
+	}
+	return rs.ctx
+}
+
+// cancelAll cancels every run, those started later too, and waits for
+// them to end.
+func (rs *sqlRuns) cancelAll() {
+	rs.base()
+	rs.cancel(errShutdown)
+	rs.wg.Wait()
 }
 
 // startFanOut starts a fan-out in the background and returns it.
 func (s *Server) startFanOut(c echo.Context, f sqlForm) (*fanRun, error) {
 	ctx := c.Request().Context()
-	plan, err := s.Console.Plan(ctx, f.scope(), f.request())
+	plan, err := s.Console.Plan(ctx, actor(c), f.scope(), f.request())
 	if err != nil {
 		return nil, err
 	}
 	id := make([]byte, 8)
 	_, _ = rand.Read(id)
-	run := &fanRun{id: hex.EncodeToString(id), actor: actor(c), max: s.Console.CurrentLimits().MaxRows, started: time.Now(), total: len(plan.Tenants)}
-	runCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fanRunDeadline)
+	l := s.Console.CurrentLimits()
+	now := time.Now()
+	run := &fanRun{id: hex.EncodeToString(id), actor: actor(c), max: l.MaxRows, maxBytes: l.MaxBytes, started: now, seen: now, total: len(plan.Tenants)}
+	runCtx, cancel := context.WithCancelCause(s.sqlRuns.base())
+	runCtx, stop := context.WithTimeout(runCtx, fanRunDeadline)
+	run.cancel = cancel
 	s.sqlRuns.add(run)
+	s.sqlRuns.wg.Add(1)
 	go func() {
-		defer cancel()
+		defer s.sqlRuns.wg.Done()
+		defer stop()
+		defer cancel(nil)
+		go run.watch(runCtx)
 		_, err := s.Console.Run(runCtx, run.actor, plan, run)
 		run.mu.Lock()
 		defer run.mu.Unlock()
+		if cause := context.Cause(runCtx); err != nil && (errors.Is(cause, errShutdown) || errors.Is(cause, errIdle)) {
+			err = cause
+		}
 		if err != nil {
 			run.stopped = fleet.ErrorMessage(err)
 		}
 		run.ended = time.Now()
 	}()
 	return run, nil
+}
+
+// watch cancels the run once its page stops polling.
+func (r *fanRun) watch(ctx context.Context) {
+	t := time.NewTicker(fanRunIdle / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.mu.Lock()
+			idle := time.Since(r.seen) > fanRunIdle
+			r.mu.Unlock()
+			if idle {
+				r.cancel(errIdle)
+				return
+			}
+		}
+	}
 }
 
 func (rs *sqlRuns) add(r *fanRun) {
@@ -620,6 +764,9 @@ func (s *Server) handleSQLRun(c echo.Context) error {
 	if run == nil || run.actor != actor(c) {
 		return fleet.Errorf(fleet.ENOTFOUND, "No such query run: runs are kept for %s after they finish.", fanRunTTL)
 	}
+	run.mu.Lock()
+	run.seen = time.Now()
+	run.mu.Unlock()
 	v := run.view()
 	if wantsJSON(c) {
 		return c.JSON(http.StatusOK, map[string]any{"done": v.Done, "total": v.Total, "finished": v.Finished, "failed": v.Failed,

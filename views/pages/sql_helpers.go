@@ -65,6 +65,10 @@ func (vm SQLConsole) limitsText() string {
 	return " · " + strings.Join(parts, " · ")
 }
 
+// posts reports whether the form runs as a POST: a query over many
+// tenants, which a GET (a link, perhaps from another site) never starts.
+func (vm SQLConsole) posts() bool { return vm.scope() != "tenant" }
+
 // truncatedMax is the row cap named in the "truncated" notice.
 func (vm SQLConsole) truncatedMax() int {
 	if vm.Result != nil && vm.Result.MaxRows > 0 {

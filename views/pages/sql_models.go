@@ -28,6 +28,10 @@ type SQLConsole struct {
 	Result *SQLResult
 	// Error is SQLite's (or our) message about the run, shown inline.
 	Error string
+	// Notice is shown above the editor without running anything: a shared
+	// link to a query over many tenants fills the form, and the user
+	// presses Run (a POST) to start it.
+	Notice string
 	// FanOut is a fan-out started or finished; nil if none.
 	FanOut *SQLFanOut
 	// ShareURL reruns this query (read-only) from a link; CSVURL and
@@ -55,7 +59,10 @@ type SQLResult struct {
 	// Truncated: more rows than MaxRows existed; only MaxRows are shown.
 	Truncated bool
 	MaxRows   int
-	Elapsed   string // "1.2 ms"
+	// CutAtBytes ("16 MiB") says the rows were cut at the console's byte
+	// cap rather than MaxRows.
+	CutAtBytes string
+	Elapsed    string // "1.2 ms"
 	// Message replaces the table for statements without rows ("3 rows
 	// changed" after a write, "Statement ran" otherwise).
 	Message string
