@@ -132,7 +132,7 @@ func liveLogin(t testing.TB, base, email, password string) *session {
 	for _, c := range jar.Cookies(u) {
 		parts = append(parts, c.Name+"="+c.Value)
 	}
-	return &session{cookies: strings.Join(parts, "; "), csrf: csrf(), client: client}
+	return &session{cookies: strings.Join(parts, "; "), csrf: pageCSRF(t, client, base), client: client}
 }
 
 // badReq is one malformed request, as raw bytes on a fresh connection.
@@ -383,10 +383,12 @@ func TestBadInputLive(t *testing.T) {
 		} {
 			add("missing or forged CSRF", badReq{raw: rawHTTP("POST", p, h, []byte("csrf=also-forged")), want: forbidden})
 		}
-		// The real token in the form but with another cookie, and as the
-		// header with no cookie at all.
+		// An attacker's own double-submit token (planted as the cookie,
+		// repeated in the form) with the admin's session: the session's
+		// token is bound to it. And the real token as the header with no
+		// cookie at all.
 		add("missing or forged CSRF", badReq{raw: rawHTTP("POST", p, []string{"Cookie: tenantry_csrf=" + strings.Repeat("b", 43) + "; " +
-			sessionOnly(admin.cookies), form}, []byte("csrf="+admin.csrf)), want: forbidden})
+			sessionOnly(admin.cookies), form}, []byte("csrf="+strings.Repeat("b", 43))), want: forbidden})
 		add("missing or forged CSRF", badReq{raw: rawHTTP("POST", p, []string{"X-CSRF-Token: " + admin.csrf, form}, []byte("a=1")), want: forbidden})
 	}
 

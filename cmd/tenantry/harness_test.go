@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -93,4 +95,26 @@ func (c *cli) serve(extra ...string) *server {
 	}
 	c.t.Cleanup(s.stop)
 	return s
+}
+
+var csrfMeta = regexp.MustCompile(`<meta name="csrf-token" content="([^"]*)"`)
+
+// pageCSRF reads the CSRF token the console's pages hand a logged-in
+// client (it is bound to the session, so the pre-login cookie is no use).
+func pageCSRF(t testing.TB, client *http.Client, base string) string {
+	t.Helper()
+	res, err := client.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := csrfMeta.FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("GET /: %d, no CSRF token in the page", res.StatusCode)
+	}
+	return string(m[1])
 }

@@ -125,6 +125,7 @@ type webSession struct {
 	t    *testing.T
 	base string
 	http *http.Client
+	csrf string // the session's token, from its pages
 }
 
 func loginAs(t *testing.T, base, email, password string) *webSession {
@@ -140,6 +141,7 @@ func loginAs(t *testing.T, base, email, password string) *webSession {
 	if res := s.post("/login", url.Values{"email": {email}, "password": {password}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("log in as %s: %d", email, res.StatusCode)
 	}
+	s.csrf = pageCSRF(t, s.http, base)
 	return s
 }
 
@@ -151,12 +153,13 @@ func mustParseURL(t *testing.T, s string) *url.URL {
 	return u
 }
 
-// post sends a form with the CSRF token the console's cookie holds (its
-// forms repeat it).
+// post sends a form with the CSRF token: the session's, or before login
+// the one the console's cookie holds (its forms repeat it).
 func (s *webSession) post(path string, form url.Values) *http.Response {
 	s.t.Helper()
+	form.Set("csrf", s.csrf)
 	for _, ck := range s.http.Jar.Cookies(mustParseURL(s.t, s.base)) {
-		if ck.Name == "tenantry_csrf" {
+		if ck.Name == "tenantry_csrf" && s.csrf == "" {
 			form.Set("csrf", ck.Value)
 		}
 	}

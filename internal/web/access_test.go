@@ -25,10 +25,12 @@ func concrete(path string) string {
 // anonymous request.
 var public = map[string]bool{"GET /healthz": true, "GET /login": true, "POST /login": true, "GET /static/*": true, "POST /logout": true}
 
-// viewerPosts are the only state-changing routes a viewer may use: their
-// own saved queries (deleting someone else's is refused in the handler)
-// and logging out. Every other POST is admin-only.
-var viewerPosts = map[string]bool{"POST /sql/saved": true, "POST /sql/saved/:id/delete": true, "POST /logout": true}
+// viewerPosts are the only POST routes a viewer may use: running
+// read-only SQL (a fan-out starts only from a POST, so a link cannot start
+// one), their own saved queries (deleting someone else's is refused in the
+// handler) and logging out. Every other POST is admin-only.
+var viewerPosts = map[string]bool{"POST /sql": true, "POST /sql.csv": true, "POST /sql.json": true,
+	"POST /sql/saved": true, "POST /sql/saved/:id/delete": true, "POST /logout": true}
 
 // viewerMay reports whether a viewer may use a route: every read but user
 // management, and viewerPosts.
