@@ -50,12 +50,12 @@ func New(db *central.DB, p platform.Platform, runner *jobs.Runner, log *slog.Log
 // can hold databases nobody registered (local files dropped into place),
 // and rescans if it is there: CONTRACT.md says the console adopts such a
 // database, and "not found" must not depend on whether something else
-// rescanned first. A name the platform lacks costs one stat, no rescan.
+// rescanned first. The name is probed first, as a rescan would before
+// adopting it: a name the platform lacks, or a file that is not a
+// database, costs one open and no rescan, however often it is asked for.
 func (s *Service) adopt(ctx context.Context, name string) bool {
-	if _, ok := s.p.(prober); !ok {
-		return false
-	}
-	if _, err := s.p.Get(ctx, name); err != nil {
+	pr, ok := s.p.(prober)
+	if !ok || pr.Probe(ctx, name) != nil {
 		return false
 	}
 	if _, err := s.Rescan(ctx); err != nil {

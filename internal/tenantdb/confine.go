@@ -130,13 +130,20 @@ func kind(mode uint32) string {
 	return "not a regular file"
 }
 
-// Open opens the tenant file through the sqlite driver with the given
-// query parameters (mode, pragmas); every connection the pool makes is
-// checked to be the regular file itself (see the top of this file).
-func (f TenantFile) Open(q url.Values) (*sql.DB, error) {
+// Open opens the existing tenant file for reading and writing, with a
+// busy timeout and immediate transactions, never creating it. It goes to
+// the driver directly (the libsql client keeps a connector per URL for
+// good, which a rollout over thousands of files must not), and every
+// connection the pool makes is checked to be the regular file itself (see
+// the top of this file).
+func (f TenantFile) Open() (*sql.DB, error) {
 	if _, err := f.Identify(); err != nil {
 		return nil, err
 	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Set("_txlock", "immediate")
+	q.Set("mode", "rw")
 	dsn, err := fileURL(f.Path(), q)
 	if err != nil {
 		return nil, err
@@ -235,7 +242,8 @@ func (f TenantFile) swapped(path string) error {
 	return fleet.Errorf(fleet.EINVALID, "%s changed while it was being opened (replaced by a link or another file); it was not read. Tenantry opens only regular database files in %s.", path, f.Dir)
 }
 
-// handleOf returns the sqlite3* handle of a modernc.org/sqlite connection.
+// handleOf returns the sqlite3* handle of a modernc.org/sqlite connection,
+// for the file check here and the console's authorizer (console.go).
 // The driver keeps it unexported; its type is pinned by go.mod, and a
 // test fails if a new version moves it.
 func handleOf(dc any) (uintptr, error) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"reflect"
 	"strings"
 	"unsafe"
 
@@ -39,27 +38,6 @@ type ConsoleConn struct {
 func (c *ConsoleConn) Close() error {
 	err := c.Conn.Close()
 	return errors.Join(err, c.db.Close())
-}
-
-// OpenFile opens an existing tenant file for reading and writing, with the
-// busy timeout and immediate transactions of FileURL. It never creates the
-// file, and goes to the driver directly: the libsql client keeps a
-// connector per URL for good, which a rollout over thousands of files must
-// not.
-func OpenFile(path string) (*sql.DB, error) {
-	fi, err := os.Stat(path)
-	if err != nil || !fi.Mode().IsRegular() {
-		return nil, fleet.Errorf(fleet.ENOTFOUND, "The tenant's database file is missing.")
-	}
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Set("_txlock", "immediate")
-	q.Set("mode", "rw")
-	dsn, err := fileURL(path, q)
-	if err != nil {
-		return nil, err
-	}
-	return sql.Open("sqlite", dsn)
 }
 
 // OpenConsoleFile opens a tenant's SQLite file for the SQL console. The
@@ -129,16 +107,11 @@ func guardConsole(conn *sql.Conn, write bool) error {
 	}
 	return conn.Raw(func(dc any) error {
 		// modernc.org/sqlite has no Go API for sqlite3_set_authorizer, so
-		// it is called on the connection's handle, its field db. Should
-		// the driver ever change that, the console refuses to open rather
-		// than run unguarded.
-		v := reflect.ValueOf(dc)
-		if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
-			return fmt.Errorf("console guard: unexpected SQLite connection %T", dc)
-		}
-		h := v.Elem().FieldByName("db")
-		if !h.IsValid() || h.Kind() != reflect.Uintptr || h.Uint() == 0 {
-			return fmt.Errorf("console guard: no SQLite handle in %T", dc)
+		// it is called on the connection's handle. Should the driver ever
+		// hide it, the console refuses to open rather than run unguarded.
+		h, err := handleOf(dc)
+		if err != nil {
+			return fmt.Errorf("console guard: %w", err)
 		}
 		tls := libc.NewTLS()
 		defer tls.Close()
@@ -146,7 +119,7 @@ func guardConsole(conn *sql.Conn, write bool) error {
 		if write {
 			mode = authWrite
 		}
-		if rc := sqlite3.Xsqlite3_set_authorizer(tls, uintptr(h.Uint()), authorizerFn, mode); rc != sqlite3.SQLITE_OK {
+		if rc := sqlite3.Xsqlite3_set_authorizer(tls, h, authorizerFn, mode); rc != sqlite3.SQLITE_OK {
 			return fmt.Errorf("console guard: sqlite3_set_authorizer: %d", rc)
 		}
 		return nil

@@ -302,9 +302,19 @@ func (s *Server) handleError(err error, c echo.Context) {
 	default:
 		code = statusOf[fleet.ErrorCode(err)]
 	}
+	if b, ok := console.AsBusy(err); ok {
+		// Refused for being busy, not unavailable: come back soon.
+		setRetryAfter(c, b)
+		code = http.StatusTooManyRequests
+	}
 	if code >= 500 {
 		s.logger(c).Error("request failed", "err", err, "method", c.Request().Method, "path", c.Request().URL.Path)
 	}
+	// A handler that failed after preparing a download must not have its
+	// error page saved as the file: the error sets its own type.
+	h := c.Response().Header()
+	h.Del(echo.HeaderContentDisposition)
+	h.Del(echo.HeaderContentType)
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(code)
 		return

@@ -193,9 +193,14 @@ func (s *Server) sqlSchema(ctx context.Context, tenant string) *pages.SQLSchema 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // inlineError is the status of a page showing err inline: the user's
-// mistakes (bad SQL, an unknown tenant) keep their codes; anything else is
-// returned to the error handler.
-func inlineError(err error) (int, bool) {
+// mistakes (bad SQL, an unknown tenant) keep their codes, a run refused
+// for being busy is 429 with Retry-After; anything else is returned to
+// the error handler.
+func inlineError(c echo.Context, err error) (int, bool) {
+	if b, ok := console.AsBusy(err); ok {
+		setRetryAfter(c, b)
+		return http.StatusTooManyRequests, true
+	}
 	switch fleet.ErrorCode(err) {
 	case fleet.EINVALID, fleet.ENOTFOUND, fleet.ECONFLICT, fleet.EUNAVAILABLE:
 		return statusOf[fleet.ErrorCode(err)], true
@@ -224,16 +229,8 @@ func (s *Server) handleSQL(c echo.Context, post bool) error {
 			f.Run = false
 		case f.Scope == "tenant":
 			res, err := s.Console.Query(c.Request().Context(), actor(c), f.Tenant, f.request(), false)
-			if b, ok := console.AsBusy(err); ok {
-				if wantsJSON(c) {
-					return sqlBusy(c, b)
-				}
-				setRetryAfter(c, b)
-				vm.Error, status = fleet.ErrorMessage(err), http.StatusTooManyRequests
-				break
-			}
 			if err != nil {
-				code, ok := inlineError(err)
+				code, ok := inlineError(c, err)
 				if !ok {
 					return err
 				}
@@ -252,13 +249,8 @@ func (s *Server) handleSQL(c echo.Context, post bool) error {
 				return s.sqlFanOutJSON(c, f)
 			}
 			run, err := s.startFanOut(c, f)
-			if b, ok := console.AsBusy(err); ok {
-				setRetryAfter(c, b)
-				vm.Error, status = fleet.ErrorMessage(err), http.StatusTooManyRequests
-				break
-			}
 			if err != nil {
-				code, ok := inlineError(err)
+				code, ok := inlineError(c, err)
 				if !ok {
 					return err
 				}
@@ -307,11 +299,8 @@ func (s *Server) handleSQLWrite(c echo.Context) error {
 	}
 	res, err := s.Console.Query(c.Request().Context(), actor(c), f.Tenant, f.request(), true)
 	status := http.StatusOK
-	if b, ok := console.AsBusy(err); ok {
-		setRetryAfter(c, b)
-		vm.Error, status = fleet.ErrorMessage(err), http.StatusTooManyRequests
-	} else if err != nil {
-		code, ok := inlineError(err)
+	if err != nil {
+		code, ok := inlineError(c, err)
 		if !ok {
 			return err
 		}
@@ -381,16 +370,6 @@ const maxCellText = 2000
 // setRetryAfter tells a client refused for being busy when to come back.
 func setRetryAfter(c echo.Context, b *console.Busy) {
 	c.Response().Header().Set("Retry-After", strconv.Itoa(b.RetrySeconds()))
-}
-
-// sqlBusy answers a run refused for being busy: 429 with Retry-After, as
-// the error JSON or the error page.
-func sqlBusy(c echo.Context, b *console.Busy) error {
-	setRetryAfter(c, b)
-	if wantsJSON(c) {
-		return c.JSON(http.StatusTooManyRequests, map[string]string{"error": fleet.ErrorMessage(b), "code": fleet.ErrorCode(b)})
-	}
-	return echo.NewHTTPError(http.StatusTooManyRequests, fleet.ErrorMessage(b))
 }
 
 // sqlResult formats a result for the page.
@@ -493,9 +472,6 @@ func (s *Server) handleSQLExport(c echo.Context, format string) error {
 	} else {
 		_, err = s.Console.FanOut(ctx, actor(c), f.scope(), f.request(), x)
 	}
-	if b, ok := console.AsBusy(err); ok && !x.Started() {
-		return sqlBusy(c, b)
-	}
 	if err != nil && x.Started() {
 		s.logger(c).Warn("export stopped", "err", err)
 	}
@@ -508,9 +484,6 @@ func (s *Server) sqlFanOutJSON(c echo.Context, f sqlForm) error {
 	l := s.Console.CurrentLimits()
 	run := &fanRun{max: l.MaxRows, maxBytes: l.MaxBytes, started: time.Now()}
 	_, err := s.Console.FanOut(c.Request().Context(), actor(c), f.scope(), f.request(), run)
-	if b, ok := console.AsBusy(err); ok {
-		return sqlBusy(c, b)
-	}
 	if err != nil {
 		return err
 	}

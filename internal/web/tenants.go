@@ -303,31 +303,12 @@ func (s *Server) handleTenantExport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// Export makes the whole copy before writing a byte, so the download
-	// headers are set only when the first byte is: an error reaches the
-	// error handler as its own page, not as an attachment named <name>.db.
-	d := &download{res: c.Response(), name: name}
-	if err := s.Lifecycle.Export(c.Request().Context(), actor(c), name, d); err != nil {
-		return err
-	}
-	_, err = d.Write(nil) // an empty database is still a download
-	return err
-}
-
-// download is a response that becomes a file download at its first byte.
-type download struct {
-	res     *echo.Response
-	name    string
-	started bool
-}
-
-func (d *download) Write(b []byte) (int, error) {
-	if !d.started {
-		d.started = true
-		h := d.res.Header()
-		h.Set(echo.HeaderContentType, "application/vnd.sqlite3")
-		h.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.db"`, d.name))
-		h.Set("Cache-Control", "no-store")
-	}
-	return d.res.Write(b)
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, "application/vnd.sqlite3")
+	h.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.db"`, name))
+	h.Set("Cache-Control", "no-store")
+	// Export makes the whole copy before writing a byte, so an error still
+	// reaches the error handler with nothing sent (which drops the
+	// download headers).
+	return s.Lifecycle.Export(c.Request().Context(), actor(c), name, c.Response())
 }

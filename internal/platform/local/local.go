@@ -90,16 +90,6 @@ func (p *Platform) file(name string) (tenantdb.TenantFile, error) {
 	return tenantdb.TenantFile{Dir: p.tenantsDir(), Name: name + ".db"}, nil
 }
 
-// rw is how the platform opens a tenant's file: read-write, never
-// creating it, with a busy timeout and immediate transactions.
-func rw() url.Values {
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Set("_txlock", "immediate")
-	q.Set("mode", "rw")
-	return q
-}
-
 func (p *Platform) url(path string) string {
 	u, _ := tenantdb.FileURL(path, false)
 	return u
@@ -332,7 +322,7 @@ func (p *Platform) Open(ctx context.Context, name string) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return f.Open(rw())
+	return f.Open()
 }
 
 // OpenConsole opens the tenant's file for the SQL console (see
@@ -370,7 +360,7 @@ func (p *Platform) tmpFile(prefix string) string {
 // SQLite's online backup API, copying every page in one step under one read
 // transaction, so concurrent writers neither block it nor tear it.
 func backup(ctx context.Context, src tenantdb.TenantFile, dstPath string) error {
-	db, err := src.Open(rw())
+	db, err := src.Open()
 	if err != nil {
 		return err
 	}
@@ -526,7 +516,7 @@ func (p *Platform) checkpoint(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	db, err := f.Open(rw())
+	db, err := f.Open()
 	if err != nil {
 		return err
 	}
