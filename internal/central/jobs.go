@@ -130,7 +130,10 @@ func (db *DB) ClaimJob(ctx context.Context, id int64, owner string, lease time.D
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil, nil
 	}
-	return db.Job(ctx, id)
+	// The claim is made: reading it back must not be given up half-way (a
+	// shutdown cancelling ctx now would leave the job held by a runner
+	// that never heard it won it).
+	return db.Job(context.WithoutCancel(ctx), id)
 }
 
 // ClaimableJobs returns ids of jobs that are queued or whose lease lapsed.

@@ -241,6 +241,13 @@ func (r *Runner) run(ctx context.Context, j *fleet.Job) (requeued bool) {
 		return false
 	}
 	log := r.log.With("job", j.ID, "kind", j.Kind, "tenant", j.Tenant, "attempt", j.Attempts)
+	if ctx.Err() != nil {
+		// Claimed as the runner was stopping: hand it straight back.
+		if rerr := r.db.ReleaseJob(ctx, j.ID, r.owner, "Interrupted by a shutdown; resumes on the next start"); rerr != nil {
+			log.Error("release job claimed during shutdown", "err", rerr)
+		}
+		return false
+	}
 	if j.Attempts > MaxAttempts {
 		cause := fmt.Errorf("gave up after %d attempts", MaxAttempts)
 		r.giveUp(ctx, h, j, cause, log)

@@ -329,6 +329,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	p := s.page(c, title, "")
 	if rerr := render(c, code, pages.ErrorPage(p, pages.ErrorView{Status: code, Title: title, Message: msg})); rerr != nil {
+		if c.Request().Context().Err() != nil {
+			return // the client went away: nobody to show the page to
+		}
 		s.logger(c).Error("render error page", "err", rerr)
 		_ = c.String(code, msg)
 	}
