@@ -5,7 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/tenantry/tenantry/internal/api"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,6 +22,32 @@ import (
 	"github.com/tenantry/tenantry/internal/web"
 	"golang.org/x/sync/errgroup"
 )
+
+// uploadDir is where API imports are received while they are checked and
+// imported, in the data directory (not a tmpfs that may be small). Files
+// a crash left there a day ago are removed.
+func uploadDir(data string) (string, error) {
+	dir := filepath.Join(data, "uploads")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("make the uploads directory: %w", err)
+	}
+	es, _ := os.ReadDir(dir)
+	for _, de := range es {
+		if fi, err := de.Info(); err == nil && fi.Mode().IsRegular() && time.Since(fi.ModTime()) > 24*time.Hour {
+			os.Remove(filepath.Join(dir, de.Name()))
+		}
+	}
+	return dir, nil
+}
+
+// envInt reads an integer setting from the environment, def if unset or
+// not a number (the flag's check then reports a bad value).
+func envInt(getenv func(string) string, key string, def int) int {
+	if n, err := strconv.Atoi(getenv(key)); err == nil {
+		return n
+	}
+	return def
+}
 
 func (e *env) serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -38,6 +67,8 @@ func (e *env) serve(args []string) error {
 	opsAddr := fs.String("ops-addr", e.getenv("TENANTRY_OPS_ADDR"), "also serve /healthz, /readyz and /metrics on this address WITHOUT login, for a load balancer's checks and a Prometheus scraper on a private network, never a public one (env TENANTRY_OPS_ADDR; default off). On --addr they need a login or the bearer token in TENANTRY_METRICS_TOKEN")
 	logFormat := fs.String("log-format", envOr(e.getenv, "TENANTRY_LOG_FORMAT", "text"), "log lines on stderr as text or json (env TENANTRY_LOG_FORMAT)")
 	logLevel := fs.String("log-level", envOr(e.getenv, "TENANTRY_LOG_LEVEL", "info"), "least severe log lines written: debug (adds a line per request), info, warn or error (env TENANTRY_LOG_LEVEL)")
+	rate := fs.Int("api-rate-limit", envInt(e.getenv, "TENANTRY_API_RATE_LIMIT", api.DefaultRateLimit), "calls an API token may make a minute, counted in the central database across replicas; past it, 429 (env TENANTRY_API_RATE_LIMIT; -1 = no limit)")
+	maxImport := fs.Int64("max-import-size", int64(envInt(e.getenv, "TENANTRY_MAX_IMPORT_SIZE", 1024)), "largest SQLite file the API's import takes, in MiB (env TENANTRY_MAX_IMPORT_SIZE)")
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM or SIGINT, how long in-flight requests may take to finish, and then running jobs to stop at a safe point (they resume on the next start)")
 	if _, err := parse(fs, args, e.stderr, "serve [--addr 127.0.0.1:8080]", 0); err != nil {
 		return err
@@ -55,6 +86,12 @@ func (e *env) serve(args []string) error {
 	}
 	if *workers < 1 || *workers > 64 {
 		return usagef("--job-workers must be between 1 and 64")
+	}
+	if *rate == 0 || *rate < -1 {
+		return usagef("--api-rate-limit must be positive (calls a minute), or -1 for no limit")
+	}
+	if *maxImport < 1 {
+		return usagef("--max-import-size must be at least 1 (MiB)")
 	}
 	if *shutdown <= 0 {
 		return usagef("--shutdown-timeout must be positive (30s, 2m)")
@@ -101,8 +138,15 @@ func (e *env) serve(args []string) error {
 	background.Go(func() { e.housekeeping(ctx, a, *rescan) })
 	background.Go(func() { e.schedule(ctx, a, *every, shard) })
 
+	uploads, err := uploadDir(e.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	cons := &console.Service{DB: a.db, Platform: a.p, Limits: limits, Log: log}
+	apiSrv := api.New(api.Options{DB: a.db, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, Console: cons, Rollouts: a.rollout,
+		Log: log, RateLimit: *rate, MaxImportBytes: *maxImport << 20, TempDir: uploads})
 	srv := web.New(web.Options{DB: a.db, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, Rollouts: a.rollout, CollectEvery: *every,
-		Console: &console.Service{DB: a.db, Platform: a.p, Limits: limits, Log: log}, Log: log, Dev: *dev, StaticDir: *staticDir, SecureCookies: *secure, Currency: *currency,
+		Console: cons, API: apiSrv, Log: log, Dev: *dev, StaticDir: *staticDir, SecureCookies: *secure, Currency: *currency,
 		Metrics: metrics, MetricsToken: e.getenv("TENANTRY_METRICS_TOKEN"), ShutdownTimeout: *shutdown, TrustedProxies: trusted})
 	servers, sctx := errgroup.WithContext(ctx)
 	servers.Go(func() error {

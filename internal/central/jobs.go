@@ -45,10 +45,16 @@ func insertJob(ctx context.Context, ex execer, now time.Time, j *fleet.Job) (int
 // ClaimTenantJob claims a tenant name and queues the job that will make it,
 // in one transaction, so there is never a creating tenant without a job
 // nor a job for a name someone else holds.
-func (db *DB) ClaimTenantJob(ctx context.Context, t *fleet.Tenant, j *fleet.Job) error {
+// With an idempotency key (once not nil) the key is bound to the job in
+// the same transaction: ErrOnceTaken if a concurrent request bound it
+// first, and then nothing was claimed or queued.
+func (db *DB) ClaimTenantJob(ctx context.Context, t *fleet.Tenant, j *fleet.Job, once *Once) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		id, err := insertJob(ctx, tx, db.now(), j)
 		if err != nil {
+			return err
+		}
+		if err := db.recordOnce(ctx, tx, once, id); err != nil {
 			return err
 		}
 		t.JobID = id

@@ -202,6 +202,13 @@ type TenantFilter struct {
 	Desc   bool
 	Limit  int
 	Offset int
+	// Prefix keeps names that start with it; After keeps names after it
+	// (a cursor: with the name order, pages neither skip nor repeat a
+	// tenant however the registry changes between them).
+	Prefix string
+	After  string
+	// NoCount skips counting the matching rows (the total is then -1).
+	NoCount bool
 }
 
 // SortColumns are the registry columns a list may be ordered by.
@@ -220,13 +227,24 @@ func (db *DB) ListTenants(ctx context.Context, f TenantFilter) ([]fleet.Tenant, 
 		where = append(where, `status = ?`)
 		args = append(args, f.Status)
 	}
+	if f.Prefix != "" {
+		// A range on the primary key; names are ASCII below 0x7f.
+		where = append(where, `name >= ? AND name < ?`)
+		args = append(args, f.Prefix, f.Prefix+"\x7f")
+	}
+	if f.After != "" {
+		where = append(where, `name > ?`)
+		args = append(args, f.After)
+	}
 	w := ""
 	if len(where) > 0 {
 		w = " WHERE " + strings.Join(where, " AND ")
 	}
-	var total int64
-	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM tenants`+w, args...).Scan(&total); err != nil {
-		return nil, 0, err
+	total := int64(-1)
+	if !f.NoCount {
+		if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM tenants`+w, args...).Scan(&total); err != nil {
+			return nil, 0, err
+		}
 	}
 	sort := "name"
 	for _, c := range SortColumns {

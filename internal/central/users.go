@@ -187,7 +187,8 @@ func (db *DB) DeleteSession(ctx context.Context, tok string) error {
 	return err
 }
 
-// PurgeSessions deletes expired sessions and failed logins too old to
+// PurgeSessions deletes expired sessions, API rate counts and idempotency
+// keys that no longer count, and failed logins too old to
 // count towards a throttle.
 func (db *DB) PurgeSessions(ctx context.Context) error {
 	now := db.now().UTC()
@@ -195,7 +196,13 @@ func (db *DB) PurgeSessions(ctx context.Context) error {
 		ts(now), ts(now.Add(-SessionIdle))); err != nil {
 		return err
 	}
-	_, err := db.db.ExecContext(ctx, `DELETE FROM login_failures WHERE at <= ?`, ts(now.Add(-LoginWindow)))
+	if _, err := db.db.ExecContext(ctx, `DELETE FROM login_failures WHERE at <= ?`, ts(now.Add(-LoginWindow))); err != nil {
+		return err
+	}
+	if _, err := db.db.ExecContext(ctx, `DELETE FROM api_rate WHERE minute < ?`, now.Unix()/60-1); err != nil {
+		return err
+	}
+	_, err := db.db.ExecContext(ctx, `DELETE FROM api_idempotency WHERE created_at <= ?`, ts(now.Add(-IdempotencyTTL)))
 	return err
 }
 

@@ -53,6 +53,8 @@ type Runner struct {
 	Lease    time.Duration
 	Workers  int
 	wake     chan struct{}
+	finMu    sync.Mutex
+	fin      chan struct{} // closed (and replaced) whenever a run here ends
 	wg       sync.WaitGroup
 	log      *slog.Logger
 }
@@ -70,6 +72,7 @@ func NewRunner(db *central.DB, log *slog.Logger) *Runner {
 		Lease:    30 * time.Second,
 		Workers:  2,
 		wake:     make(chan struct{}, 1),
+		fin:      make(chan struct{}),
 		log:      log,
 	}
 	live.Store(r.owner, struct{}{})
@@ -99,6 +102,41 @@ func (r *Runner) Wake() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
+	}
+}
+
+// ended wakes everyone waiting in Await.
+func (r *Runner) ended() {
+	r.finMu.Lock()
+	close(r.fin)
+	r.fin = make(chan struct{})
+	r.finMu.Unlock()
+}
+
+// awaitPoll is how often Await reads a job that may be running elsewhere
+// (another replica or a CLI): runs here wake it at once.
+const awaitPoll = 250 * time.Millisecond
+
+// Await waits until the job finished or ctx ends, and returns the job as
+// it is then (finished or not; ctx's end is not an error).
+func (r *Runner) Await(ctx context.Context, id int64) (*fleet.Job, error) {
+	for {
+		r.finMu.Lock()
+		fin := r.fin
+		r.finMu.Unlock()
+		j, err := r.db.Job(context.WithoutCancel(ctx), id)
+		if err != nil || j.Finished() {
+			return j, err
+		}
+		t := time.NewTimer(awaitPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return j, nil
+		case <-fin:
+		case <-t.C:
+		}
+		t.Stop()
 	}
 }
 
@@ -235,6 +273,7 @@ var (
 // (shutdown), or whose lease could not be kept, goes back to the queue,
 // and run reports that it did so; only the work's own failure fails it.
 func (r *Runner) run(ctx context.Context, j *fleet.Job) (requeued bool) {
+	defer r.ended()
 	h, ok := r.handlers[j.Kind]
 	if !ok {
 		_ = r.db.FinishJob(ctx, j.ID, fleet.JobFailed, "Failed", "no handler for job kind "+j.Kind)

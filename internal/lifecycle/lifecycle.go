@@ -87,14 +87,22 @@ type deleteArgs struct {
 
 // Create queues the creation of a tenant with the latest schema.
 func (s *Service) Create(ctx context.Context, actor, name string) (*fleet.Job, error) {
+	return s.create(ctx, actor, name, nil)
+}
+
+func (s *Service) create(ctx context.Context, actor, name string, once *central.Once) (*fleet.Job, error) {
 	if err := fleet.ValidateName(name); err != nil {
 		return nil, s.refused(ctx, actor, fleet.JobCreate, name, "", err)
 	}
-	return s.claim(ctx, actor, &fleet.Tenant{Name: name}, fleet.JobCreate, nil)
+	return s.claim(ctx, actor, &fleet.Tenant{Name: name}, fleet.JobCreate, nil, once)
 }
 
 // Clone queues a branch of src named dst, as of at if not zero.
 func (s *Service) Clone(ctx context.Context, actor, src, dst string, at time.Time) (*fleet.Job, error) {
+	return s.clone(ctx, actor, src, dst, at, nil)
+}
+
+func (s *Service) clone(ctx context.Context, actor, src, dst string, at time.Time, once *central.Once) (*fleet.Job, error) {
 	detail := "from " + src
 	if !at.IsZero() {
 		detail += " at " + at.UTC().Format(time.RFC3339)
@@ -120,7 +128,7 @@ func (s *Service) Clone(ctx context.Context, actor, src, dst string, at time.Tim
 	if !at.IsZero() && at.After(time.Now()) {
 		return nil, s.refused(ctx, actor, fleet.JobClone, dst, detail, fleet.Errorf(fleet.EINVALID, "The branch point %s is in the future.", at.UTC().Format(time.RFC3339)))
 	}
-	return s.claim(ctx, actor, &fleet.Tenant{Name: dst, Parent: src, BranchedAt: at}, fleet.JobClone, cloneArgs{Source: src, At: at})
+	return s.claim(ctx, actor, &fleet.Tenant{Name: dst, Parent: src, BranchedAt: at}, fleet.JobClone, cloneArgs{Source: src, At: at}, once)
 }
 
 // Import queues a new tenant seeded from a SQLite file on this machine.
@@ -132,17 +140,20 @@ func (s *Service) Import(ctx context.Context, actor, name, file string) (*fleet.
 	if err := tenantdb.CheckFile(ctx, file); err != nil {
 		return nil, s.refused(ctx, actor, fleet.JobImport, name, file, err)
 	}
-	return s.claim(ctx, actor, &fleet.Tenant{Name: name}, fleet.JobImport, importArgs{File: file})
+	return s.claim(ctx, actor, &fleet.Tenant{Name: name}, fleet.JobImport, importArgs{File: file}, nil)
 }
 
-func (s *Service) claim(ctx context.Context, actor string, t *fleet.Tenant, kind string, args any) (*fleet.Job, error) {
+func (s *Service) claim(ctx context.Context, actor string, t *fleet.Tenant, kind string, args any, once *central.Once) (*fleet.Job, error) {
 	b, _ := json.Marshal(args)
 	if args == nil {
 		b = []byte("{}")
 	}
 	t.Platform, t.Status, t.CreatedAt = s.p.Name(), fleet.StatusCreating, time.Now()
 	j := &fleet.Job{Kind: kind, Tenant: t.Name, Args: string(b), CreatedBy: actor}
-	if err := s.db.ClaimTenantJob(ctx, t, j); err != nil {
+	if err := s.db.ClaimTenantJob(ctx, t, j, once); err != nil {
+		if errors.Is(err, central.ErrOnceTaken) {
+			return nil, err // not refused: the key's first request goes on
+		}
 		return nil, s.refused(ctx, actor, kind, t.Name, "", err)
 	}
 	s.jobs.Wake()

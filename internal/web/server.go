@@ -64,6 +64,18 @@ type Options struct {
 	// (--trusted-proxies). None by default: the client's address is the
 	// connection's peer.
 	TrustedProxies []*net.IPNet
+	// API, if set, serves /api/v1: it authenticates its own callers (bearer
+	// tokens), so the session, CSRF and body-limit middleware skip it.
+	API http.Handler
+}
+
+// apiPrefix is where Options.API is mounted.
+const apiPrefix = "/api/v1"
+
+// isAPI reports whether a request is for the JSON API.
+func isAPI(c echo.Context) bool {
+	p := c.Request().URL.Path
+	return p == apiPrefix || strings.HasPrefix(p, apiPrefix+"/")
 }
 
 // Server holds the handlers' dependencies.
@@ -113,13 +125,18 @@ func New(o Options) *Server {
 		ReferrerPolicy:        "same-origin",
 		ContentSecurityPolicy: "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
 	}))
-	e.Use(middleware.BodyLimit("64M"))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "64M", Skipper: isAPI}))
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: gzip.BestSpeed, MinLength: 1024, Skipper: s.skipGzip}))
 	e.Use(s.loadUser)
 	e.Use(noStore)
 	e.Use(s.csrf)
 
 	s.opsRoutes(e)
+	if o.API != nil {
+		h := echo.WrapHandler(o.API)
+		e.Any(apiPrefix, h)
+		e.Any(apiPrefix+"/*", h)
+	}
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", static.Handler(o.Dev, o.StaticDir))))
 	s.authRoutes(e)
 

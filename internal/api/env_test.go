@@ -1,0 +1,175 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/api"
+	"github.com/tenantry/tenantry/internal/api/apitest"
+	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/collect"
+	"github.com/tenantry/tenantry/internal/console"
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/jobs"
+	"github.com/tenantry/tenantry/internal/lifecycle"
+	"github.com/tenantry/tenantry/internal/platform/local"
+	"github.com/tenantry/tenantry/internal/schema"
+	"github.com/tenantry/tenantry/internal/web"
+)
+
+// env is a console over a temp directory (local platform, real SQLite
+// files) with its job workers running, served on a loopback port with
+// the API mounted, as serve wires it.
+type env struct {
+	t      testing.TB
+	dir    string
+	db     *central.DB
+	life   *lifecycle.Service
+	runner *jobs.Runner
+	api    *api.Server
+	web    *web.Server
+	ts     *httptest.Server
+	admin  string // an admin token's secret
+	viewer string // a viewer token's secret
+}
+
+func newEnv(t testing.TB, tweak func(*api.Options)) *env {
+	t.Helper()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	db, err := central.Open(ctx, "file:"+dir+"/central.db", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	runner := jobs.NewRunner(db, log)
+	life := lifecycle.New(db, p, runner, log)
+	coll := collect.New(db, p, func(ctx context.Context) error { _, err := life.Rescan(ctx); return err }, collect.Options{}, log)
+	coll.Register(runner)
+	ro := schema.NewRollouts(db, p, schema.Embedded(), log)
+	ro.Register(runner)
+	cons := &console.Service{DB: db, Platform: p, Log: log}
+	o := api.Options{DB: db, Lifecycle: life, Jobs: runner, Collector: coll, Console: cons, Rollouts: ro, Log: log, TempDir: t.TempDir()}
+	if tweak != nil {
+		tweak(&o)
+	}
+	a := api.New(o)
+	w := web.New(web.Options{DB: db, Lifecycle: life, Jobs: runner, Collector: coll, Rollouts: ro, Console: cons, API: a, Log: log})
+	ts := httptest.NewServer(w.Handler())
+	runner.Start(ctx)
+	t.Cleanup(func() {
+		ts.Close()
+		cancel()
+		runner.Wait()
+		db.Close()
+	})
+	e := &env{t: t, dir: dir, db: db, life: life, runner: runner, api: a, web: w, ts: ts}
+	e.admin = e.token("backend", fleet.RoleAdmin, 0)
+	e.viewer = e.token("reporting", fleet.RoleViewer, 0)
+	return e
+}
+
+// token makes an API token and returns its secret.
+func (e *env) token(name, role string, lifetime time.Duration) string {
+	e.t.Helper()
+	secret, _, err := e.db.CreateAPIToken(context.Background(), name, role, "admin@example.com", lifetime)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return secret
+}
+
+// response is an API answer, read whole.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("answer %d is not the JSON expected: %v\n%s", r.status, err, r.body)
+	}
+}
+
+// problem decodes a problem document, checking its type.
+func (r response) problem(t testing.TB) api.Problem {
+	t.Helper()
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("answer %d has Content-Type %q, want application/problem+json\n%s", r.status, ct, r.body)
+	}
+	var p api.Problem
+	r.json(t, &p)
+	if p.Status != r.status || p.Detail == "" || p.Code == "" {
+		t.Fatalf("problem %+v does not describe answer %d", p, r.status)
+	}
+	return p
+}
+
+// call makes an API call with a token ("" for none) through the document
+// check; body is JSON-encoded unless it is a []byte or an io.Reader.
+func (e *env) call(token, method, path string, body any, header ...string) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	case io.Reader:
+		rd = b
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.ts.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	c := &http.Client{Transport: apitest.Transport(e.t, nil)}
+	res, err := c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: b}
+}
+
+// want fails unless r has the status.
+func (r response) want(t testing.TB, status int) response {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d\n%s", r.status, status, r.body)
+	}
+	return r
+}
