@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -40,13 +41,17 @@ func uploadDir(data string) (string, error) {
 	return dir, nil
 }
 
-// envInt reads an integer setting from the environment, def if unset or
-// not a number (the flag's check then reports a bad value).
-func envInt(getenv func(string) string, key string, def int) int {
-	if n, err := strconv.Atoi(getenv(key)); err == nil {
-		return n
+// intEnv reads an integer setting from the environment, def if unset.
+func intEnv(getenv func(string) string, key string, def int) (int, error) {
+	v := getenv(key)
+	if v == "" {
+		return def, nil
 	}
-	return def
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return def, fmt.Errorf("%s=%q is not a whole number", key, v)
+	}
+	return n, nil
 }
 
 func (e *env) serve(args []string) error {
@@ -67,8 +72,10 @@ func (e *env) serve(args []string) error {
 	opsAddr := fs.String("ops-addr", e.getenv("TENANTRY_OPS_ADDR"), "also serve /healthz, /readyz and /metrics on this address WITHOUT login, for a load balancer's checks and a Prometheus scraper on a private network, never a public one (env TENANTRY_OPS_ADDR; default off). On --addr they need a login or the bearer token in TENANTRY_METRICS_TOKEN")
 	logFormat := fs.String("log-format", envOr(e.getenv, "TENANTRY_LOG_FORMAT", "text"), "log lines on stderr as text or json (env TENANTRY_LOG_FORMAT)")
 	logLevel := fs.String("log-level", envOr(e.getenv, "TENANTRY_LOG_LEVEL", "info"), "least severe log lines written: debug (adds a line per request), info, warn or error (env TENANTRY_LOG_LEVEL)")
-	rate := fs.Int("api-rate-limit", envInt(e.getenv, "TENANTRY_API_RATE_LIMIT", api.DefaultRateLimit), "calls an API token may make a minute, counted in the central database across replicas; past it, 429 (env TENANTRY_API_RATE_LIMIT; -1 = no limit)")
-	maxImport := fs.Int64("max-import-size", int64(envInt(e.getenv, "TENANTRY_MAX_IMPORT_SIZE", 1024)), "largest SQLite file the API's import takes, in MiB (env TENANTRY_MAX_IMPORT_SIZE)")
+	rateDef, rateErr := intEnv(e.getenv, "TENANTRY_API_RATE_LIMIT", api.DefaultRateLimit)
+	importDef, importErr := intEnv(e.getenv, "TENANTRY_MAX_IMPORT_SIZE", 1024)
+	rate := fs.Int("api-rate-limit", rateDef, "calls an API token may make a minute, counted in the central database across replicas; past it, 429 (env TENANTRY_API_RATE_LIMIT; -1 = no limit)")
+	maxImport := fs.Int64("max-import-size", int64(importDef), "largest SQLite file the API's import takes, in MiB (env TENANTRY_MAX_IMPORT_SIZE)")
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM or SIGINT, how long in-flight requests may take to finish, and then running jobs to stop at a safe point (they resume on the next start)")
 	if _, err := parse(fs, args, e.stderr, "serve [--addr 127.0.0.1:8080]", 0); err != nil {
 		return err
@@ -86,6 +93,9 @@ func (e *env) serve(args []string) error {
 	}
 	if *workers < 1 || *workers > 64 {
 		return usagef("--job-workers must be between 1 and 64")
+	}
+	if err := cmp.Or(rateErr, importErr); err != nil {
+		return usageError{err.Error()}
 	}
 	if *rate == 0 || *rate < -1 {
 		return usagef("--api-rate-limit must be positive (calls a minute), or -1 for no limit")

@@ -1,11 +1,11 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -293,5 +293,3 @@ func (s *Server) tooLarge() error {
 	return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
 		fmt.Sprintf("The file is over the import limit of %d MiB (--max-import-size).", s.MaxImportBytes>>20))
 }
-
-
