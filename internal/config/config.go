@@ -29,6 +29,11 @@ type Config struct {
 	// TenantMigrations is a directory of goose migrations that replaces
 	// the built-in store schema; "" for the built-in one.
 	TenantMigrations string
+	// Server, if set, is a console whose API the CLI drives instead of
+	// opening the data directory and databases itself; Token is the API
+	// token it sends.
+	Server string
+	Token  string
 }
 
 // Platforms are the supported values of --platform.
@@ -50,6 +55,8 @@ func Flags(fs *flag.FlagSet, env func(string) string) *Config {
 	fs.StringVar(&c.SqldURL, "sqld-url", def("TENANTRY_SQLD_URL", "http://127.0.0.1:8080"), "sqld data-plane URL (env TENANTRY_SQLD_URL)")
 	fs.StringVar(&c.SqldAdminURL, "sqld-admin-url", def("TENANTRY_SQLD_ADMIN_URL", "http://127.0.0.1:9090"), "sqld admin API URL (env TENANTRY_SQLD_ADMIN_URL)")
 	fs.StringVar(&c.TenantMigrations, "tenant-migrations", env("TENANTRY_TENANT_MIGRATIONS"), "directory of goose migrations for tenant databases, the whole history (env TENANTRY_TENANT_MIGRATIONS; default the built-in store schema)")
+	fs.StringVar(&c.Server, "server", env("TENANTRY_SERVER"), "drive this console through its API instead of the local data directory, such as https://console.example (env TENANTRY_SERVER)")
+	fs.StringVar(&c.Token, "token", env("TENANTRY_TOKEN"), "API token for --server (env TENANTRY_TOKEN, which keeps it out of the process list)")
 	c.CentralToken = env("TENANTRY_CENTRAL_TOKEN")
 	c.SqldAdminKey = env("TENANTRY_SQLD_ADMIN_KEY")
 	c.SqldJWTKeyFile = env("TENANTRY_SQLD_JWT_KEY_FILE")
@@ -77,6 +84,11 @@ func (c *Config) Validate() error {
 	if !ok {
 		return fmt.Errorf("--platform %q is unknown: use %s", c.Platform, strings.Join(Platforms, ", "))
 	}
+	if c.Server != "" {
+		if err := checkServer(c.Server, c.Token); err != nil {
+			return err
+		}
+	}
 	if c.CentralURL == "" {
 		c.CentralURL = "file:" + filepath.Join(c.DataDir, "central.db")
 	}
@@ -91,6 +103,26 @@ func (c *Config) Validate() error {
 		if c.TursoOrg == "" || c.TursoToken == "" {
 			return fmt.Errorf("--platform turso needs TURSO_ORG and TURSO_API_TOKEN")
 		}
+	}
+	return nil
+}
+
+// checkServer refuses a --server the token should not be sent to: not an
+// http(s) URL, or plain http to anything but this machine (the token
+// would cross the network in clear).
+func checkServer(server, token string) error {
+	u, err := url.Parse(server)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--server %q is not an http(s) URL such as https://console.example", server)
+	}
+	if u.Scheme == "http" {
+		h := u.Hostname()
+		if h != "localhost" && h != "127.0.0.1" && h != "::1" {
+			return fmt.Errorf("--server %q is plain http: use https, or the token would cross the network in clear", server)
+		}
+	}
+	if token == "" {
+		return fmt.Errorf("--server needs an API token: set TENANTRY_TOKEN (an admin makes one with 'tenantry tokens create')")
 	}
 	return nil
 }
