@@ -90,11 +90,13 @@ func New(o Options) *Server {
 	e := s.e
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.RouteNotFound("/*", func(c echo.Context) error {
+	noRoute := func(c echo.Context) error {
 		return fleet.Errorf(fleet.ENOTFOUND, "No API route %s %s: see %s/openapi.json.", c.Request().Method, fleet.Truncate(c.Request().URL.Path, 80), Prefix)
-	})
+	}
+	e.RouteNotFound("/*", noRoute)
 	e.GET(Prefix+"/openapi.json", s.handleDocument)
 	g := e.Group(Prefix, s.authenticate, s.limit, s.audit)
+	g.RouteNotFound("/*", noRoute)
 	s.tenantRoutes(g)
 	s.jobRoutes(g)
 	return s
