@@ -144,5 +144,3 @@ func BenchmarkAPIOverhead(b *testing.B) {
 	f := report(b, "http-floor-", bare)
 	b.ReportMetric(float64((a-d-f).Microseconds())/1000, "overhead-ms")
 }
-
-
