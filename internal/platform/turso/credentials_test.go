@@ -1,7 +1,6 @@
 package turso_test
 
 import (
-	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
@@ -75,16 +74,14 @@ func TestCredentialWithoutExpiry(t *testing.T) {
 	s := tursotest.New(t, sq, tursotest.Options{})
 	// A Turso that ignores the expiration asked for.
 	target, _ := url.Parse(s.URL)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	direct := rp.Director
-	rp.Director = func(r *http.Request) {
-		direct(r)
-		q := r.URL.Query()
+	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		q := r.Out.URL.Query()
 		if q.Has("expiration") {
 			q.Set("expiration", "never")
-			r.URL.RawQuery = q.Encode()
+			r.Out.URL.RawQuery = q.Encode()
 		}
-	}
+	}}
 	front := httptest.NewServer(rp)
 	t.Cleanup(front.Close)
 	p, err := turso.New(turso.Options{Org: s.Org, Token: s.Token, APIURL: front.URL, DataProxy: sq.URL, TempDir: t.TempDir(), ReadyPoll: 10 * time.Millisecond})
