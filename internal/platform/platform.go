@@ -78,6 +78,32 @@ const (
 	MaxCredentialTTL = 24 * time.Hour
 )
 
+// DefaultCredentialTTL is a credential's lifetime when none is asked for.
+const DefaultCredentialTTL = time.Hour
+
+// ParseCredentialRequest reads a request as the API and CLI take it:
+// access "read-only" or "read-write", and a TTL such as "15m" or "1h30m"
+// ("" for DefaultCredentialTTL). Its errors are EINVALID, for people.
+func ParseCredentialRequest(access, ttl string) (CredentialRequest, error) {
+	var r CredentialRequest
+	switch access {
+	case "read-only":
+		r.ReadOnly = true
+	case "read-write":
+	default:
+		return r, fleet.Errorf(fleet.EINVALID, "Access %q is unknown: use read-only or read-write.", fleet.Truncate(access, 40))
+	}
+	r.TTL = DefaultCredentialTTL
+	if ttl != "" {
+		d, err := time.ParseDuration(ttl)
+		if err != nil {
+			return r, fleet.Errorf(fleet.EINVALID, "TTL %q is not a duration: write it like 15m, 1h or 1h30m.", fleet.Truncate(ttl, 40))
+		}
+		r.TTL = d
+	}
+	return r, r.Check()
+}
+
 // CredentialRequest asks for a credential of one tenant database.
 type CredentialRequest struct {
 	ReadOnly bool
