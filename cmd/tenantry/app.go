@@ -85,7 +85,7 @@ func (e *env) platform(db *central.DB) (platform.Platform, error) {
 	case "local":
 		return local.New(e.cfg.DataDir)
 	case "sqld":
-		o := sqld.Options{URL: e.cfg.SqldURL, AdminURL: e.cfg.SqldAdminURL, AdminKey: e.cfg.SqldAdminKey,
+		o := sqld.Options{URL: e.cfg.SqldURL, AdminURL: e.cfg.SqldAdminURL, AdminKey: e.cfg.SqldAdminKey, PublicURL: e.cfg.SqldPublicURL,
 			Catalog: db.Catalog("sqld"), ArchiveDir: filepath.Join(e.cfg.DataDir, "archive", "sqld")}
 		if e.cfg.SqldJWTKeyFile != "" {
 			key, err := tenantdb.LoadSigningKey(e.cfg.SqldJWTKeyFile)

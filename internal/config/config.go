@@ -19,6 +19,10 @@ type Config struct {
 	SqldURL      string
 	SqldAdminURL string
 	SqldAdminKey string
+	// SqldPublicURL is how tenants' applications reach sqld, a template
+	// with {namespace} as its host's first label; "" when credentials for
+	// sqld tenants are not handed out.
+	SqldPublicURL string
 	// SqldJWTKeyFile is an Ed25519 private key whose public half sqld
 	// checks tokens with (--auth-jwt-key-file); "" when sqld checks none.
 	SqldJWTKeyFile string
@@ -54,6 +58,7 @@ func Flags(fs *flag.FlagSet, env func(string) string) *Config {
 	fs.StringVar(&c.CentralURL, "central", env("TENANTRY_CENTRAL_URL"), "central database URL (env TENANTRY_CENTRAL_URL; default file:<data>/central.db)")
 	fs.StringVar(&c.SqldURL, "sqld-url", def("TENANTRY_SQLD_URL", "http://127.0.0.1:8080"), "sqld data-plane URL (env TENANTRY_SQLD_URL)")
 	fs.StringVar(&c.SqldAdminURL, "sqld-admin-url", def("TENANTRY_SQLD_ADMIN_URL", "http://127.0.0.1:9090"), "sqld admin API URL (env TENANTRY_SQLD_ADMIN_URL)")
+	fs.StringVar(&c.SqldPublicURL, "sqld-public-url", env("TENANTRY_SQLD_PUBLIC_URL"), "URL template applications reach sqld at, e.g. https://{namespace}.db.example.com (env TENANTRY_SQLD_PUBLIC_URL; needed for tenant credentials on sqld)")
 	fs.StringVar(&c.TenantMigrations, "tenant-migrations", env("TENANTRY_TENANT_MIGRATIONS"), "directory of goose migrations for tenant databases, the whole history (env TENANTRY_TENANT_MIGRATIONS; default the built-in store schema)")
 	fs.StringVar(&c.Server, "server", env("TENANTRY_SERVER"), "drive this console through its API instead of the local data directory, such as https://console.example (env TENANTRY_SERVER)")
 	fs.StringVar(&c.Token, "token", env("TENANTRY_TOKEN"), "API token for --server (env TENANTRY_TOKEN, which keeps it out of the process list)")
@@ -96,6 +101,18 @@ func (c *Config) Validate() error {
 		u, err := url.Parse(v)
 		if err != nil || u.Scheme == "" {
 			return fmt.Errorf("%s %q is not a URL", name, v)
+		}
+	}
+	// The full check (the placeholder must select the namespace) is the
+	// sqld platform's, when it starts; this catches a value that cannot
+	// work on any platform.
+	if c.SqldPublicURL != "" {
+		u, err := url.Parse(strings.ReplaceAll(c.SqldPublicURL, "{namespace}", "ns"))
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return fmt.Errorf("--sqld-public-url %q is not a URL: want a template such as https://{namespace}.db.example.com", c.SqldPublicURL)
+		}
+		if !strings.Contains(c.SqldPublicURL, "{namespace}") {
+			return fmt.Errorf("--sqld-public-url %q must contain {namespace} as the first label of its host name (https://{namespace}.db.example.com): sqld picks the namespace from the host name, so without it every credential would reach the default namespace", c.SqldPublicURL)
 		}
 	}
 	switch c.Platform {

@@ -46,6 +46,17 @@ func TestDefaultsEnvAndFlags(t *testing.T) {
 	}
 }
 
+func TestSqldPublicURL(t *testing.T) {
+	c, err := parse(t, map[string]string{"TENANTRY_SQLD_PUBLIC_URL": "https://{namespace}.env.example.com"})
+	if err != nil || c.SqldPublicURL != "https://{namespace}.env.example.com" {
+		t.Fatalf("env: %+v, %v", c, err)
+	}
+	c, err = parse(t, map[string]string{"TENANTRY_SQLD_PUBLIC_URL": "https://{namespace}.env.example.com"}, "--sqld-public-url", "https://{namespace}.flag.example.com")
+	if err != nil || c.SqldPublicURL != "https://{namespace}.flag.example.com" {
+		t.Fatalf("flag over env: %+v, %v", c, err)
+	}
+}
+
 func TestValidation(t *testing.T) {
 	for _, tc := range []struct {
 		env  map[string]string
@@ -56,6 +67,8 @@ func TestValidation(t *testing.T) {
 		{nil, []string{"--data", " "}, "--data"},
 		{nil, []string{"--central", "not a url"}, "--central"},
 		{nil, []string{"--platform", "turso"}, "TURSO_ORG"},
+		{nil, []string{"--sqld-public-url", "https://db.example.com"}, "{namespace}"},
+		{map[string]string{"TENANTRY_SQLD_PUBLIC_URL": "{namespace}.db.example.com"}, nil, "--sqld-public-url"},
 	} {
 		if _, err := parse(t, tc.env, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v, want mention of %s", tc.args, err, tc.want)

@@ -7,7 +7,10 @@ import (
 	"context"
 	"database/sql"
 	"io"
+	"strings"
 	"time"
+
+	"github.com/tenantry/tenantry/internal/fleet"
 )
 
 // Database is a tenant database as its platform describes it.
@@ -58,6 +61,101 @@ type Platform interface {
 	// to reach any file but the tenant's own (no ATTACH, no VACUUM INTO,
 	// no extensions). Callers close it.
 	OpenConsole(ctx context.Context, name string, write bool) (ConsoleConn, error)
+	// Credentials returns what a tenant's application needs to reach
+	// this one database and nothing more: read-only or read-write, for
+	// r.TTL where the platform issues tokens. Invalid names and TTLs are
+	// EINVALID, absent databases ENOTFOUND; a platform that cannot scope
+	// a credential to the one database refuses rather than hand out a
+	// broader one.
+	Credentials(ctx context.Context, name string, r CredentialRequest) (Credential, error)
+}
+
+// Bounds of a credential's lifetime: long enough for an application to
+// connect and renew at leisure, short enough that a leaked token is
+// worthless by the next day.
+const (
+	MinCredentialTTL = time.Minute
+	MaxCredentialTTL = 24 * time.Hour
+)
+
+// DefaultCredentialTTL is a credential's lifetime when none is asked for.
+const DefaultCredentialTTL = time.Hour
+
+// ParseCredentialRequest reads a request as the API and CLI take it:
+// access "read-only" or "read-write", and a TTL such as "15m" or "1h30m"
+// ("" for DefaultCredentialTTL). Its errors are EINVALID, for people.
+func ParseCredentialRequest(access, ttl string) (CredentialRequest, error) {
+	var r CredentialRequest
+	switch access {
+	case "read-only":
+		r.ReadOnly = true
+	case "read-write":
+	default:
+		return r, fleet.Errorf(fleet.EINVALID, "Access %q is unknown: use read-only or read-write.", fleet.Truncate(access, 40))
+	}
+	r.TTL = DefaultCredentialTTL
+	if ttl != "" {
+		d, err := time.ParseDuration(ttl)
+		if err != nil {
+			return r, fleet.Errorf(fleet.EINVALID, "TTL %q is not a duration: write it like 15m, 1h or 1h30m.", fleet.Truncate(ttl, 40))
+		}
+		r.TTL = d
+	}
+	return r, r.Check()
+}
+
+// CredentialRequest asks for a credential of one tenant database.
+type CredentialRequest struct {
+	ReadOnly bool
+	// TTL is how long a token stays valid, within [MinCredentialTTL,
+	// MaxCredentialTTL]. Platforms without tokens (local files) check it
+	// all the same, so that a request valid on one platform is valid on all.
+	TTL time.Duration
+}
+
+// Access is the request's access as people read it: "read-only" or
+// "read-write".
+func (r CredentialRequest) Access() string {
+	if r.ReadOnly {
+		return "read-only"
+	}
+	return "read-write"
+}
+
+// Check refuses a TTL outside the bounds with a message a person can act on.
+func (r CredentialRequest) Check() error {
+	if r.TTL < MinCredentialTTL || r.TTL > MaxCredentialTTL {
+		return fleet.Errorf(fleet.EINVALID, "A credential lives between %s and %s; %s is outside that range.",
+			FormatTTL(MinCredentialTTL), FormatTTL(MaxCredentialTTL), FormatTTL(r.TTL))
+	}
+	return nil
+}
+
+// FormatTTL writes a lifetime as people write it: "1h", "1h30m", "5m",
+// "45s", without time.Duration's trailing zero units.
+func FormatTTL(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// Credential is what an application connects to a tenant database with.
+// Token is a secret: it is returned to the caller once and never logged
+// or stored.
+type Credential struct {
+	URL string `json:"url"`
+	// Token is the bearer token (a JWT) the URL wants; "" for file URLs.
+	Token string `json:"token,omitempty"`
+	// Namespace is the sqld namespace the URL's host name selects; ""
+	// elsewhere.
+	Namespace string `json:"namespace,omitempty"`
+	// ExpiresAt is when Token stops working; zero when nothing expires.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
 // ConsoleConn is a connection of the SQL console.

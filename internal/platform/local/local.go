@@ -653,3 +653,26 @@ func (p *Platform) CleanTmp(age time.Duration) {
 		}
 	}
 }
+
+// Credentials implements platform.Platform: the tenant file's absolute
+// file: URL, read-only with SQLite's mode=ro. A file has no token and
+// nothing expires; whoever can read the file can read the tenant, so the
+// scope is the file system's. The TTL is checked all the same, so that a
+// request valid here is valid on every platform.
+func (p *Platform) Credentials(ctx context.Context, name string, r platform.CredentialRequest) (platform.Credential, error) {
+	path, err := p.path(name)
+	if err != nil {
+		return platform.Credential{}, err
+	}
+	if err := r.Check(); err != nil {
+		return platform.Credential{}, err
+	}
+	if _, err := p.describe(name, path); err != nil {
+		return platform.Credential{}, err
+	}
+	u := "file:" + (&url.URL{Path: path}).EscapedPath()
+	if r.ReadOnly {
+		u += "?mode=ro"
+	}
+	return platform.Credential{URL: u}, nil
+}

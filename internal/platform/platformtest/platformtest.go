@@ -19,9 +19,23 @@ import (
 	"github.com/tenantry/tenantry/internal/platform"
 )
 
+// Options adapt the contract to one platform's test set-up.
+type Options struct {
+	// DataProxy, when set, returns where the data-plane requests made
+	// with p's remote credentials go, while their Host header stays the
+	// credential URL's (tenantdb.Remote.Proxy): the test's sqld standing
+	// in for the public host names an application would dial.
+	DataProxy func(p platform.Platform) string
+}
+
 // Run runs the contract against platforms made by newPlatform, each test
 // with a fresh, empty one. Restore is tested where Caps says it works.
 func Run(t *testing.T, newPlatform func(t *testing.T) platform.Platform) {
+	RunWith(t, newPlatform, Options{})
+}
+
+// RunWith is Run with options.
+func RunWith(t *testing.T, newPlatform func(t *testing.T) platform.Platform, o Options) {
 	t.Run("CreateListGetOpen", func(t *testing.T) { testCreate(t, newPlatform(t)) })
 	t.Run("Conflict", func(t *testing.T) { testConflict(t, newPlatform(t)) })
 	t.Run("InvalidNames", func(t *testing.T) { testInvalid(t, newPlatform(t)) })
@@ -32,6 +46,7 @@ func Run(t *testing.T, newPlatform func(t *testing.T) platform.Platform) {
 	t.Run("ExportImport", func(t *testing.T) { testExportImport(t, newPlatform(t)) })
 	t.Run("ImportRejectsNonSQLite", func(t *testing.T) { testImportBad(t, newPlatform(t)) })
 	t.Run("ConsoleGuards", func(t *testing.T) { testConsole(t, newPlatform(t)) })
+	t.Run("Credentials", func(t *testing.T) { testCredentials(t, newPlatform(t), o) })
 }
 
 // Refused is every kind of statement a read-only console connection must

@@ -56,6 +56,13 @@ type Options struct {
 	ArchiveDir string
 	// HTTPClient calls the admin API; nil for one with timeouts.
 	HTTPClient *http.Client
+	// PublicURL is how tenants' applications reach sqld, a template whose
+	// host name starts with the label {namespace} (see CheckPublicURL):
+	// sqld takes the namespace from the Host header's first label.
+	// "" refuses Credentials.
+	PublicURL string
+	// Now is the clock credentials' expiry counts from; default time.Now.
+	Now func() time.Time
 }
 
 // Platform is the sqld platform.
@@ -98,6 +105,14 @@ func New(o Options) (*Platform, error) {
 			IdleConnTimeout:       90 * time.Second,
 			ResponseHeaderTimeout: time.Minute,
 		}}
+	}
+	if o.PublicURL != "" {
+		if err := CheckPublicURL(o.PublicURL); err != nil {
+			return nil, err
+		}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	if o.ArchiveDir != "" {
 		if err := os.MkdirAll(o.ArchiveDir, 0o750); err != nil {
@@ -502,7 +517,10 @@ func (p *Platform) OpenConsole(ctx context.Context, name string, write bool) (pl
 		return nil, err
 	}
 	if !write {
-		if err := p.checkEnforced(ctx, name); err != nil {
+		if p.o.SigningKey == nil {
+			return nil, fleet.Errorf(fleet.EUNAVAILABLE, "The read-only SQL console on sqld needs a signing key: start sqld with --auth-jwt-key-file and give Tenantry the private key in TENANTRY_SQLD_JWT_KEY_FILE (see the README).")
+		}
+		if err := p.checkEnforced(ctx, name, "a read-only token would not stop writes"); err != nil {
 			return nil, err
 		}
 	} else if _, err := p.stats(ctx, name); err != nil {
@@ -516,14 +534,12 @@ func (p *Platform) OpenConsole(ctx context.Context, name string, write bool) (pl
 	return db, nil
 }
 
-// checkEnforced makes sure a read-only token means something: there is a
-// key to sign it, and sqld refuses a request without a token (it ignores
-// tokens when started without --auth-jwt-key-file). It also finds an
+// checkEnforced makes sure a scoped token means something: sqld refuses
+// a request without a token (it ignores tokens when started without
+// --auth-jwt-key-file). If it does not, the error says what is at stake
+// (risk: "a read-only token would not stop writes"). It also finds an
 // absent namespace. Once seen refusing, sqld is trusted for the process.
-func (p *Platform) checkEnforced(ctx context.Context, name string) error {
-	if p.o.SigningKey == nil {
-		return fleet.Errorf(fleet.EUNAVAILABLE, "The read-only SQL console on sqld needs a signing key: start sqld with --auth-jwt-key-file and give Tenantry the private key in TENANTRY_SQLD_JWT_KEY_FILE (see the README).")
-	}
+func (p *Platform) checkEnforced(ctx context.Context, name, risk string) error {
 	p.mu.Lock()
 	enforced := p.enforced
 	p.mu.Unlock()
@@ -546,7 +562,7 @@ func (p *Platform) checkEnforced(ctx context.Context, name string) error {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
-		return fleet.Errorf(fleet.EUNAVAILABLE, "sqld at %s lets requests in without a token, so a read-only token would not stop writes: start it with --auth-jwt-key-file (the public half of TENANTRY_SQLD_JWT_KEY_FILE).", p.o.URL)
+		return fleet.Errorf(fleet.EUNAVAILABLE, "sqld at %s lets requests in without a token, so %s: start it with --auth-jwt-key-file (the public half of TENANTRY_SQLD_JWT_KEY_FILE).", p.o.URL, risk)
 	}
 	p.mu.Lock()
 	p.enforced = true

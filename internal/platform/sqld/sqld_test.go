@@ -33,7 +33,8 @@ func newPlatform(t *testing.T, srv *sqldtest.Server, archive bool) *sqld.Platfor
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	o := sqld.Options{URL: srv.URL, AdminURL: srv.AdminURL, AdminKey: srv.AdminKey, SigningKey: srv.Key, Catalog: db.Catalog("sqld")}
+	o := sqld.Options{URL: srv.URL, AdminURL: srv.AdminURL, AdminKey: srv.AdminKey, SigningKey: srv.Key, Catalog: db.Catalog("sqld"),
+		PublicURL: publicURL}
 	if archive {
 		o.ArchiveDir = filepath.Join(dir, "archive")
 	}
@@ -47,10 +48,16 @@ func newPlatform(t *testing.T, srv *sqldtest.Server, archive bool) *sqld.Platfor
 	return p
 }
 
+// publicURL is the tests' public URL template: its host names resolve
+// nowhere, and the tests send their requests to the sqld with the Host
+// header kept (platformtest.Options.DataProxy), as a TLS proxy in front
+// of sqld would.
+const publicURL = "http://{namespace}.db.test"
+
 func TestContract(t *testing.T) {
-	platformtest.Run(t, func(t *testing.T) platform.Platform {
+	platformtest.RunWith(t, func(t *testing.T) platform.Platform {
 		return newPlatform(t, sqldtest.Start(t, sqldtest.Options{AdminKey: "admin-secret"}), true)
-	})
+	}, platformtest.Options{DataProxy: func(p platform.Platform) string { return p.(*sqld.Platform).HranaURL() }})
 }
 
 func TestImportOverHrana(t *testing.T) {

@@ -104,10 +104,10 @@ func values(t *testing.T, p *turso.Platform, name, query string) []string {
 
 func TestContract(t *testing.T) {
 	sq := sqldtest.Start(t, sqldtest.Options{})
-	platformtest.Run(t, func(t *testing.T) platform.Platform {
+	platformtest.RunWith(t, func(t *testing.T) platform.Platform {
 		p, _ := start(t, sq, tursotest.Options{}, nil)
 		return p
-	})
+	}, platformtest.Options{DataProxy: func(platform.Platform) string { return sq.URL }})
 }
 
 func TestListPagesAndSkips(t *testing.T) {
