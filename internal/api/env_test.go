@@ -20,6 +20,7 @@ import (
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/jobs"
 	"github.com/tenantry/tenantry/internal/lifecycle"
+	"github.com/tenantry/tenantry/internal/platform"
 	"github.com/tenantry/tenantry/internal/platform/local"
 	"github.com/tenantry/tenantry/internal/schema"
 	"github.com/tenantry/tenantry/internal/web"
@@ -43,16 +44,25 @@ type env struct {
 
 func newEnv(t testing.TB, tweak func(*api.Options)) *env {
 	t.Helper()
+	return newEnvOn(t, func(dir string, _ *central.DB) platform.Platform {
+		p, err := local.New(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}, tweak)
+}
+
+// newEnvOn is newEnv on the platform made by mk.
+func newEnvOn(t testing.TB, mk func(dir string, db *central.DB) platform.Platform, tweak func(*api.Options)) *env {
+	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	db, err := central.Open(ctx, "file:"+dir+"/central.db", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := local.New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mk(dir, db)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	runner := jobs.NewRunner(db, log)
 	life := lifecycle.New(db, p, runner, log)

@@ -27,6 +27,7 @@ func (s *Server) tenantRoutes(g *echo.Group) {
 	g.POST("/tenants/:name/restore", s.handleTenantRestore, admin)
 	g.GET("/tenants/:name/export", s.handleTenantExport)
 	g.PUT("/tenants/:name/import", s.handleTenantImport, admin)
+	g.POST("/tenants/:name/credentials", s.handleCredentials, admin)
 }
 
 // TenantPage is one page of the registry in name order.
