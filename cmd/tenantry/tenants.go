@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -135,6 +136,10 @@ func (e *env) tenantsList(args []string) error {
 			fmt.Fprintln(e.stderr, "Here the registry is first reconciled with the platform; with --server it is listed as the console has it (the console rescans on its own schedule).")
 		}
 		return err
+	}
+	// A typo would otherwise list nothing, as if the fleet had none.
+	if *status != "" && !slices.Contains(fleet.Statuses, *status) {
+		return usagef("--status %q is not a tenant status: %s", *status, strings.Join(fleet.Statuses, ", "))
 	}
 	if cl, err := e.remote(); err != nil {
 		return err

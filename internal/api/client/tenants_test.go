@@ -237,8 +237,22 @@ func TestTenantLifecycle(t *testing.T) {
 	if err != nil || n != int64(file.Len()) || !strings.HasPrefix(file.String(), "SQLite format 3\x00") {
 		t.Fatalf("export: %d bytes, %v", n, err)
 	}
-	if tn, err = c.client.Import(ctx, "acme-copy", bytes.NewReader(file.Bytes()), int64(file.Len())); err != nil || tn.Status != fleet.StatusReady {
+	// Streamed from a reader of unknown length, with the size it was given
+	// as Content-Length (not chunked), so a console can refuse it up front.
+	var sent int64 = -2
+	f := func(r *http.Request) {
+		if r.Method == http.MethodPut {
+			sent = r.ContentLength
+		}
+	}
+	c.onCall.Store(&f)
+	body := io.MultiReader(bytes.NewReader(file.Bytes()[:100]), bytes.NewReader(file.Bytes()[100:]))
+	if tn, err = c.client.Import(ctx, "acme-copy", body, int64(file.Len())); err != nil || tn.Status != fleet.StatusReady {
 		t.Fatalf("import: %+v, %v", tn, err)
+	}
+	c.onCall.Store(nil)
+	if sent != int64(file.Len()) {
+		t.Fatalf("import sent Content-Length %d, want %d", sent, file.Len())
 	}
 	if _, err = c.client.Import(ctx, "acme-bad", strings.NewReader("not a database"), 14); fleet.ErrorCode(err) != fleet.EINVALID {
 		t.Fatalf("import of text: %v", err)
