@@ -97,10 +97,10 @@ func (c *console) register(t *testing.T, names []string) {
 	}
 }
 
-// TestListTenantsPagesWhileCreating: following next_cursor over 1,000+
+// TestAPIClientPagesWhileCreating: following next_cursor over 1,000+
 // tenants yields each one exactly once, in name order, though tenants are
 // registered between pages before, among and after those listed.
-func TestListTenantsPagesWhileCreating(t *testing.T) {
+func TestAPIClientPagesWhileCreating(t *testing.T) {
 	c := newConsole(t)
 	ctx := context.Background()
 	var all []string
@@ -181,9 +181,9 @@ func names(ts []fleet.Tenant) []string {
 	return out
 }
 
-// TestTenantLifecycle drives create (job and idempotent replay), branch,
+// TestAPIClientTenantLifecycle drives create (job and idempotent replay), branch,
 // delete, restore, export and import through the typed client.
-func TestTenantLifecycle(t *testing.T) {
+func TestAPIClientTenantLifecycle(t *testing.T) {
 	c := newConsole(t)
 	ctx := context.Background()
 
@@ -270,9 +270,9 @@ func TestTenantLifecycle(t *testing.T) {
 	}
 }
 
-// TestAwaitJobFailed: AwaitJob long-polls a job until it fails and returns
+// TestAPIClientAwaitJobFailed: AwaitJob long-polls a job until it fails and returns
 // the job's error as its message.
-func TestAwaitJobFailed(t *testing.T) {
+func TestAPIClientAwaitJobFailed(t *testing.T) {
 	c := newConsole(t)
 	ctx := context.Background()
 	release := make(chan struct{})
