@@ -6,13 +6,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/tenantry/tenantry/internal/api"
+	"github.com/tenantry/tenantry/internal/api/client"
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/collect"
 	"github.com/tenantry/tenantry/internal/fleet"
@@ -106,14 +110,16 @@ func (e *env) runJob(name string, asJSON bool, submit func(a *app) (*fleet.Job, 
 	if err := e.await(a, j); err != nil {
 		return err
 	}
-	return e.printTenant(a, name, asJSON)
-}
-
-func (e *env) printTenant(a *app, name string, asJSON bool) error {
 	t, err := a.db.Tenant(e.ctx, name)
 	if err != nil {
 		return err
 	}
+	return e.printTenant(t, asJSON)
+}
+
+// printTenant prints the tenant a command made or changed, here or
+// through a console's API alike.
+func (e *env) printTenant(t *fleet.Tenant, asJSON bool) error {
 	if asJSON {
 		return json.NewEncoder(e.stdout).Encode(t)
 	}
@@ -126,7 +132,25 @@ func (e *env) tenantsList(args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	status := fs.String("status", "", "only tenants in this status")
 	if _, err := parse(fs, args, e.stderr, "tenants list [--json] [--status S]", 0); err != nil {
+		if errors.Is(err, errHelp) {
+			fmt.Fprintln(e.stderr, "Here the registry is first reconciled with the platform; with --server it is listed as the console has it (the console rescans on its own schedule).")
+		}
 		return err
+	}
+	// A typo would otherwise list nothing, as if the fleet had none.
+	if *status != "" && !slices.Contains(fleet.Statuses, *status) {
+		return usagef("--status %q is not a tenant status: %s", *status, strings.Join(fleet.Statuses, ", "))
+	}
+	if cl, err := e.remote(); err != nil {
+		return err
+	} else if cl != nil {
+		// No rescan: the console reconciles its registry on its own
+		// schedule (serve --rescan-every).
+		ts, err := cl.AllTenants(e.ctx, client.TenantQuery{Status: *status, Limit: api.MaxPage})
+		if err != nil {
+			return err
+		}
+		return e.printTenants(ts, *asJSON)
 	}
 	a, err := e.openCLI()
 	if err != nil {
@@ -140,7 +164,12 @@ func (e *env) tenantsList(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	return e.printTenants(ts, *asJSON)
+}
+
+// printTenants prints the registry: a table, or a JSON array.
+func (e *env) printTenants(ts []fleet.Tenant, asJSON bool) error {
+	if asJSON {
 		if ts == nil {
 			ts = []fleet.Tenant{}
 		}
@@ -166,6 +195,11 @@ func (e *env) tenantsCreate(args []string) error {
 	if err := fleet.ValidateName(pos[0]); err != nil {
 		return err
 	}
+	if cl, err := e.remote(); err != nil {
+		return err
+	} else if cl != nil {
+		return e.remoteProvision(cl, pos[0], "", time.Time{}, *asJSON)
+	}
 	return e.runJob(pos[0], *asJSON, func(a *app) (*fleet.Job, error) {
 		return a.life.Create(e.ctx, e.cliActor(), pos[0])
 	})
@@ -189,6 +223,11 @@ func (e *env) tenantsClone(args []string) error {
 		if err := fleet.ValidateName(n); err != nil {
 			return err
 		}
+	}
+	if cl, err := e.remote(); err != nil {
+		return err
+	} else if cl != nil {
+		return e.remoteProvision(cl, pos[1], pos[0], at, *asJSON)
 	}
 	return e.runJob(pos[1], *asJSON, func(a *app) (*fleet.Job, error) {
 		return a.life.Clone(e.ctx, e.cliActor(), pos[0], pos[1], at)
@@ -226,6 +265,11 @@ func (e *env) tenantsDelete(args []string) error {
 	if err := fleet.ValidateName(name); err != nil {
 		return err
 	}
+	if cl, err := e.remote(); err != nil {
+		return err
+	} else if cl != nil {
+		return e.remoteDelete(cl, name, *yes)
+	}
 	a, err := e.openCLI()
 	if err != nil {
 		return err
@@ -247,8 +291,12 @@ func (e *env) tenantsDelete(args []string) error {
 	if err := e.await(a, j); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s deleted (archived; 'tenantry tenants restore %s' brings it back)\n", name, name)
+	e.printDeleted(name)
 	return nil
+}
+
+func (e *env) printDeleted(name string) {
+	fmt.Fprintf(e.stdout, "%s deleted (archived; 'tenantry tenants restore %s' brings it back)\n", name, name)
 }
 
 func (e *env) tenantsRestore(args []string) error {
@@ -260,6 +308,11 @@ func (e *env) tenantsRestore(args []string) error {
 	}
 	if err := fleet.ValidateName(pos[0]); err != nil {
 		return err
+	}
+	if cl, err := e.remote(); err != nil {
+		return err
+	} else if cl != nil {
+		return e.remoteRestore(cl, pos[0], *asJSON)
 	}
 	return e.runJob(pos[0], *asJSON, func(a *app) (*fleet.Job, error) {
 		return a.life.Restore(e.ctx, e.cliActor(), pos[0])
@@ -279,6 +332,11 @@ func (e *env) tenantsImport(args []string) error {
 	file, err := filepath.Abs(pos[1])
 	if err != nil {
 		return err
+	}
+	if cl, err := e.remote(); err != nil {
+		return err
+	} else if cl != nil {
+		return e.remoteImport(cl, pos[0], file, *asJSON)
 	}
 	return e.runJob(pos[0], *asJSON, func(a *app) (*fleet.Job, error) {
 		return a.life.Import(e.ctx, e.cliActor(), pos[0], file)
@@ -300,17 +358,36 @@ func (e *env) tenantsExport(args []string) error {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	a, err := e.openCLI()
-	if err != nil {
+	var export func(w io.Writer) error
+	if cl, err := e.remote(); err != nil {
+		return err
+	} else if cl != nil {
+		export = func(w io.Writer) error { _, err := cl.Export(e.ctx, name, w); return err }
+	} else {
+		a, err := e.openCLI()
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		export = func(w io.Writer) error { return a.life.Export(e.ctx, e.cliActor(), name, w) }
+	}
+	if err := writeNew(file, export); err != nil {
 		return err
 	}
-	defer a.Close()
+	fmt.Fprintf(e.stdout, "%s exported to %s\n", name, file)
+	return nil
+}
+
+// writeNew writes a new file through FILE.partial, renamed into place once
+// whole: FILE never holds half an export, and an existing one is never
+// overwritten (the partial file is made exclusively).
+func writeNew(file string, write func(io.Writer) error) error {
 	part := file + ".partial"
 	f, err := os.OpenFile(part, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
 	if err != nil {
 		return err
 	}
-	err = a.life.Export(e.ctx, e.cliActor(), name, f)
+	err = write(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -321,6 +398,5 @@ func (e *env) tenantsExport(args []string) error {
 		os.Remove(part)
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s exported to %s\n", name, file)
 	return nil
 }

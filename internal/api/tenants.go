@@ -184,11 +184,15 @@ func (s *Server) jobAnswer(c echo.Context, j *fleet.Job, wait time.Duration, rea
 	}
 	if j.State == fleet.JobSucceeded && ready != 0 {
 		t, err := s.DB.Tenant(c.Request().Context(), j.Tenant)
-		if err != nil {
+		switch {
+		case err == nil:
+			c.Response().Header().Set(echo.HeaderLocation, Prefix+"/tenants/"+t.Name)
+			return c.JSON(ready, t)
+		case fleet.ErrorCode(err) != fleet.ENOTFOUND:
 			return err
 		}
-		c.Response().Header().Set(echo.HeaderLocation, Prefix+"/tenants/"+t.Name)
-		return c.JSON(ready, t)
+		// Deleting a tenant whose database was missing forgets it: the
+		// job, succeeded, is all there is to answer with (not a 404).
 	}
 	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("%s/jobs/%d", Prefix, j.ID))
 	return c.JSON(http.StatusAccepted, j)
@@ -252,8 +256,11 @@ func (s *Server) handleTenantImport(c echo.Context) error {
 	if req.ContentLength > s.MaxImportBytes {
 		return s.tooLarge()
 	}
-	if _, err := s.DB.Tenant(req.Context(), name); err == nil {
-		return fleet.Errorf(fleet.ECONFLICT, "Tenant %q already exists: import into a new name.", name)
+	// A name taken is refused before the upload, in the words of the
+	// CLI's local import; a failed tenant's name is free, as the import
+	// job's claim of it would find.
+	if t, err := s.DB.Tenant(req.Context(), name); err == nil && t.Status != fleet.StatusFailed {
+		return fleet.Errorf(fleet.ECONFLICT, "Tenant %q already exists (%s).", name, t.Status)
 	}
 	f, err := os.CreateTemp(s.TempDir, "import-*.db")
 	if err != nil {

@@ -93,9 +93,22 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any, heade
 // caller to read and close (a file, NDJSON). An error answer is returned
 // as an error, its body read and closed.
 func (c *Client) Stream(ctx context.Context, method, path string, body io.Reader, header ...string) (*http.Response, error) {
+	return c.stream(ctx, method, path, body, -1, header...)
+}
+
+// stream is Stream with the body's size (-1: unknown, or known from a
+// bytes or strings reader), which a streamed upload sends as its
+// Content-Length so that the server can refuse one too large up front.
+func (c *Client) stream(ctx context.Context, method, path string, body io.Reader, size int64, header ...string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base.String()+api.Prefix+path, body)
 	if err != nil {
 		return nil, err
+	}
+	if size >= 0 && body != nil {
+		req.ContentLength = size
+		if size == 0 {
+			req.Body = http.NoBody
+		}
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
