@@ -34,16 +34,14 @@ func (s *Server) handleOverview(c echo.Context) error {
 	}
 	var charts templ.Component
 	if vm.TotalTenants > 0 {
-		gen, err := s.DB.MetricsGeneration(ctx)
+		d, err := s.Reports.Dashboard(ctx)
 		if err != nil {
 			return err
 		}
-		if vm.Dashboard, err = s.dashboard(ctx, gen); err != nil {
-			return err
-		}
-		d := vm.Dashboard
-		if charts, err = cachedFragment(s, ctx, gen, "dashboard\x00"+d.Today, func() templ.Component {
-			return pages.DashboardCharts(s.Currency, d)
+		vm.Dashboard = dashboardView(d)
+		dv := vm.Dashboard
+		if charts, err = cachedFragment(s, ctx, d.Generation, "dashboard\x00"+d.Today, func() templ.Component {
+			return pages.DashboardCharts(s.Currency, dv)
 		}); err != nil {
 			return err
 		}
