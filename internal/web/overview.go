@@ -1,11 +1,13 @@
 package web
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/reports"
 	"github.com/tenantry/tenantry/views/pages"
 )
 
@@ -38,8 +40,14 @@ func (s *Server) handleOverview(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		vm.Dashboard = dashboardView(d)
-		dv := vm.Dashboard
+		// The view model is kept too: the overview is the busiest page.
+		dv, err := reports.Cached(&s.fragments, ctx, d.Generation, "view\x00dashboard\x00"+d.Today, func(context.Context) (pages.Dashboard, error) {
+			return dashboardView(d), nil
+		})
+		if err != nil {
+			return err
+		}
+		vm.Dashboard = dv
 		if charts, err = cachedFragment(s, ctx, d.Generation, "dashboard\x00"+d.Today, func() templ.Component {
 			return pages.DashboardCharts(s.Currency, dv)
 		}); err != nil {
