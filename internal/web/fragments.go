@@ -15,6 +15,7 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
+	"github.com/tenantry/tenantry/internal/reports"
 	"github.com/tenantry/tenantry/views/layouts"
 )
 
@@ -254,7 +255,7 @@ func (s *Server) skipGzip(c echo.Context) bool {
 // cachedFragment is the fragment under key for the metrics generation gen,
 // rendered by build at most once per generation.
 func cachedFragment(s *Server, ctx context.Context, gen int64, key string, build func() templ.Component) (templ.Component, error) {
-	return cached(s, ctx, gen, "html\x00"+key, func(ctx context.Context) (templ.Component, error) {
+	return reports.Cached(&s.fragments, ctx, gen, key, func(ctx context.Context) (templ.Component, error) {
 		return newFragment(ctx, build())
 	})
 }

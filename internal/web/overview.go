@@ -1,11 +1,13 @@
 package web
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/reports"
 	"github.com/tenantry/tenantry/views/pages"
 )
 
@@ -34,16 +36,20 @@ func (s *Server) handleOverview(c echo.Context) error {
 	}
 	var charts templ.Component
 	if vm.TotalTenants > 0 {
-		gen, err := s.DB.MetricsGeneration(ctx)
+		d, err := s.Reports.Dashboard(ctx)
 		if err != nil {
 			return err
 		}
-		if vm.Dashboard, err = s.dashboard(ctx, gen); err != nil {
+		// The view model is kept too: the overview is the busiest page.
+		dv, err := reports.Cached(&s.fragments, ctx, d.Generation, "view\x00dashboard\x00"+d.Today, func(context.Context) (pages.Dashboard, error) {
+			return dashboardView(d), nil
+		})
+		if err != nil {
 			return err
 		}
-		d := vm.Dashboard
-		if charts, err = cachedFragment(s, ctx, gen, "dashboard\x00"+d.Today, func() templ.Component {
-			return pages.DashboardCharts(s.Currency, d)
+		vm.Dashboard = dv
+		if charts, err = cachedFragment(s, ctx, d.Generation, "dashboard\x00"+d.Today, func() templ.Component {
+			return pages.DashboardCharts(s.Currency, dv)
 		}); err != nil {
 			return err
 		}

@@ -7,75 +7,24 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
-	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/console"
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/reports"
 	"github.com/tenantry/tenantry/views/pages"
-	"golang.org/x/sync/singleflight"
 )
 
-// The reports read the rollups each collection keeps exact, and keep what
-// they computed until the next collection changes the metrics (the
-// central database's metrics generation, read on every request, so every
-// replica sees a change at once): numbers are never stale, and a page
-// costs one small query when nothing changed.
+// The report pages are a front over the reports service: a handler parses
+// the parameters with it, asks it for the report and answers the typed
+// result as JSON or CSV, or maps it to the page's view model. The page's
+// body is kept rendered and compressed under the result's metrics
+// generation (cachedFragment), as the service keeps the result.
 
-// reportCache holds computed report models and their rendered fragments
-// by key and metrics generation.
-type reportCache struct {
-	mu      sync.Mutex
-	entries map[string]cacheEntry
-	flight  singleflight.Group
-}
-
-type cacheEntry struct {
-	gen int64
-	val any
-}
-
-// reportCacheMax bounds the cache; past it, it starts over.
-const reportCacheMax = 4096
-
-// cached returns the report under key for the metrics generation gen,
-// computing it at most once per generation however many requests ask at
-// the same moment. The caller reads the generation once per request, so
-// the parts of a page agree.
-func cached[T any](s *Server, ctx context.Context, gen int64, key string, compute func(context.Context) (T, error)) (T, error) {
-	var zero T
-	rc := &s.reports
-	rc.mu.Lock()
-	e, ok := rc.entries[key]
-	rc.mu.Unlock()
-	if ok && e.gen == gen {
-		return e.val.(T), nil
-	}
-	v, err, _ := rc.flight.Do(strconv.FormatInt(gen, 10)+"\x00"+key, func() (any, error) {
-		// Others may be waiting on this: one client going away must not
-		// fail them.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		v, err := compute(ctx)
-		if err != nil {
-			return nil, err
-		}
-		rc.mu.Lock()
-		if rc.entries == nil || len(rc.entries) >= reportCacheMax {
-			rc.entries = make(map[string]cacheEntry)
-		}
-		rc.entries[key] = cacheEntry{gen: gen, val: v}
-		rc.mu.Unlock()
-		return v, nil
-	})
-	if err != nil {
-		return zero, err
-	}
-	return v.(T), nil
-}
+// maxCSVRows is how much of the ranking a CSV download holds: all of it.
+const maxCSVRows = 1_000_000
 
 func (s *Server) reportRoutes(g *echo.Group) {
 	g.GET("/reports", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/reports/top-stores") })
@@ -94,22 +43,8 @@ func (s *Server) today() time.Time { return s.Now().UTC().Truncate(24 * time.Hou
 
 func day(t time.Time) string { return t.Format(fleet.DayLayout) }
 
-// reportRange reads from and to; neither means the last 30 days.
-func (s *Server) reportRange(c echo.Context) (from, to time.Time, err error) {
-	f, t := c.QueryParam("from"), c.QueryParam("to")
-	today := s.today()
-	switch {
-	case f == "" && t == "":
-		return today.AddDate(0, 0, -29), today, nil
-	case f == "" || t == "":
-		return from, to, fleet.Errorf(fleet.EINVALID, "Give both from and to (YYYY-MM-DD), or neither for the last 30 days.")
-	}
-	return fleet.ParseRange(f, t)
-}
-
 // dateRange is the range picker's model: the range and its presets.
-func (s *Server) dateRange(from, to time.Time) pages.DateRange {
-	today := s.today()
+func dateRange(today, from, to time.Time) pages.DateRange {
 	r := pages.DateRange{From: day(from), To: day(to)}
 	add := func(label string, f time.Time) {
 		r.Presets = append(r.Presets, pages.Preset{Label: label, From: day(f), To: day(today), Active: f.Equal(from) && today.Equal(to)})
@@ -121,72 +56,30 @@ func (s *Server) dateRange(from, to time.Time) pages.DateRange {
 	return r
 }
 
-// padDays returns one DayActivity per day from..to, zeros where there is
-// no row.
-func padDays(from, to time.Time, rows []central.DayTotals) []pages.DayActivity {
-	by := make(map[string]central.DayTotals, len(rows))
-	for _, r := range rows {
-		by[r.Date] = r
-	}
-	var out []pages.DayActivity
-	for _, d := range fleet.Days(from, to) {
-		r := by[d]
-		out = append(out, pages.DayActivity{Date: d, Stores: r.Stores, Orders: r.Orders, Revenue: r.Revenue,
-			ActiveCarts: r.ActiveCarts, NewProducts: r.NewProducts})
-	}
-	return out
-}
-
-func (s *Server) dailyActivity(ctx context.Context, gen int64, from, to time.Time) (pages.DailyActivityReport, error) {
-	return cached(s, ctx, gen, "daily\x00"+day(from)+"\x00"+day(to), func(ctx context.Context) (pages.DailyActivityReport, error) {
-		rows, err := s.DB.DailyTotals(ctx, day(from), day(to))
-		if err != nil {
-			return pages.DailyActivityReport{}, err
-		}
-		days := padDays(from, to, rows)
-		return pages.DailyActivityReport{Days: days, Total: pages.SumDays(days)}, nil
-	})
-}
-
 func (s *Server) handleDailyActivity(c echo.Context, asCSV bool) error {
-	from, to, err := s.reportRange(c)
+	today := s.today()
+	from, to, err := reports.ParseRange(c.QueryParams(), today)
 	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	gen, err := s.DB.MetricsGeneration(ctx)
+	r, err := s.Reports.DailyActivity(ctx, from, to)
 	if err != nil {
 		return err
-	}
-	vm, err := s.dailyActivity(ctx, gen, from, to)
-	if err != nil {
-		return err
-	}
-	vm.Range = s.dateRange(from, to)
-	type dayJSON struct {
-		Date        string `json:"date"`
-		Stores      int64  `json:"stores"`
-		Orders      int64  `json:"platform_orders"`
-		ActiveCarts int64  `json:"platform_active_carts"`
-		Revenue     int64  `json:"total_revenue"`
-		NewProducts int64  `json:"new_products"`
-	}
-	out := make([]dayJSON, len(vm.Days))
-	for i, d := range vm.Days {
-		out[i] = dayJSON{d.Date, d.Stores, d.Orders, d.ActiveCarts, d.Revenue, d.NewProducts}
 	}
 	switch {
 	case asCSV:
 		records := [][]string{{"date", "stores", "platform_orders", "platform_active_carts", "total_revenue", "new_products"}}
-		for _, d := range out {
+		for _, d := range r.Days {
 			records = append(records, []string{d.Date, i64(d.Stores), i64(d.Orders), i64(d.ActiveCarts), i64(d.Revenue), i64(d.NewProducts)})
 		}
-		return sendCSV(c, fmt.Sprintf("daily-activity-%s-%s.csv", vm.Range.From, vm.Range.To), records)
+		return sendCSV(c, fmt.Sprintf("daily-activity-%s-%s.csv", r.From, r.To), records)
 	case wantsJSON(c):
-		return c.JSON(http.StatusOK, map[string]any{"from": vm.Range.From, "to": vm.Range.To, "days": out})
+		return c.JSON(http.StatusOK, r)
 	}
-	body, err := cachedFragment(s, ctx, gen, "daily\x00"+vm.Range.From+"\x00"+vm.Range.To+"\x00"+day(s.today()), func() templ.Component {
-		return pages.DailyActivityBody(s.Currency, vm)
+	body, err := cachedFragment(s, ctx, r.Generation, "daily\x00"+r.From+"\x00"+r.To+"\x00"+day(today), func() templ.Component {
+		days := dayViews(r.Days)
+		return pages.DailyActivityBody(s.Currency, pages.DailyActivityReport{Range: dateRange(today, from, to), Days: days, Total: pages.SumDays(days)})
 	})
 	if err != nil {
 		return err
@@ -195,39 +88,31 @@ func (s *Server) handleDailyActivity(c echo.Context, asCSV bool) error {
 }
 
 func (s *Server) handleAverageRevenue(c echo.Context, asCSV bool) error {
-	from, to, err := s.reportRange(c)
+	today := s.today()
+	from, to, err := reports.ParseRange(c.QueryParams(), today)
 	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	gen, err := s.DB.MetricsGeneration(ctx)
+	r, err := s.Reports.AverageRevenue(ctx, from, to)
 	if err != nil {
 		return err
-	}
-	rows, err := cached(s, ctx, gen, "avg\x00"+day(from)+"\x00"+day(to), func(ctx context.Context) ([]central.DayAverage, error) {
-		return s.DB.DailyAverages(ctx, day(from), day(to))
-	})
-	if err != nil {
-		return err
-	}
-	vm := pages.AverageRevenueReport{Range: s.dateRange(from, to)}
-	for _, r := range rows {
-		vm.Days = append(vm.Days, pages.DayAverage{Date: r.Date, Stores: r.Stores, Revenue: r.Revenue, Average: r.Average})
 	}
 	switch {
 	case asCSV:
 		records := [][]string{{"date", "stores", "total_revenue", "avg_store_revenue"}}
-		for _, d := range rows {
+		for _, d := range r.Days {
 			records = append(records, []string{d.Date, i64(d.Stores), i64(d.Revenue), strconv.FormatFloat(d.Average, 'f', 2, 64)})
 		}
-		return sendCSV(c, fmt.Sprintf("average-revenue-%s-%s.csv", vm.Range.From, vm.Range.To), records)
+		return sendCSV(c, fmt.Sprintf("average-revenue-%s-%s.csv", r.From, r.To), records)
 	case wantsJSON(c):
-		if rows == nil {
-			rows = []central.DayAverage{}
-		}
-		return c.JSON(http.StatusOK, map[string]any{"from": vm.Range.From, "to": vm.Range.To, "days": rows})
+		return c.JSON(http.StatusOK, r)
 	}
-	body, err := cachedFragment(s, ctx, gen, "avg\x00"+vm.Range.From+"\x00"+vm.Range.To+"\x00"+day(s.today()), func() templ.Component {
+	body, err := cachedFragment(s, ctx, r.Generation, "avg\x00"+r.From+"\x00"+r.To+"\x00"+day(today), func() templ.Component {
+		vm := pages.AverageRevenueReport{Range: dateRange(today, from, to)}
+		for _, d := range r.Days {
+			vm.Days = append(vm.Days, pages.DayAverage{Date: d.Date, Stores: d.Stores, Revenue: d.Revenue, Average: d.Average})
+		}
 		return pages.AverageRevenueBody(s.Currency, vm)
 	})
 	if err != nil {
@@ -236,151 +121,42 @@ func (s *Server) handleAverageRevenue(c echo.Context, asCSV bool) error {
 	return s.renderShell(c, http.StatusOK, s.page(c, "Average revenue per store", "reports"), body)
 }
 
-// TopStoresPageSize is how many stores a page of the ranking shows, as
-// the seed's "top 10"; per= asks for up to MaxTopStoresPage.
-const (
-	TopStoresPageSize = 10
-	MaxTopStoresPage  = 500
-	maxCSVRows        = 1_000_000
-)
-
-type topStoresQuery struct {
-	month     time.Time
-	sort      string
-	desc      bool
-	page, per int
-}
-
-func (s *Server) parseTopStores(c echo.Context) (topStoresQuery, error) {
-	q := topStoresQuery{month: s.today().AddDate(0, 0, 1-s.today().Day()), sort: "revenue", page: 1, per: TopStoresPageSize}
-	if m := c.QueryParam("month"); m != "" {
-		t, err := fleet.ParseMonth(m)
-		if err != nil {
-			return q, err
-		}
-		q.month = t
-	}
-	if v := c.QueryParam("sort"); v != "" {
-		ok := false
-		for _, s := range pages.TopStoresSorts {
-			ok = ok || s == v
-		}
-		if !ok {
-			return q, fleet.Errorf(fleet.EINVALID, "Cannot sort by %q: use revenue, orders, aov, change or name.", fleet.Truncate(v, 20))
-		}
-		q.sort = v
-	}
-	q.desc = q.sort != "name"
-	if v := c.QueryParam("desc"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return q, fleet.Errorf(fleet.EINVALID, "desc must be true or false, not %q.", fleet.Truncate(v, 20))
-		}
-		q.desc = b
-	}
-	var err error
-	if q.page, err = intParam(c, "page", 1, 1, 1_000_000); err != nil {
-		return q, err
-	}
-	if q.per, err = intParam(c, "per", TopStoresPageSize, 1, MaxTopStoresPage); err != nil {
-		return q, err
-	}
-	return q, nil
-}
-
-// intParam reads an integer query parameter within [lo, hi].
-func intParam(c echo.Context, name string, def, lo, hi int) (int, error) {
-	v := c.QueryParam(name)
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		return 0, fleet.Errorf(fleet.EINVALID, "%s must be a whole number from %d to %d, not %q.", name, lo, hi, fleet.Truncate(v, 20))
-	}
-	return n, nil
-}
-
-func (q topStoresQuery) key() string {
-	return fmt.Sprintf("top\x00%s\x00%s\x00%t\x00%d\x00%d", q.month.Format(fleet.MonthLayout), q.sort, q.desc, q.page, q.per)
-}
-
-func (s *Server) topStores(ctx context.Context, gen int64, q topStoresQuery) (pages.TopStoresReport, error) {
-	month, prev := q.month.Format(fleet.MonthLayout), q.month.AddDate(0, -1, 0).Format(fleet.MonthLayout)
-	return cached(s, ctx, gen, q.key(), func(ctx context.Context) (pages.TopStoresReport, error) {
-		rows, total, err := s.DB.MonthRanking(ctx, month, prev, q.sort, q.desc, q.per, (q.page-1)*q.per)
-		if err != nil {
-			return pages.TopStoresReport{}, err
-		}
-		vm := pages.TopStoresReport{Month: month, PrevMonth: prev, Sort: q.sort, Desc: q.desc, Page: q.page, PageSize: q.per, Total: total}
-		for i, r := range rows {
-			vm.Rows = append(vm.Rows, pages.TopStoreRow{Rank: (q.page-1)*q.per + i + 1, Name: r.Name, Revenue: r.Revenue,
-				Orders: r.Orders, PrevRevenue: r.PrevRevenue, HasPrev: r.HasPrev})
-		}
-		return vm, nil
-	})
-}
-
 func (s *Server) handleTopStores(c echo.Context, asCSV bool) error {
-	q, err := s.parseTopStores(c)
+	today := s.today()
+	q, err := reports.ParseTopStores(c.QueryParams(), today)
 	if err != nil {
 		return err
 	}
 	if asCSV { // the whole ranking, in the order asked for
-		q.page, q.per = 1, maxCSVRows
+		q.Page, q.PerPage = 1, maxCSVRows
 	}
 	ctx := c.Request().Context()
-	gen, err := s.DB.MetricsGeneration(ctx)
+	r, err := s.Reports.TopStores(ctx, q)
 	if err != nil {
 		return err
-	}
-	vm, err := s.topStores(ctx, gen, q)
-	if err != nil {
-		return err
-	}
-	if next := q.month.AddDate(0, 1, 0); !next.After(s.today()) {
-		vm.NextMonth = next.Format(fleet.MonthLayout)
-	}
-	type storeJSON struct {
-		Rank         int      `json:"rank"`
-		Name         string   `json:"database_name"`
-		Revenue      int64    `json:"revenue"`
-		Orders       int64    `json:"orders"`
-		AverageOrder float64  `json:"average_order_value"`
-		PrevRevenue  *int64   `json:"previous_revenue"`
-		ChangePct    *float64 `json:"change_pct"`
-	}
-	out := make([]storeJSON, len(vm.Rows))
-	for i, r := range vm.Rows {
-		out[i] = storeJSON{Rank: r.Rank, Name: r.Name, Revenue: r.Revenue, Orders: r.Orders, AverageOrder: r.AverageOrder()}
-		if r.HasPrev {
-			out[i].PrevRevenue = &vm.Rows[i].PrevRevenue
-		}
-		if pct, ok := r.Change(); ok {
-			out[i].ChangePct = &pct
-		}
 	}
 	switch {
 	case asCSV:
 		records := [][]string{{"rank", "database_name", "revenue", "orders", "average_order_value", "previous_revenue", "change_pct"}}
-		for _, r := range out {
+		for _, st := range r.Stores {
 			prev, change := "", ""
-			if r.PrevRevenue != nil {
-				prev = i64(*r.PrevRevenue)
+			if st.PrevRevenue != nil {
+				prev = i64(*st.PrevRevenue)
 			}
-			if r.ChangePct != nil {
-				change = strconv.FormatFloat(*r.ChangePct, 'f', 2, 64)
+			if st.ChangePct != nil {
+				change = strconv.FormatFloat(*st.ChangePct, 'f', 2, 64)
 			}
-			records = append(records, []string{strconv.Itoa(r.Rank), r.Name, i64(r.Revenue), i64(r.Orders),
-				strconv.FormatFloat(r.AverageOrder, 'f', 2, 64), prev, change})
+			records = append(records, []string{strconv.Itoa(st.Rank), st.Name, i64(st.Revenue), i64(st.Orders),
+				strconv.FormatFloat(st.AverageOrder, 'f', 2, 64), prev, change})
 		}
-		return sendCSV(c, "top-stores-"+vm.Month+".csv", records)
+		return sendCSV(c, "top-stores-"+r.Month+".csv", records)
 	case wantsJSON(c):
-		return c.JSON(http.StatusOK, map[string]any{"month": vm.Month, "sort": vm.Sort, "desc": vm.Desc, "page": vm.Page,
-			"per_page": vm.PageSize, "total": vm.Total, "stores": out})
+		return c.JSON(http.StatusOK, r)
 	}
-	body, err := cachedFragment(s, ctx, gen, q.key()+"\x00"+day(s.today()), func() templ.Component {
-		return pages.TopStoresBody(s.Currency, vm)
+	// The key holds today: whether there is a next month to link to.
+	body, err := cachedFragment(s, ctx, r.Generation, q.Key()+"\x00"+day(today), func() templ.Component {
+		return pages.TopStoresBody(s.Currency, pages.TopStoresReport{Month: r.Month, PrevMonth: r.PrevMonth, NextMonth: r.NextMonth,
+			Sort: r.Sort, Desc: r.Desc, Page: r.Page, PageSize: r.PerPage, Total: r.Total, Rows: topStoreRows(r.Stores)})
 	})
 	if err != nil {
 		return err
@@ -388,110 +164,64 @@ func (s *Server) handleTopStores(c echo.Context, asCSV bool) error {
 	return s.renderShell(c, http.StatusOK, s.page(c, "Top stores", "reports"), body)
 }
 
-// dashboard is the metrics part of the overview: today against
-// yesterday, the month so far against the same days of the month before,
-// the last 30 days and this month's top 10.
-func (s *Server) dashboard(ctx context.Context, gen int64) (pages.Dashboard, error) {
-	today := s.today()
-	return cached(s, ctx, gen, "dashboard\x00"+day(today), func(ctx context.Context) (pages.Dashboard, error) {
-		var d pages.Dashboard
-		has, err := s.DB.HasMetrics(ctx)
-		if err != nil || !has {
-			return d, err
-		}
-		d.HasMetrics = true
-		monthFrom := today.AddDate(0, 0, 1-today.Day())
-		prevFrom := monthFrom.AddDate(0, -1, 0)
-		prevTo := prevFrom.AddDate(0, 0, today.Day()-1)
-		if last := monthFrom.AddDate(0, 0, -1); prevTo.After(last) {
-			prevTo = last // March 31st compares with all of February
-		}
-		d.Today, d.Month = day(today), today.Format(fleet.MonthLayout)
-		d.MonthFrom, d.PrevFrom, d.PrevTo = day(monthFrom), day(prevFrom), day(prevTo)
-
-		yesterday := today.AddDate(0, 0, -1)
-		if d.TodayTiles, err = s.tiles(ctx, today, today, yesterday, yesterday); err != nil {
-			return d, err
-		}
-		for i := range d.TodayTiles {
-			d.TodayTiles[i].Partial, d.TodayTiles[i].PrevLabel = true, "yesterday"
-		}
-		if d.MonthTiles, err = s.tiles(ctx, monthFrom, today, prevFrom, prevTo); err != nil {
-			return d, err
-		}
-		actFrom := today.AddDate(0, 0, -29)
-		act, err := s.DB.DailyTotals(ctx, day(actFrom), day(today))
-		if err != nil {
-			return d, err
-		}
-		d.Activity, d.ActivityFrom, d.ActivityTo = padDays(actFrom, today, act), day(actFrom), day(today)
-		top, err := s.topStores(ctx, gen, topStoresQuery{month: monthFrom, sort: "revenue", desc: true, page: 1, per: 10})
-		if err != nil {
-			return d, err
-		}
-		d.TopStores = top.Rows
-		return d, nil
-	})
-}
-
-// tiles sums the days from..to against prevFrom..prevTo.
-func (s *Server) tiles(ctx context.Context, from, to, prevFrom, prevTo time.Time) ([]pages.Tile, error) {
-	sum := func(f, t time.Time) (pages.DayActivity, bool, error) {
-		rows, err := s.DB.DailyTotals(ctx, day(f), day(t))
-		if err != nil {
-			return pages.DayActivity{}, false, err
-		}
-		return pages.SumDays(padDays(f, t, rows)), len(rows) > 0, nil
-	}
-	cur, _, err := sum(from, to)
-	if err != nil {
-		return nil, err
-	}
-	prev, hasPrev, err := sum(prevFrom, prevTo)
-	if err != nil {
-		return nil, err
-	}
-	active, err := s.DB.ActiveStores(ctx, day(from), day(to))
-	if err != nil {
-		return nil, err
-	}
-	prevActive, err := s.DB.ActiveStores(ctx, day(prevFrom), day(prevTo))
-	if err != nil {
-		return nil, err
-	}
-	tile := func(label string, money bool, v, p int64) pages.Tile {
-		return pages.Tile{Label: label, Money: money, Value: v, Prev: p, HasPrev: hasPrev}
-	}
-	return []pages.Tile{
-		tile("Revenue", true, cur.Revenue, prev.Revenue),
-		tile("Orders", false, cur.Orders, prev.Orders),
-		tile("Active carts", false, cur.ActiveCarts, prev.ActiveCarts),
-		tile("New products", false, cur.NewProducts, prev.NewProducts),
-		tile("Active stores", false, active, prevActive),
-	}, nil
-}
-
 // tenantHistory is a tenant's own last 90 days, rendered.
 func (s *Server) tenantHistory(ctx context.Context, name string) (templ.Component, error) {
-	gen, err := s.DB.MetricsGeneration(ctx)
+	h, err := s.Reports.TenantHistory(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	to := s.today()
-	from := to.AddDate(0, 0, -89)
-	return cached(s, ctx, gen, "tenant\x00"+name+"\x00"+day(to), func(ctx context.Context) (templ.Component, error) {
-		rows, err := s.DB.TenantMetrics(ctx, name, day(from), day(to))
-		if err != nil {
-			return nil, err
-		}
-		totals := make([]central.DayTotals, len(rows))
-		for i, m := range rows {
-			totals[i] = central.DayTotals{Date: m.Date, Stores: 1, Orders: m.Orders, Revenue: m.Revenue, ActiveCarts: m.ActiveCarts, NewProducts: m.NewProducts}
-		}
-		h := pages.TenantHistory{From: day(from), To: day(to), Days: padDays(from, to, totals)}
-		h.Total = pages.SumDays(h.Days)
-		return newFragment(ctx, pages.TenantHistoryCard(s.Currency, h))
+	return cachedFragment(s, ctx, h.Generation, "tenant\x00"+name+"\x00"+h.To, func() templ.Component {
+		days := dayViews(h.Days)
+		return pages.TenantHistoryCard(s.Currency, pages.TenantHistory{From: h.From, To: h.To, Days: days, Total: pages.SumDays(days)})
 	})
+}
+
+// dashboardView is the overview's model of the dashboard.
+func dashboardView(d reports.Dashboard) pages.Dashboard {
+	if !d.HasMetrics {
+		return pages.Dashboard{}
+	}
+	return pages.Dashboard{HasMetrics: true, Today: d.Today, Month: d.Month, MonthFrom: d.MonthFrom, PrevFrom: d.PrevFrom, PrevTo: d.PrevTo,
+		TodayTiles: tileViews(d.TodayTiles), MonthTiles: tileViews(d.MonthTiles),
+		Activity: dayViews(d.Activity), ActivityFrom: d.ActivityFrom, ActivityTo: d.ActivityTo,
+		TopStores: topStoreRows(d.TopStores)}
+}
+
+func tileViews(ts []reports.Tile) []pages.Tile {
+	if len(ts) == 0 {
+		return nil
+	}
+	out := make([]pages.Tile, len(ts))
+	for i, t := range ts {
+		out[i] = pages.Tile{Label: t.Label, Money: t.Money, Value: t.Value, Prev: t.Prev, HasPrev: t.HasPrev, Partial: t.Partial, PrevLabel: t.PrevLabel}
+	}
+	return out
+}
+
+func dayViews(ds []reports.Day) []pages.DayActivity {
+	if len(ds) == 0 {
+		return nil
+	}
+	out := make([]pages.DayActivity, len(ds))
+	for i, d := range ds {
+		out[i] = pages.DayActivity{Date: d.Date, Stores: d.Stores, Orders: d.Orders, Revenue: d.Revenue,
+			ActiveCarts: d.ActiveCarts, NewProducts: d.NewProducts}
+	}
+	return out
+}
+
+func topStoreRows(ss []reports.TopStore) []pages.TopStoreRow {
+	if len(ss) == 0 {
+		return nil
+	}
+	out := make([]pages.TopStoreRow, len(ss))
+	for i, st := range ss {
+		out[i] = pages.TopStoreRow{Rank: st.Rank, Name: st.Name, Revenue: st.Revenue, Orders: st.Orders}
+		if st.PrevRevenue != nil {
+			out[i].PrevRevenue, out[i].HasPrev = *st.PrevRevenue, true
+		}
+	}
+	return out
 }
 
 func i64(n int64) string { return strconv.FormatInt(n, 10) }

@@ -24,6 +24,7 @@ import (
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/jobs"
 	"github.com/tenantry/tenantry/internal/lifecycle"
+	"github.com/tenantry/tenantry/internal/reports"
 	"github.com/tenantry/tenantry/internal/schema"
 	"github.com/tenantry/tenantry/internal/telemetry"
 	"github.com/tenantry/tenantry/static"
@@ -39,6 +40,9 @@ type Options struct {
 	Collector *collect.Collector
 	Console   *console.Service
 	Rollouts  *schema.Rollouts
+	// Reports computes the dashboard and the reports (default: a service
+	// reading DB on the clock Now).
+	Reports *reports.Service
 	// CollectEvery is the collection schedule (0 = off), for display.
 	CollectEvery time.Duration
 	Log          *slog.Logger
@@ -81,13 +85,14 @@ func isAPI(c echo.Context) bool {
 // Server holds the handlers' dependencies.
 type Server struct {
 	Options
-	e       *echo.Echo
-	reports reportCache
-	spliced map[string]bool // routes whose pages hold fragments
-	shellMu sync.Mutex
-	shells  map[shellKey]shellHalves
-	sqlRuns sqlRuns
-	routes  map[string]bool // registered route templates, for the metrics' route label
+	e *echo.Echo
+	// fragments holds rendered parts of pages by metrics generation.
+	fragments reports.Cache
+	spliced   map[string]bool // routes whose pages hold fragments
+	shellMu   sync.Mutex
+	shells    map[shellKey]shellHalves
+	sqlRuns   sqlRuns
+	routes    map[string]bool // registered route templates, for the metrics' route label
 }
 
 // New builds the server and its routes.
@@ -97,6 +102,9 @@ func New(o Options) *Server {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Reports == nil {
+		o.Reports = reports.New(o.DB, o.Now)
 	}
 	if o.Currency == "" {
 		o.Currency = "USD"

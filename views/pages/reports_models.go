@@ -134,9 +134,6 @@ func (r TopStoresReport) Pages() int {
 	return max(1, int((r.Total+int64(r.PageSize)-1)/int64(r.PageSize)))
 }
 
-// TopStoresSorts are the columns the ranking can be sorted by.
-var TopStoresSorts = []string{"revenue", "orders", "aov", "change", "name"}
-
 // Dashboard is the metrics part of the overview "/".
 type Dashboard struct {
 	HasMetrics bool   // false: nothing collected yet; show what to do next
