@@ -39,6 +39,7 @@ const (
 	maxMergedTruncated = 1000
 )
 
+// Columns implements Sink.
 func (m *Merge) Columns(cols []Column) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -46,6 +47,7 @@ func (m *Merge) Columns(cols []Column) error {
 	return nil
 }
 
+// Row implements Sink.
 func (m *Merge) Row(tenant string, vals []any) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -63,6 +65,7 @@ func (m *Merge) Row(tenant string, vals []any) error {
 	return nil
 }
 
+// Fail implements Sink.
 func (m *Merge) Fail(e TenantError) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -72,6 +75,7 @@ func (m *Merge) Fail(e TenantError) error {
 	return nil
 }
 
+// TenantTruncated implements Sink.
 func (m *Merge) TenantTruncated(tenant string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -81,6 +85,7 @@ func (m *Merge) TenantTruncated(tenant string) error {
 	return nil
 }
 
+// Progress implements Sink.
 func (m *Merge) Progress(done, failed, total int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
