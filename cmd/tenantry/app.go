@@ -69,7 +69,7 @@ func (e *env) open(log *slog.Logger, copts collect.Options) (*app, error) {
 	}
 	runner := jobs.NewRunner(db, log)
 	a := &app{db: db, p: p, jobs: runner, life: lifecycle.New(db, p, runner, log), log: log}
-	rescan := func(ctx context.Context) error { _, err := a.life.Rescan(ctx); return err }
+	rescan := func(ctx context.Context) error { _, err := a.life.Rescan(ctx, ""); return err }
 	a.collect = collect.New(db, p, rescan, copts, log)
 	a.collect.Register(runner)
 	a.life.Schema = set

@@ -36,7 +36,7 @@ func (e *env) demo(args []string) error {
 		return err
 	}
 	defer a.Close()
-	if _, err := a.life.Rescan(e.ctx); err != nil {
+	if _, err := a.life.Rescan(e.ctx, ""); err != nil {
 		return err
 	}
 	counts, err := a.db.CountTenants(e.ctx)
@@ -98,7 +98,7 @@ func (e *env) makeFleet(a *app, stores, days int, seed int64) error {
 		return err
 	}
 	e.progressEnd()
-	if _, err := a.life.Rescan(e.ctx); err != nil { // sizes after filling
+	if _, err := a.life.Rescan(e.ctx, ""); err != nil { // sizes after filling
 		return err
 	}
 	fmt.Fprintf(e.stdout, "demo: %d stores with %d days of history (%d orders) in %s\n", stores, days, orders.Load(),

@@ -32,7 +32,7 @@ func (e *env) openReconciled() (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := a.life.Rescan(e.ctx); err != nil {
+	if _, err := a.life.Rescan(e.ctx, ""); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("reconcile the registry: %w", err)
 	}

@@ -137,7 +137,7 @@ func (e *env) serve(args []string) error {
 		log.Info("shutting down: finishing requests and stopping jobs", "timeout", *shutdown)
 	})
 	defer stopLog()
-	if _, err := a.life.Rescan(ctx); err != nil {
+	if _, err := a.life.Rescan(ctx, ""); err != nil {
 		log.Error("initial registry scan", "err", err)
 	}
 	metrics := telemetry.New(telemetry.Options{DB: a.db, JobKinds: a.jobs.Kinds(), Log: log})
@@ -258,7 +258,7 @@ func (e *env) housekeeping(ctx context.Context, a *app, every time.Duration) {
 			return
 		case <-t.C:
 		}
-		if _, err := a.life.Rescan(ctx); err != nil && ctx.Err() == nil {
+		if _, err := a.life.Rescan(ctx, ""); err != nil && ctx.Err() == nil {
 			a.log.Error("registry scan", "err", err)
 		}
 		if err := a.db.PurgeSessions(ctx); err != nil && ctx.Err() == nil {

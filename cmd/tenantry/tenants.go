@@ -157,7 +157,7 @@ func (e *env) tenantsList(args []string) error {
 		return err
 	}
 	defer a.Close()
-	if _, err := a.life.Rescan(e.ctx); err != nil {
+	if _, err := a.life.Rescan(e.ctx, ""); err != nil {
 		return err
 	}
 	ts, _, err := a.db.ListTenants(e.ctx, central.TenantFilter{Status: *status})

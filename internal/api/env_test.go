@@ -66,7 +66,7 @@ func newEnvOn(t testing.TB, mk func(dir string, db *central.DB) platform.Platfor
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	runner := jobs.NewRunner(db, log)
 	life := lifecycle.New(db, p, runner, log)
-	coll := collect.New(db, p, func(ctx context.Context) error { _, err := life.Rescan(ctx); return err }, collect.Options{}, log)
+	coll := collect.New(db, p, func(ctx context.Context) error { _, err := life.Rescan(ctx, ""); return err }, collect.Options{}, log)
 	coll.Register(runner)
 	ro := schema.NewRollouts(db, p, schema.Embedded(), log)
 	ro.Register(runner)

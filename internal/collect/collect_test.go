@@ -67,7 +67,7 @@ func newFleet(t testing.TB, n, days int, opts collect.Options) *fleetEnv {
 		}
 		tdb.Close()
 	}
-	rescan := func(ctx context.Context) error { _, err := life.Rescan(ctx); return err }
+	rescan := func(ctx context.Context) error { _, err := life.Rescan(ctx, ""); return err }
 	c := collect.New(db, p, rescan, opts, quiet)
 	c.Register(runner)
 	return &fleetEnv{t: t, dir: dir, db: db, p: p, life: life, jobs: runner, c: c, end: end}

@@ -30,8 +30,48 @@ func (c *Collector) Register(r *jobs.Runner) {
 }
 
 // Submit queues a collection of spec's days. It returns the run (with its
-// id, for its page) and the job that will run it.
+// id, for its page) and the job that will run it. A refusal (bad days, a
+// collection already queued) is audited as spec.Actor's, except the
+// schedule's, which tries again at its next tick; a queued collection is
+// audited by its job when it ends.
 func (c *Collector) Submit(ctx context.Context, runner *jobs.Runner, spec Spec) (*central.CollectRun, *fleet.Job, error) {
+	r, j, err := c.submit(ctx, runner, spec)
+	if err != nil && spec.Trigger != "schedule" {
+		days := spec.From.UTC().Format(fleet.DayLayout) + " to " + spec.To.UTC().Format(fleet.DayLayout)
+		c.auditRefusal(ctx, spec.Actor, days, err)
+	}
+	return r, j, err
+}
+
+// SubmitRange is Submit for days as a person typed them (a form, the
+// API): from and to as YYYY-MM-DD, inclusive, or both empty for yesterday
+// and today (UTC). Days that do not parse are refused and audited too.
+func (c *Collector) SubmitRange(ctx context.Context, runner *jobs.Runner, actor, trigger, from, to string) (*central.CollectRun, *fleet.Job, error) {
+	f, t := DefaultRange(time.Now())
+	var err error
+	if from != "" || to != "" {
+		f, t, err = fleet.ParseRange(from, to)
+	}
+	var (
+		r *central.CollectRun
+		j *fleet.Job
+	)
+	if err == nil {
+		r, j, err = c.submit(ctx, runner, Spec{From: f, To: t, Trigger: trigger, Actor: actor})
+	}
+	if err != nil {
+		c.auditRefusal(ctx, actor, fleet.Truncate(from+" to "+to, 60), err)
+	}
+	return r, j, err
+}
+
+func (c *Collector) auditRefusal(ctx context.Context, actor, days string, err error) {
+	if aerr := c.db.Audit(ctx, fleet.Audited(actor, JobKind, "", days, err)); aerr != nil {
+		c.log.Error("write audit entry", "action", JobKind, "err", aerr)
+	}
+}
+
+func (c *Collector) submit(ctx context.Context, runner *jobs.Runner, spec Spec) (*central.CollectRun, *fleet.Job, error) {
 	from, to := spec.From.UTC().Truncate(24*time.Hour), spec.To.UTC().Truncate(24*time.Hour)
 	if _, _, err := fleet.ParseRange(from.Format(fleet.DayLayout), to.Format(fleet.DayLayout)); err != nil {
 		return nil, nil, err

@@ -61,10 +61,10 @@ func BenchmarkCollectSqld1k(b *testing.B) {
 	names := buildSqldFleet(b, p, stores, day)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	life := lifecycle.New(db, p, jobs.NewRunner(db, log), log)
-	if _, err := life.Rescan(ctx); err != nil {
+	if _, err := life.Rescan(ctx, ""); err != nil {
 		b.Fatal(err)
 	}
-	rescan := func(ctx context.Context) error { _, err := life.Rescan(ctx); return err }
+	rescan := func(ctx context.Context) error { _, err := life.Rescan(ctx, ""); return err }
 	workers, _ := strconv.Atoi(os.Getenv("TENANTRY_BENCH_WORKERS")) // 0: the default, 32
 	c := collect.New(db, p, rescan, collect.Options{Workers: workers}, log)
 	// Warm up: sqld loads a namespace on its first request, and the

@@ -291,3 +291,31 @@ func storageClass(v any) string {
 	}
 	return fmt.Sprintf("%T", v)
 }
+
+// ResultJSON is a one-tenant result as JSON clients (the page's, the
+// API's, the CLI's) get it.
+type ResultJSON struct {
+	Columns     []string `json:"columns"`
+	ColumnTypes []string `json:"column_types"`
+	Rows        [][]any  `json:"rows"`
+	Truncated   bool     `json:"truncated"`
+	ElapsedMS   float64  `json:"elapsed_ms"`
+	// Changes is the rows a write changed.
+	Changes int64 `json:"changes,omitempty"`
+}
+
+// JSON is r's JSON answer.
+func (r *Result) JSON() ResultJSON {
+	out := ResultJSON{Columns: make([]string, len(r.Columns)), ColumnTypes: make([]string, len(r.Columns)), Rows: r.Rows,
+		Truncated: r.Truncated, ElapsedMS: float64(r.Elapsed.Microseconds()) / 1000, Changes: r.Changes}
+	for i, c := range r.Columns {
+		out.Columns[i], out.ColumnTypes[i] = c.Name, c.Type
+	}
+	return out
+}
+
+// SchemaJSON is a tenant's schema as JSON clients get it.
+type SchemaJSON struct {
+	Tenant string  `json:"tenant"`
+	Tables []Table `json:"tables"`
+}

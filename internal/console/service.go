@@ -227,24 +227,53 @@ func (s *Service) Plan(ctx context.Context, actor string, sc Scope, req Request)
 	return Plan{Scope: sc, Tenants: names, Request: req, release: release}, nil
 }
 
-// FanOut plans and runs a read-only req on every tenant of the scope (see
-// Run); a plan that fails is recorded too.
+// FanOut plans and runs a read-only req on every tenant of the scope, as
+// one request (the CLI, an export, the API's stream): the same checks,
+// slots (a *Busy error past them), per-tenant limits, read-only
+// connections, deadline and history record as a background run (Runs).
+// Rows go to sink as they come, in tenant order; a plan that fails is
+// recorded too.
 func (s *Service) FanOut(ctx context.Context, actor string, sc Scope, req Request, sink Sink) (failed int, err error) {
-	p, err := s.Plan(ctx, actor, sc, req)
+	p, err := s.plan(ctx, actor, sc, req)
 	if err != nil {
-		if _, busy := AsBusy(err); busy {
-			return 0, err
-		}
-		s.record(ctx, central.QueryRecord{Actor: actor, Scope: sc.String(), SQL: req.SQL, Params: req.Params, Outcome: "failed", Error: fleet.ErrorMessage(err)})
 		return 0, err
 	}
 	return s.Run(ctx, actor, p, sink)
 }
 
+// Gather runs a fan-out like FanOut and answers it at once: the merged
+// rows, capped in all at the limits (see Merge), and the failures.
+func (s *Service) Gather(ctx context.Context, actor string, sc Scope, req Request) (*FanOutResult, error) {
+	m := NewMerge(s.limits())
+	if _, err := s.FanOut(ctx, actor, sc, req, m); err != nil {
+		return nil, err
+	}
+	return m.FanOutResult(), nil
+}
+
+// plan is Plan, recording a refusal in actor's history (but not a busy
+// console's: the user did nothing wrong).
+func (s *Service) plan(ctx context.Context, actor string, sc Scope, req Request) (Plan, error) {
+	p, err := s.Plan(ctx, actor, sc, req)
+	if err != nil {
+		if _, busy := AsBusy(err); !busy {
+			s.record(ctx, central.QueryRecord{Actor: actor, Scope: sc.String(), SQL: req.SQL, Params: req.Params, Outcome: "failed", Error: fleet.ErrorMessage(err)})
+		}
+		return Plan{}, err
+	}
+	return p, nil
+}
+
+// FanOutDeadline bounds a fan-out however its tenants are bounded: a
+// fan-out holds a slot for as long as it runs.
+const FanOutDeadline = 30 * time.Minute
+
 // Run runs a planned fan-out, handing the merged results to sink, and
 // records it; it gives back the plan's slot when it ends.
 func (s *Service) Run(ctx context.Context, actor string, p Plan, sink Sink) (failed int, err error) {
 	defer p.Release()
+	ctx, cancel := context.WithTimeout(ctx, FanOutDeadline)
+	defer cancel()
 	start := time.Now()
 	rows := &countingSink{Sink: sink}
 	defer func() {

@@ -51,3 +51,17 @@ type AuditEntry struct {
 	Outcome string    `json:"outcome"` // "ok" or "error"
 	Error   string    `json:"error,omitempty"`
 }
+
+// Audited is the audit entry of a change actor made, or tried to: err nil
+// is "ok", else "error" with err's message. A tenant that is not a valid
+// name (a refused request's input) is kept, cut short.
+func Audited(actor, action, tenant, detail string, err error) AuditEntry {
+	e := AuditEntry{Actor: actor, Action: action, Tenant: tenant, Detail: detail, Outcome: "ok"}
+	if err != nil {
+		e.Outcome, e.Error = "error", ErrorMessage(err)
+	}
+	if tenant != "" && ValidateName(tenant) != nil {
+		e.Tenant = Truncate(tenant, 80)
+	}
+	return e
+}

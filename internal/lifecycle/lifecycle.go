@@ -58,7 +58,7 @@ func (s *Service) adopt(ctx context.Context, name string) bool {
 	if !ok || pr.Probe(ctx, name) != nil {
 		return false
 	}
-	if _, err := s.Rescan(ctx); err != nil {
+	if _, err := s.rescan(ctx); err != nil {
 		s.log.Warn("rescan for an unknown tenant", "tenant", name, "err", err)
 		return false
 	}
@@ -471,8 +471,25 @@ type prober interface {
 }
 
 // Rescan reconciles the registry with the platform's list and reads the
-// schema version of every database it adopted.
-func (s *Service) Rescan(ctx context.Context) (central.ReconcileResult, error) {
+// schema version of every database it adopted. A rescan a person asked
+// for (actor not "") is audited, failed or not; the background's and the
+// CLI's own rescans (actor "") are not.
+func (s *Service) Rescan(ctx context.Context, actor string) (res central.ReconcileResult, err error) {
+	if actor != "" {
+		defer func() {
+			detail := ""
+			if err == nil {
+				detail = fmt.Sprintf("%d adopted, %d missing, %d back", len(res.Adopted), len(res.Missing), len(res.Reappeared))
+			}
+			if aerr := s.db.Audit(ctx, fleet.Audited(actor, "tenant.rescan", "", detail, err)); aerr != nil {
+				s.log.Error("write audit entry", "action", "tenant.rescan", "err", aerr)
+			}
+		}()
+	}
+	return s.rescan(ctx)
+}
+
+func (s *Service) rescan(ctx context.Context) (central.ReconcileResult, error) {
 	dbs, err := s.p.List(ctx)
 	if err != nil {
 		return central.ReconcileResult{}, err

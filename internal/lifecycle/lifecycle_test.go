@@ -126,7 +126,7 @@ func TestCreateResumesAfterCrash(t *testing.T) {
 	}
 	e.crash(j.ID, 1)
 	// The half-made tenant is not adopted by a rescan meanwhile.
-	if _, err := e.life.Rescan(t.Context()); err != nil {
+	if _, err := e.life.Rescan(t.Context(), ""); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.tenant("store-1"); got.Status != fleet.StatusCreating {
@@ -375,7 +375,7 @@ func TestTenantCountsFollowTheRegistry(t *testing.T) {
 	if err := e.p.Delete(ctx, "c"); err != nil { // the file vanishes behind our back
 		t.Fatal(err)
 	}
-	if _, err := e.life.Rescan(ctx); err != nil {
+	if _, err := e.life.Rescan(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
 	check("after a restore and a rescan")

@@ -82,7 +82,7 @@ func rolloutBase(b *testing.B, n int) string {
 		b.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if _, err := lifecycle.New(cdb, p, jobs.NewRunner(cdb, log), log).Rescan(ctx); err != nil {
+	if _, err := lifecycle.New(cdb, p, jobs.NewRunner(cdb, log), log).Rescan(ctx, ""); err != nil {
 		b.Fatal(err)
 	}
 	cdb.SQL().Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)

@@ -62,7 +62,21 @@ func (r *Rollouts) Register(runner *jobs.Runner) {
 
 // Submit checks a spec and queues its rollout. Bad input is refused before
 // anything is queued; a second rollout while one runs is a conflict.
+//
+// Submit audits the rollout it queued and, as s.Actor's, any refusal.
 func (r *Rollouts) Submit(ctx context.Context, runner *jobs.Runner, s Spec) (*central.MigrationRun, *fleet.Job, error) {
+	run, j, err := r.submit(ctx, runner, s)
+	if err != nil {
+		detail := "mode " + s.mode()
+		if s.RetryOf != 0 {
+			detail = fmt.Sprintf("retry of rollout %d", s.RetryOf)
+		}
+		r.audit(ctx, fleet.Audited(s.Actor, central.RolloutJob+".start", "", detail, err))
+	}
+	return run, j, err
+}
+
+func (r *Rollouts) submit(ctx context.Context, runner *jobs.Runner, s Spec) (*central.MigrationRun, *fleet.Job, error) {
 	run, err := r.plan(ctx, s)
 	if err != nil {
 		return nil, nil, err
@@ -73,9 +87,7 @@ func (r *Rollouts) Submit(ctx context.Context, runner *jobs.Runner, s Spec) (*ce
 	}
 	detail := fmt.Sprintf("rollout %d (%s) to version %d: %d tenants, parallel %d, on error %s", run.ID, run.Mode, run.Target,
 		run.Total, run.Parallel, run.OnError)
-	if err := r.db.Audit(ctx, fleet.AuditEntry{Actor: s.Actor, Action: central.RolloutJob + ".start", Detail: detail}); err != nil {
-		r.log.Warn("write audit entry", "err", err)
-	}
+	r.audit(ctx, fleet.AuditEntry{Actor: s.Actor, Action: central.RolloutJob + ".start", Detail: detail})
 	runner.Wake()
 	return run, j, nil
 }

@@ -71,7 +71,7 @@ func newFleet(t testing.TB, n int, set *schema.Set) *fleetEnv {
 		}
 		e.names = append(e.names, name)
 	}
-	if _, err := e.life.Rescan(ctx); err != nil {
+	if _, err := e.life.Rescan(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
 	return e

@@ -112,18 +112,3 @@ func (s *Server) handleAudit(c echo.Context) error {
 	}
 	return render(c, http.StatusOK, pages.AuditPage(s.page(c, "Audit log", "audit"), vm))
 }
-
-// audit records a change made from the console, or refused: err nil is
-// "ok".
-func (s *Server) audit(c echo.Context, action, tenant, detail string, err error) {
-	e := fleet.AuditEntry{Actor: actor(c), Action: action, Tenant: tenant, Detail: detail, Outcome: "ok"}
-	if err != nil {
-		e.Outcome, e.Error = "error", fleet.ErrorMessage(err)
-	}
-	if tenant != "" && fleet.ValidateName(tenant) != nil {
-		e.Tenant = fleet.Truncate(tenant, 80)
-	}
-	if aerr := s.DB.Audit(c.Request().Context(), e); aerr != nil {
-		s.Log.Error("write audit entry", "action", action, "err", aerr)
-	}
-}

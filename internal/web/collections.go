@@ -74,6 +74,13 @@ func (s *Server) collectionsPage(c echo.Context, vm pages.Collections) (pages.Co
 	return vm, nil
 }
 
+// collectionsJSON is a page of collection runs for JSON clients.
+type collectionsJSON struct {
+	Runs  []pages.RunRow `json:"runs"`
+	Total int64          `json:"total"`
+	Page  int            `json:"page"`
+}
+
 func (s *Server) handleCollectionList(c echo.Context) error {
 	vm := pages.Collections{Page: 1}
 	if n, err := strconv.Atoi(c.QueryParam("page")); err == nil && n > 0 && n < 1_000_000 {
@@ -84,7 +91,7 @@ func (s *Server) handleCollectionList(c echo.Context) error {
 		return err
 	}
 	if wantsJSON(c) {
-		return c.JSON(http.StatusOK, map[string]any{"runs": vm.Runs, "total": vm.Total, "page": vm.Page})
+		return c.JSON(http.StatusOK, collectionsJSON{Runs: vm.Runs, Total: vm.Total, Page: vm.Page})
 	}
 	return render(c, http.StatusOK, pages.CollectionsPage(s.page(c, "Metrics collection", "collections"), vm))
 }
@@ -93,18 +100,8 @@ func (s *Server) handleCollectionList(c echo.Context) error {
 // from..to range of the backfill form.
 func (s *Server) handleCollectionCreate(c echo.Context) error {
 	fromS, toS := strings.TrimSpace(c.FormValue("from")), strings.TrimSpace(c.FormValue("to"))
-	from, to := collect.DefaultRange(time.Now())
-	var err error
-	if fromS != "" || toS != "" {
-		from, to, err = fleet.ParseRange(fromS, toS)
-	}
-	var run *central.CollectRun
-	if err == nil {
-		trigger := "manual"
-		run, _, err = s.Collector.Submit(c.Request().Context(), s.Jobs, collect.Spec{From: from, To: to, Trigger: trigger, Actor: actor(c)})
-	}
+	run, _, err := s.Collector.SubmitRange(c.Request().Context(), s.Jobs, actor(c), "manual", fromS, toS)
 	if err != nil {
-		s.audit(c, collect.JobKind, "", fleet.Truncate(fromS+" to "+toS, 60), err)
 		if wantsJSON(c) || fleet.ErrorCode(err) == fleet.EINTERNAL {
 			return err
 		}

@@ -154,66 +154,14 @@ func (s *Server) handleMigrationStatus(c echo.Context) error {
 	return render(c, http.StatusOK, pages.MigrationsPage(s.page(c, "Schema migrations", "migrations"), vm))
 }
 
-// rolloutSpec reads the start form. A rollout that changes databases needs
-// the confirm word here too, so that a form posted without the page's
-// script (or by hand) cannot skip it.
-func rolloutSpec(f pages.RolloutForm, confirm string) (schema.Spec, error) {
-	var spec schema.Spec
-	spec.Parallel = schema.DefaultParallel
-	if p := strings.TrimSpace(f.Parallel); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 || n > schema.MaxParallel {
-			return spec, fleet.Errorf(fleet.EINVALID, "Parallelism must be a whole number from 1 to %d, not %q.", schema.MaxParallel, fleet.Truncate(p, 20))
-		}
-		spec.Parallel = n
-	}
-	switch f.OnError {
-	case "", "stop", "continue":
-		spec.OnError = f.OnError
-	default:
-		return spec, fleet.Errorf(fleet.EINVALID, "On error must be stop or continue, not %q.", fleet.Truncate(f.OnError, 20))
-	}
-	switch f.Mode {
-	case pages.RolloutDryRun:
-		spec.DryRun = true
-	case pages.RolloutCanary:
-		n, err := strconv.Atoi(strings.TrimSpace(f.Canary))
-		if err != nil || n < 1 || n > schema.MaxCanary {
-			return spec, fleet.Errorf(fleet.EINVALID, "A canary is a whole number of tenants from 1 to %d, not %q.", schema.MaxCanary, fleet.Truncate(strings.TrimSpace(f.Canary), 20))
-		}
-		spec.Canary = n
-	case pages.RolloutNamed:
-		spec.Tenants = strings.FieldsFunc(f.Tenants, func(r rune) bool {
-			return r == ',' || r == ';' || r == ' ' || r == '\t' || r == '\n' || r == '\r'
-		})
-		if len(spec.Tenants) == 0 {
-			return spec, fleet.Errorf(fleet.EINVALID, "Name at least one tenant for the canary.")
-		}
-	case pages.RolloutFull:
-	case "":
-		return spec, fleet.Errorf(fleet.EINVALID, "Choose what to run: a dry run, a canary or the full rollout.")
-	default:
-		return spec, fleet.Errorf(fleet.EINVALID, "Unknown mode %q: choose a dry run, a canary or the full rollout.", fleet.Truncate(f.Mode, 20))
-	}
-	if !spec.DryRun && strings.TrimSpace(confirm) != pages.ConfirmWord {
-		return spec, fleet.Errorf(fleet.EINVALID, "Type %s to confirm: this rollout changes tenant databases.", pages.ConfirmWord)
-	}
-	return spec, nil
-}
-
 // handleRolloutCreate starts a rollout from the form on "/migrations" (or
 // the "continue with the full rollout" form on a rollout's page).
 func (s *Server) handleRolloutCreate(c echo.Context) error {
 	f := pages.RolloutForm{Mode: c.FormValue("mode"), Canary: c.FormValue("canary"), Tenants: c.FormValue("tenants"),
 		Parallel: c.FormValue("parallel"), OnError: c.FormValue("on_error")}
-	spec, err := rolloutSpec(f, c.FormValue("confirm"))
-	var run *central.MigrationRun
-	if err == nil {
-		spec.Actor, spec.Trigger = actor(c), "web"
-		run, _, err = s.Rollouts.Submit(c.Request().Context(), s.Jobs, spec)
-	}
+	run, _, err := s.Rollouts.Start(c.Request().Context(), s.Jobs, actor(c), "web", schema.Request{Mode: f.Mode, Canary: f.Canary,
+		Tenants: f.Tenants, Parallel: f.Parallel, OnError: f.OnError, Confirm: c.FormValue("confirm")})
 	if err != nil {
-		s.audit(c, central.RolloutJob+".start", "", "mode "+fleet.Truncate(f.Mode, 20), err)
 		if wantsJSON(c) || fleet.ErrorCode(err) == fleet.EINTERNAL {
 			return err
 		}
@@ -321,6 +269,14 @@ func (s *Server) handleRolloutShow(c echo.Context) error {
 	return s.renderRolloutRun(c, http.StatusOK, vm)
 }
 
+// rolloutPageJSON is a rollout and a page of its results for JSON
+// clients.
+type rolloutPageJSON struct {
+	Run       *central.MigrationRun     `json:"run"`
+	Results   []central.MigrationResult `json:"results"`
+	NextAfter string                    `json:"next_after"`
+}
+
 // rolloutJSON is a rollout with a page of its results in tenant order,
 // every outcome unless ?outcome= says; next_after is the next page's
 // ?after=, "" after the last.
@@ -342,7 +298,7 @@ func (s *Server) rolloutJSON(c echo.Context, r *central.MigrationRun) error {
 	if results == nil {
 		results = []central.MigrationResult{}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"run": r, "results": results, "next_after": next})
+	return c.JSON(http.StatusOK, rolloutPageJSON{Run: r, Results: results, NextAfter: next})
 }
 
 // handleRolloutProgress answers the polling of a rollout's progress; with
@@ -401,18 +357,12 @@ func (s *Server) handleRolloutStop(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	if err := s.DB.RequestStop(ctx, r.ID); err != nil {
-		s.audit(c, "schema.rollout.stop", "", fmt.Sprintf("rollout %d", r.ID), err)
+	stopped, err := s.Rollouts.Stop(c.Request().Context(), actor(c), r.ID)
+	if err != nil {
 		return s.rolloutActionError(c, r, err)
 	}
-	_ = s.DB.Audit(ctx, fleet.AuditEntry{Actor: actor(c), Action: "schema.rollout.stop", Detail: fmt.Sprintf("rollout %d (%s) to version %d", r.ID, r.Mode, r.Target)})
 	if wantsJSON(c) {
-		r, err = s.DB.MigrationRunByID(ctx, r.ID)
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusAccepted, r)
+		return c.JSON(http.StatusAccepted, stopped)
 	}
 	s.setFlash(c, "info", fmt.Sprintf("Stop requested: rollout %d starts no new tenant; those in progress finish.", r.ID))
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/migrations/runs/%d", r.ID))
@@ -426,13 +376,11 @@ func (s *Server) handleRolloutRetry(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if strings.TrimSpace(c.FormValue("confirm")) != pages.ConfirmWord {
-		return s.rolloutActionError(c, r, fleet.Errorf(fleet.EINVALID, "Type %s to confirm: the retry changes tenant databases.", pages.ConfirmWord))
+	if strings.TrimSpace(c.FormValue("confirm")) != schema.ConfirmWord {
+		return s.rolloutActionError(c, r, fleet.Errorf(fleet.EINVALID, "Type %s to confirm: the retry changes tenant databases.", schema.ConfirmWord))
 	}
-	run, _, err := s.Rollouts.Submit(c.Request().Context(), s.Jobs, schema.Spec{RetryOf: r.ID, Parallel: r.Parallel, OnError: r.OnError,
-		Actor: actor(c), Trigger: "web"})
+	run, _, err := s.Rollouts.Retry(c.Request().Context(), s.Jobs, actor(c), "web", r.ID)
 	if err != nil {
-		s.audit(c, central.RolloutJob+".start", "", fmt.Sprintf("retry of rollout %d", r.ID), err)
 		return s.rolloutActionError(c, r, err)
 	}
 	if wantsJSON(c) {

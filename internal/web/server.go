@@ -18,6 +18,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/tenantry/tenantry/internal/accounts"
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/collect"
 	"github.com/tenantry/tenantry/internal/console"
@@ -43,6 +44,8 @@ type Options struct {
 	// Reports computes the dashboard and the reports (default: a service
 	// reading DB on the clock Now).
 	Reports *reports.Service
+	// Accounts manages users (default: over DB).
+	Accounts *accounts.Service
 	// CollectEvery is the collection schedule (0 = off), for display.
 	CollectEvery time.Duration
 	Log          *slog.Logger
@@ -91,7 +94,7 @@ type Server struct {
 	spliced   map[string]bool // routes whose pages hold fragments
 	shellMu   sync.Mutex
 	shells    map[shellKey]shellHalves
-	sqlRuns   sqlRuns
+	runs      *console.Runs   // the SQL console's background fan-outs
 	routes    map[string]bool // registered route templates, for the metrics' route label
 }
 
@@ -116,10 +119,13 @@ func New(o Options) *Server {
 		}
 		o.Metrics = telemetry.New(telemetry.Options{DB: o.DB, JobKinds: kinds, Log: o.Log})
 	}
+	if o.Accounts == nil {
+		o.Accounts = &accounts.Service{DB: o.DB, Log: o.Log}
+	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 30 * time.Second
 	}
-	s := &Server{Options: o, e: echo.New(), spliced: map[string]bool{}}
+	s := &Server{Options: o, e: echo.New(), spliced: map[string]bool{}, runs: console.NewRuns(o.Console)}
 	e := s.e
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = clientIP(o.TrustedProxies)
@@ -237,8 +243,8 @@ func (s *Server) Routes() []*echo.Route { return s.e.Routes() }
 func (s *Server) Serve(ctx context.Context, addr string, ready func(addr string)) error {
 	// The SQL console's fan-outs run in the background: ctx's end
 	// cancels them, and Serve returns once they have stopped.
-	defer s.sqlRuns.cancelAll()
-	stop := context.AfterFunc(ctx, func() { s.sqlRuns.cancelAll() })
+	defer s.runs.CancelAll()
+	stop := context.AfterFunc(ctx, s.runs.CancelAll)
 	defer stop()
 	return s.serve(ctx, addr, s.e, ready)
 }

@@ -2,20 +2,15 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
-	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/console"
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/views/pages"
@@ -241,14 +236,19 @@ func (s *Server) handleSQL(c echo.Context, post bool) error {
 				break
 			}
 			if wantsJSON(c) {
-				return c.JSON(http.StatusOK, resultJSON(res))
+				return c.JSON(http.StatusOK, res.JSON())
 			}
 			vm.Result = sqlResult(res, s.Console.CurrentLimits())
 		default:
 			if wantsJSON(c) {
-				return s.sqlFanOutJSON(c, f)
+				// A JSON client gets the merged rows at once.
+				out, err := s.Console.Gather(c.Request().Context(), actor(c), f.scope(), f.request())
+				if err != nil {
+					return err
+				}
+				return c.JSON(http.StatusOK, out)
 			}
-			run, err := s.startFanOut(c, f)
+			run, err := s.runs.Start(c.Request().Context(), actor(c), f.scope(), f.request())
 			if err != nil {
 				code, ok := inlineError(c, err)
 				if !ok {
@@ -257,7 +257,7 @@ func (s *Server) handleSQL(c echo.Context, post bool) error {
 				vm.Error, status = fleet.ErrorMessage(err), code
 				break
 			}
-			fo := run.view()
+			fo := fanOutView(run)
 			vm.FanOut = &fo
 		}
 		if vm.Error == "" && f.Run {
@@ -347,21 +347,7 @@ func (s *Server) handleSQLSchema(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"tenant": c.QueryParam("tenant"), "tables": tables})
-}
-
-// resultJSON is the CLI's and API's shape of a result.
-func resultJSON(r *console.Result) map[string]any {
-	cols, types := make([]string, len(r.Columns)), make([]string, len(r.Columns))
-	for i, c := range r.Columns {
-		cols[i], types[i] = c.Name, c.Type
-	}
-	out := map[string]any{"columns": cols, "column_types": types, "rows": r.Rows, "truncated": r.Truncated,
-		"elapsed_ms": float64(r.Elapsed.Microseconds()) / 1000}
-	if r.Changes > 0 {
-		out["changes"] = r.Changes
-	}
-	return out
+	return c.JSON(http.StatusOK, console.SchemaJSON{Tenant: c.QueryParam("tenant"), Tables: tables})
 }
 
 // maxCellText bounds a shown text or blob; exports carry it whole.
@@ -478,307 +464,46 @@ func (s *Server) handleSQLExport(c echo.Context, format string) error {
 	return x.Finish(err)
 }
 
-// sqlFanOutJSON answers a fan-out to a JSON client at once: the merged
-// rows, capped in all at the row cap, and the failures.
-func (s *Server) sqlFanOutJSON(c echo.Context, f sqlForm) error {
-	l := s.Console.CurrentLimits()
-	run := &fanRun{max: l.MaxRows, maxBytes: l.MaxBytes, started: time.Now()}
-	_, err := s.Console.FanOut(c.Request().Context(), actor(c), f.scope(), f.request(), run)
-	if err != nil {
-		return err
+// fanOutView is a background fan-out's model for the page.
+func fanOutView(r console.RunState) pages.SQLFanOut {
+	v := pages.SQLFanOut{ID: r.ID, PollURL: "/sql/runs/" + r.ID, Done: r.Done, Total: r.Total, Finished: r.Finished,
+		Failed: r.Failed, Stopped: r.Stopped, TruncatedTenants: r.TruncatedTenants, Elapsed: elapsed(r.Elapsed)}
+	if r.Elapsed > 0 && r.Finished > 0 {
+		v.Rate = strconv.FormatFloat(float64(r.Finished)/r.Elapsed.Seconds(), 'f', 0, 64) + " tenants/s"
 	}
-	cols := make([]string, len(run.cols))
-	for i, col := range run.cols {
-		cols[i] = col.Name
-	}
-	return c.JSON(http.StatusOK, map[string]any{"columns": cols, "rows": run.rows, "truncated": run.truncated || len(run.truncTenants) > 0,
-		"tenants": run.total, "failed": run.failed, "errors": run.errors, "truncated_tenants": run.truncTenants})
-}
-
-// fanRun is a fan-out running for the page: its progress and the merged
-// rows so far (up to max rows and maxBytes), polled by the page until it
-// is done. Runs live in memory for fanRunTTL: a fan-out is a query, not a
-// job. A run nobody polls for fanRunIdle (the page was closed) is
-// cancelled, and so is every run when the server shuts down.
-type fanRun struct {
-	id, actor string
-	max       int
-	maxBytes  int
-	started   time.Time
-	cancel    context.CancelCauseFunc
-
-	mu           sync.Mutex
-	seen         time.Time // last polled
-	bytes        int
-	cutAtBytes   bool
-	ended        time.Time
-	total, done  int
-	failed       int
-	cols         []console.Column
-	rows         [][]any
-	truncated    bool
-	truncTenants []string
-	errors       []console.TenantError
-	stopped      string
-}
-
-const (
-	fanRunTTL      = 15 * time.Minute
-	fanRunsMax     = 64
-	fanRunDeadline = 30 * time.Minute
-)
-
-// fanRunIdle is how long a run goes on without its page polling (every
-// 500 ms) before it is cancelled.
-var fanRunIdle = 30 * time.Second
-
-func (r *fanRun) Columns(cols []console.Column) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.cols = cols
-	return nil
-}
-
-func (r *fanRun) Row(tenant string, vals []any) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.rows) >= r.max || r.cutAtBytes {
-		r.truncated = true
-		return nil
-	}
-	if r.maxBytes > 0 {
-		if r.bytes += len(tenant) + console.RowSize(vals); r.bytes > r.maxBytes {
-			r.truncated, r.cutAtBytes = true, true
-			return nil
-		}
-	}
-	r.rows = append(r.rows, append([]any{tenant}, vals...))
-	return nil
-}
-
-func (r *fanRun) Fail(e console.TenantError) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.errors) < 10_000 {
-		r.errors = append(r.errors, e)
-	}
-	return nil
-}
-
-func (r *fanRun) TenantTruncated(tenant string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.truncTenants) < 1000 {
-		r.truncTenants = append(r.truncTenants, tenant)
-	}
-	return nil
-}
-
-func (r *fanRun) Progress(done, failed, total int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.done, r.failed, r.total = done, failed, total
-}
-
-// view is the run's model for the page.
-func (r *fanRun) view() pages.SQLFanOut {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	v := pages.SQLFanOut{ID: r.id, PollURL: "/sql/runs/" + r.id, Done: !r.ended.IsZero(), Total: r.total, Finished: r.done,
-		Failed: r.failed, Stopped: r.stopped, TruncatedTenants: r.truncTenants}
-	end := r.ended
-	if end.IsZero() {
-		end = time.Now()
-	}
-	took := end.Sub(r.started)
-	v.Elapsed = elapsed(took)
-	if took > 0 && r.done > 0 {
-		v.Rate = strconv.FormatFloat(float64(r.done)/took.Seconds(), 'f', 0, 64) + " tenants/s"
-	}
-	for _, e := range r.errors {
+	for _, e := range r.Errors {
 		v.Errors = append(v.Errors, pages.SQLTenantError{Tenant: e.Tenant, Error: e.Error})
 	}
-	if v.Done {
-		res := &console.Result{Columns: r.cols, Rows: r.rows, Truncated: r.truncated, CutAtBytes: r.cutAtBytes, Elapsed: took}
-		v.Result = sqlResult(res, console.Limits{MaxRows: r.max, MaxBytes: r.maxBytes})
+	if r.Result != nil {
+		v.Result = sqlResult(r.Result, r.Limits)
 	}
 	return v
 }
 
-// sqlRuns holds the fan-outs running or recently done. Runs start from
-// its context, which shutdown cancels (cancelAll).
-type sqlRuns struct {
-	mu     sync.Mutex
-	runs   map[string]*fanRun
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	wg     sync.WaitGroup
-}
-
-var (
-	errShutdown = fleet.Errorf(fleet.EUNAVAILABLE, "The console is shutting down: run the query again once it is back.")
-	errIdle     = fleet.Errorf(fleet.EUNAVAILABLE, "Nobody was watching: the page that started it was closed.")
-)
-
-// base returns the context runs start from.
-func (rs *sqlRuns) base() context.Context {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if rs.ctx == nil {
-		rs.ctx, rs.cancel = context.WithCancelCause(context.Background())
-	}
-	return rs.ctx
-}
-
-// cancelAll cancels every run, those started later too, and waits for
-// them to end.
-func (rs *sqlRuns) cancelAll() {
-	rs.base()
-	rs.cancel(errShutdown)
-	rs.wg.Wait()
-}
-
-// startFanOut starts a fan-out in the background and returns it.
-func (s *Server) startFanOut(c echo.Context, f sqlForm) (*fanRun, error) {
-	ctx := c.Request().Context()
-	plan, err := s.Console.Plan(ctx, actor(c), f.scope(), f.request())
-	if err != nil {
-		return nil, err
-	}
-	id := make([]byte, 8)
-	_, _ = rand.Read(id)
-	l := s.Console.CurrentLimits()
-	now := time.Now()
-	run := &fanRun{id: hex.EncodeToString(id), actor: actor(c), max: l.MaxRows, maxBytes: l.MaxBytes, started: now, seen: now, total: len(plan.Tenants)}
-	runCtx, cancel := context.WithCancelCause(s.sqlRuns.base())
-	runCtx, stop := context.WithTimeout(runCtx, fanRunDeadline)
-	run.cancel = cancel
-	s.sqlRuns.add(run)
-	s.sqlRuns.wg.Add(1)
-	go func() {
-		defer s.sqlRuns.wg.Done()
-		defer stop()
-		defer cancel(nil)
-		go run.watch(runCtx)
-		_, err := s.Console.Run(runCtx, run.actor, plan, run)
-		run.mu.Lock()
-		defer run.mu.Unlock()
-		if cause := context.Cause(runCtx); err != nil && (errors.Is(cause, errShutdown) || errors.Is(cause, errIdle)) {
-			err = cause
-		}
-		if err != nil {
-			run.stopped = fleet.ErrorMessage(err)
-		}
-		run.ended = time.Now()
-	}()
-	return run, nil
-}
-
-// watch cancels the run once its page stops polling.
-func (r *fanRun) watch(ctx context.Context) {
-	t := time.NewTicker(fanRunIdle / 4)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			r.mu.Lock()
-			idle := time.Since(r.seen) > fanRunIdle
-			r.mu.Unlock()
-			if idle {
-				r.cancel(errIdle)
-				return
-			}
-		}
-	}
-}
-
-func (rs *sqlRuns) add(r *fanRun) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if rs.runs == nil {
-		rs.runs = map[string]*fanRun{}
-	}
-	for id, old := range rs.runs {
-		old.mu.Lock()
-		expired := !old.ended.IsZero() && time.Since(old.ended) > fanRunTTL
-		old.mu.Unlock()
-		if expired {
-			delete(rs.runs, id)
-		}
-	}
-	if len(rs.runs) >= fanRunsMax {
-		// The oldest finished run makes room.
-		var oldest *fanRun
-		for _, old := range rs.runs {
-			old.mu.Lock()
-			if !old.ended.IsZero() && (oldest == nil || old.started.Before(oldest.started)) {
-				oldest = old
-			}
-			old.mu.Unlock()
-		}
-		if oldest != nil {
-			delete(rs.runs, oldest.id)
-		}
-	}
-	rs.runs[r.id] = r
-}
-
-func (rs *sqlRuns) get(id string) *fanRun {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return rs.runs[id]
-}
-
 // handleSQLRun is a fan-out's progress, or its result once done.
 func (s *Server) handleSQLRun(c echo.Context) error {
-	run := s.sqlRuns.get(c.Param("id"))
-	if run == nil || run.actor != actor(c) {
-		return fleet.Errorf(fleet.ENOTFOUND, "No such query run: runs are kept for %s after they finish.", fanRunTTL)
+	run, err := s.runs.Get(actor(c), c.Param("id"))
+	if err != nil {
+		return err
 	}
-	run.mu.Lock()
-	run.seen = time.Now()
-	run.mu.Unlock()
-	v := run.view()
 	if wantsJSON(c) {
-		return c.JSON(http.StatusOK, map[string]any{"done": v.Done, "total": v.Total, "finished": v.Finished, "failed": v.Failed,
-			"errors": run.errorsCopy(), "stopped": v.Stopped})
+		return c.JSON(http.StatusOK, run.Progress())
 	}
-	return render(c, http.StatusOK, pages.SQLFanOutPanel(v))
-}
-
-func (r *fanRun) errorsCopy() []console.TenantError {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]console.TenantError{}, r.errors...)
+	return render(c, http.StatusOK, pages.SQLFanOutPanel(fanOutView(run)))
 }
 
 // handleSQLSave saves the query under a name for the whole team.
 func (s *Server) handleSQLSave(c echo.Context) error {
 	f := readSQLForm(c)
-	name := strings.TrimSpace(c.FormValue("name"))
-	var err error
-	switch {
-	case name == "" || utf8.RuneCountInString(name) > 100:
-		err = fleet.Errorf(fleet.EINVALID, "Give the query a name of 1 to 100 characters.")
-	case strings.TrimSpace(f.SQL) == "":
-		err = fleet.Errorf(fleet.EINVALID, "There is no SQL to save.")
-	case len(f.SQL) > console.MaxSQL:
-		err = fleet.Errorf(fleet.EINVALID, "The SQL is too long to save.")
-	}
 	tenant := ""
 	if f.Scope == "tenant" {
 		tenant = f.Tenant
 	}
-	if err == nil {
-		_, err = s.DB.SaveQuery(c.Request().Context(), central.SavedQuery{Name: name, SQL: f.SQL, Tenant: tenant, CreatedBy: actor(c)})
-	}
-	s.audit(c, "sql.saved.add", tenant, fleet.Truncate(name, 100)+": "+fleet.Truncate(f.SQL, 500), err)
+	q, err := s.Console.SaveQuery(c.Request().Context(), actor(c), c.FormValue("name"), f.SQL, tenant)
 	if err != nil {
 		return err
 	}
-	s.setFlash(c, "success", fmt.Sprintf("Saved the query as %q for the whole team.", name))
+	s.setFlash(c, "success", fmt.Sprintf("Saved the query as %q for the whole team.", q.Name))
 	return c.Redirect(http.StatusSeeOther, "/sql?"+f.query(false).Encode())
 }
 
@@ -788,18 +513,7 @@ func (s *Server) handleSQLSavedDelete(c echo.Context) error {
 	if err != nil {
 		return fleet.Errorf(fleet.ENOTFOUND, "No saved query %q.", fleet.Truncate(c.Param("id"), 20))
 	}
-	ctx := c.Request().Context()
-	q, err := s.DB.SavedQueryByID(ctx, id)
-	if err != nil {
-		return err
-	}
-	if u := userFrom(c); !u.IsAdmin() && u.Email != q.CreatedBy {
-		err := fleet.Errorf(fleet.EFORBIDDEN, "Only its author or an admin may delete the saved query %q.", q.Name)
-		s.audit(c, "sql.saved.delete", q.Tenant, q.Name, err)
-		return err
-	}
-	err = s.DB.DeleteSavedQuery(ctx, id)
-	s.audit(c, "sql.saved.delete", q.Tenant, q.Name, err)
+	q, err := s.Console.DeleteSavedQuery(c.Request().Context(), actor(c), userFrom(c).IsAdmin(), id)
 	if err != nil {
 		return err
 	}

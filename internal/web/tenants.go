@@ -86,6 +86,14 @@ func (s *Server) tenantList(c echo.Context, l pages.TenantList) (pages.TenantLis
 	return l, rows, nil
 }
 
+// tenantListJSON is a page of the registry for JSON clients.
+type tenantListJSON struct {
+	Tenants  []fleet.Tenant `json:"tenants"`
+	Total    int64          `json:"total"`
+	Page     int            `json:"page"`
+	PageSize int            `json:"page_size"`
+}
+
 func (s *Server) handleTenantList(c echo.Context) error {
 	l, rows, err := s.tenantList(c, listFilter(c))
 	if err != nil {
@@ -95,7 +103,7 @@ func (s *Server) handleTenantList(c echo.Context) error {
 		if rows == nil {
 			rows = []fleet.Tenant{}
 		}
-		return c.JSON(http.StatusOK, map[string]any{"tenants": rows, "total": l.Total, "page": l.Page, "page_size": l.PageSize})
+		return c.JSON(http.StatusOK, tenantListJSON{Tenants: rows, Total: l.Total, Page: l.Page, PageSize: l.PageSize})
 	}
 	return render(c, http.StatusOK, pages.TenantsPage(s.page(c, "Tenants", "tenants"), l))
 }
@@ -127,13 +135,11 @@ func (s *Server) handleTenantCreate(c echo.Context) error {
 }
 
 func (s *Server) handleTenantRescan(c echo.Context) error {
-	res, err := s.Lifecycle.Rescan(c.Request().Context())
+	res, err := s.Lifecycle.Rescan(c.Request().Context(), actor(c))
 	if err != nil {
-		s.audit(c, "tenant.rescan", "", "", err)
 		return err
 	}
 	msg := fmt.Sprintf("Registry rescanned: %d adopted, %d missing, %d back.", len(res.Adopted), len(res.Missing), len(res.Reappeared))
-	s.audit(c, "tenant.rescan", "", fmt.Sprintf("%d adopted, %d missing, %d back", len(res.Adopted), len(res.Missing), len(res.Reappeared)), nil)
 	if wantsJSON(c) {
 		return c.JSON(http.StatusOK, res)
 	}

@@ -49,7 +49,7 @@ func newPlatformEnv(t *testing.T, mk func(db *central.DB, dir string) platform.P
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	runner := jobs.NewRunner(db, log)
 	life := lifecycle.New(db, p, runner, log)
-	coll := collect.New(db, p, func(ctx context.Context) error { _, err := life.Rescan(ctx); return err }, collect.Options{}, log)
+	coll := collect.New(db, p, func(ctx context.Context) error { _, err := life.Rescan(ctx, ""); return err }, collect.Options{}, log)
 	coll.Register(runner)
 	ro := schema.NewRollouts(db, p, schema.Embedded(), log)
 	ro.Register(runner)

@@ -1,12 +1,14 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"github.com/tenantry/tenantry/internal/accounts"
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/views/pages"
@@ -31,15 +33,6 @@ func (s *Server) userRoutes(g *echo.Group) {
 func userRow(u central.UserInfo) pages.UserRow {
 	return pages.UserRow{ID: u.ID, Email: u.Email, Role: u.Role, Disabled: u.Disabled, CreatedAt: u.CreatedAt,
 		PasswordChangedAt: u.PasswordChangedAt, LastSeenAt: u.LastSeenAt, Sessions: u.Sessions}
-}
-
-// auditUser records a change to a user, failed or not; the user it
-// concerns leads the detail.
-func (s *Server) auditUser(c echo.Context, action, target, detail string, err error) {
-	if detail != "" {
-		target += ": " + detail
-	}
-	s.audit(c, action, "", target, err)
 }
 
 func (s *Server) usersPage(c echo.Context, vm pages.Users) error {
@@ -74,24 +67,17 @@ func (s *Server) handleUserList(c echo.Context) error {
 }
 
 func (s *Server) handleUserCreate(c echo.Context) error {
-	ctx := c.Request().Context()
 	email, role, password := strings.TrimSpace(c.FormValue("email")), c.FormValue("role"), c.FormValue("password")
-	u, err := s.DB.AddUser(ctx, email, password, role)
+	u, err := s.Accounts.Add(c.Request().Context(), actor(c), email, password, role)
 	if err != nil {
-		s.auditUser(c, "user.add", fleet.Truncate(email, 100), "as "+fleet.Truncate(role, 20), err)
 		if wantsJSON(c) || fleet.ErrorCode(err) == fleet.EINTERNAL {
 			return err
 		}
 		return s.usersPage(c, pages.Users{AddEmail: fleet.Truncate(email, 200), AddRole: role, AddError: fleet.ErrorMessage(err),
 			AddStatus: statusOf[fleet.ErrorCode(err)]})
 	}
-	s.auditUser(c, "user.add", u.Email, "as "+u.Role, nil)
 	if wantsJSON(c) {
-		info, err := s.DB.UserInfoByID(ctx, u.ID)
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusCreated, info)
+		return c.JSON(http.StatusCreated, u)
 	}
 	s.setFlash(c, "success", fmt.Sprintf("Added %s as %s. Give them their password by a safe channel.", u.Email, article(u.Role)))
 	return c.Redirect(http.StatusSeeOther, "/users")
@@ -136,18 +122,19 @@ func (s *Server) userActionError(c echo.Context, u *central.UserInfo, err error,
 	return s.userDetail(c, statusOf[fleet.ErrorCode(err)], vm)
 }
 
-// confirmed reports whether an impactful change was confirmed (the form's
-// confirm field repeats the user's e-mail); if not, it has answered by
-// asking: browsers get the user's page with the question, JSON clients a
-// 400 saying what to send.
-func (s *Server) confirmed(c echo.Context, u *central.UserInfo, ask pages.UserConfirm) (bool, error) {
-	if strings.EqualFold(strings.TrimSpace(c.FormValue("confirm")), u.Email) {
-		return true, nil
-	}
+// confirmed reports whether an impactful change was confirmed: the
+// form's confirm field repeats the user's e-mail.
+func confirmed(c echo.Context, u *central.UserInfo) bool {
+	return strings.EqualFold(strings.TrimSpace(c.FormValue("confirm")), u.Email)
+}
+
+// ask answers a change that needs confirming: browsers get the user's
+// page with the question, JSON clients a 400 saying what to send.
+func (s *Server) ask(c echo.Context, u *central.UserInfo, ask pages.UserConfirm) error {
 	if wantsJSON(c) {
-		return false, fleet.Errorf(fleet.EINVALID, "%s Send confirm=%s to go ahead.", ask.Question, u.Email)
+		return fleet.Errorf(fleet.EINVALID, "%s Send confirm=%s to go ahead.", ask.Question, u.Email)
 	}
-	return false, s.userDetail(c, http.StatusOK, pages.UserDetail{User: userRow(*u), Confirm: &ask})
+	return s.userDetail(c, http.StatusOK, pages.UserDetail{User: userRow(*u), Confirm: &ask})
 }
 
 // done answers a change: JSON clients get the user as it now is, browsers
@@ -170,32 +157,17 @@ func (s *Server) handleUserRole(c echo.Context) error {
 		return err
 	}
 	role := c.FormValue("role")
-	roleError := func(vm *pages.UserDetail, m string) { vm.RoleError = m }
-	detail := u.Role + " → " + fleet.Truncate(role, 20)
-	if err := fleet.ValidateRole(role); err != nil {
-		s.auditUser(c, "user.role", u.Email, detail, err)
-		return s.userActionError(c, u, err, roleError)
-	}
 	if role == u.Role {
 		return s.done(c, u.ID, fmt.Sprintf("%s is already %s.", u.Email, article(role)))
 	}
-	if u.Role == fleet.RoleAdmin {
-		if u.ID == userFrom(c).ID {
-			err := fleet.Errorf(fleet.EFORBIDDEN, "You cannot demote yourself: another admin can.")
-			s.auditUser(c, "user.role", u.Email, detail, err)
-			return s.userActionError(c, u, err, roleError)
-		}
-		ok, err := s.confirmed(c, u, pages.UserConfirm{Action: "role", Role: role, Button: "Make " + article(role),
+	_, err = s.Accounts.SetRole(c.Request().Context(), actor(c), u.ID, role, confirmed(c, u))
+	switch {
+	case errors.Is(err, accounts.ErrUnconfirmed):
+		return s.ask(c, u, pages.UserConfirm{Action: "role", Role: role, Button: "Make " + article(role),
 			Question: fmt.Sprintf("Make %s %s? From their next click they can no longer change tenants, run rollouts, write SQL or manage users.", u.Email, article(role))})
-		if !ok {
-			return err
-		}
+	case err != nil:
+		return s.userActionError(c, u, err, func(vm *pages.UserDetail, m string) { vm.RoleError = m })
 	}
-	if err := s.DB.SetRole(c.Request().Context(), u.ID, role); err != nil {
-		s.auditUser(c, "user.role", u.Email, detail, err)
-		return s.userActionError(c, u, err, roleError)
-	}
-	s.auditUser(c, "user.role", u.Email, detail, nil)
 	return s.done(c, u.ID, fmt.Sprintf("%s is now %s, from their next request.", u.Email, article(role)))
 }
 
@@ -204,26 +176,16 @@ func (s *Server) handleUserDisable(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	accessError := func(vm *pages.UserDetail, m string) { vm.AccessError = m }
-	if u.ID == userFrom(c).ID {
-		err := fleet.Errorf(fleet.EFORBIDDEN, "You cannot disable yourself: another admin can.")
-		s.auditUser(c, "user.disable", u.Email, "", err)
-		return s.userActionError(c, u, err, accessError)
-	}
-	if u.Disabled {
+	was, ended, err := s.Accounts.Disable(c.Request().Context(), actor(c), u.ID, confirmed(c, u))
+	switch {
+	case errors.Is(err, accounts.ErrUnconfirmed):
+		return s.ask(c, u, pages.UserConfirm{Action: "disable", Button: "Disable " + u.Email,
+			Question: fmt.Sprintf("Disable %s? They are logged out at once and cannot log in until an admin enables them again.", u.Email)})
+	case err != nil:
+		return s.userActionError(c, u, err, func(vm *pages.UserDetail, m string) { vm.AccessError = m })
+	case was.Disabled:
 		return s.done(c, u.ID, fmt.Sprintf("%s is already disabled.", u.Email))
 	}
-	ok, err := s.confirmed(c, u, pages.UserConfirm{Action: "disable", Button: "Disable " + u.Email,
-		Question: fmt.Sprintf("Disable %s? They are logged out at once and cannot log in until an admin enables them again.", u.Email)})
-	if !ok {
-		return err
-	}
-	ended, err := s.DB.SetDisabled(c.Request().Context(), u.ID, true)
-	if err != nil {
-		s.auditUser(c, "user.disable", u.Email, "", err)
-		return s.userActionError(c, u, err, accessError)
-	}
-	s.auditUser(c, "user.disable", u.Email, plural(ended, "session")+" ended", nil)
 	return s.done(c, u.ID, fmt.Sprintf("Disabled %s: %s ended.", u.Email, plural(ended, "session")))
 }
 
@@ -235,11 +197,9 @@ func (s *Server) handleUserEnable(c echo.Context) error {
 	if !u.Disabled {
 		return s.done(c, u.ID, fmt.Sprintf("%s is already enabled.", u.Email))
 	}
-	if _, err := s.DB.SetDisabled(c.Request().Context(), u.ID, false); err != nil {
-		s.auditUser(c, "user.enable", u.Email, "", err)
+	if _, err := s.Accounts.Enable(c.Request().Context(), actor(c), u.ID); err != nil {
 		return s.userActionError(c, u, err, func(vm *pages.UserDetail, m string) { vm.AccessError = m })
 	}
-	s.auditUser(c, "user.enable", u.Email, "", nil)
 	return s.done(c, u.ID, fmt.Sprintf("Enabled %s: they can log in again.", u.Email))
 }
 
@@ -252,9 +212,8 @@ func (s *Server) handleUserPassword(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	ended, err := s.DB.SetPassword(ctx, u.ID, c.FormValue("password"))
+	_, ended, err := s.Accounts.SetPassword(ctx, actor(c), u.ID, c.FormValue("password"))
 	if err != nil {
-		s.auditUser(c, "user.password", u.Email, "reset", err)
 		return s.userActionError(c, u, err, func(vm *pages.UserDetail, m string) { vm.PasswordError = m })
 	}
 	msg := fmt.Sprintf("Reset the password of %s: %s ended.", u.Email, plural(ended, "session"))
@@ -266,7 +225,6 @@ func (s *Server) handleUserPassword(c echo.Context) error {
 		c.SetCookie(s.cookie(sessionCookie, tok, int(central.SessionMax.Seconds())))
 		msg = fmt.Sprintf("Changed your password: %s ended; this one goes on.", plural(ended-1, "other session"))
 	}
-	s.auditUser(c, "user.password", u.Email, "reset, "+plural(ended, "session")+" ended", nil)
 	return s.done(c, u.ID, msg)
 }
 

@@ -75,7 +75,7 @@ func newEnvWith(t testing.TB, dir string, set *schema.Set, tweak func(*web.Optio
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	runner := jobs.NewRunner(db, log)
 	life := lifecycle.New(db, p, runner, log)
-	coll := collect.New(db, p, func(ctx context.Context) error { _, err := life.Rescan(ctx); return err }, collect.Options{}, log)
+	coll := collect.New(db, p, func(ctx context.Context) error { _, err := life.Rescan(ctx, ""); return err }, collect.Options{}, log)
 	coll.Register(runner)
 	ro := schema.NewRollouts(db, p, set, log)
 	ro.Register(runner)
