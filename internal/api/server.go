@@ -26,6 +26,7 @@ import (
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/jobs"
 	"github.com/tenantry/tenantry/internal/lifecycle"
+	"github.com/tenantry/tenantry/internal/reports"
 	"github.com/tenantry/tenantry/internal/schema"
 	"github.com/tenantry/tenantry/internal/telemetry"
 )
@@ -47,7 +48,10 @@ type Options struct {
 	Collector *collect.Collector
 	Console   *console.Service
 	Rollouts  *schema.Rollouts
-	Log       *slog.Logger
+	// Reports computes the reports (default: a service over DB; pass
+	// the HTML console's to share its cache).
+	Reports *reports.Service
+	Log     *slog.Logger
 	// RateLimit is how many calls a token may make a minute (default
 	// DefaultRateLimit; negative: no limit).
 	RateLimit int
@@ -80,6 +84,9 @@ func New(o Options) *Server {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	if o.Reports == nil {
+		o.Reports = reports.New(o.DB, nil)
+	}
 	if o.RateLimit == 0 {
 		o.RateLimit = DefaultRateLimit
 	}
@@ -99,6 +106,7 @@ func New(o Options) *Server {
 	g.RouteNotFound("/*", noRoute)
 	s.tenantRoutes(g)
 	s.jobRoutes(g)
+	s.reportRoutes(g)
 	return s
 }
 
