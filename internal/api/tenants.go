@@ -6,11 +6,13 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -272,6 +274,8 @@ func (s *Server) handleTenantImport(c echo.Context) error {
 		err = cerr
 	}
 	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		return fleet.Errorf(fleet.EUNAVAILABLE, "The console's disk is full: the upload was not kept. Free space in the data directory and send it again.")
 	case err != nil:
 		return fmt.Errorf("receive the upload: %w", err)
 	case n > s.MaxImportBytes:
