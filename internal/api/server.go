@@ -97,6 +97,10 @@ func New(o Options) *Server {
 	g := e.Group(Prefix, s.authenticate, s.limit, s.audit)
 	s.tenantRoutes(g)
 	s.jobRoutes(g)
+	s.queryRoutes(g)
+	s.collectionRoutes(g)
+	s.migrationRoutes(g)
+	s.auditRoutes(g)
 	return s
 }
 
