@@ -73,4 +73,3 @@ func idParam(c echo.Context, what string) (int64, error) {
 	}
 	return id, nil
 }
-

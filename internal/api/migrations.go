@@ -105,7 +105,9 @@ type RolloutRequest struct {
 // rollout it asks for.
 func (r RolloutRequest) Spec() (schema.Spec, error) {
 	spec := schema.Spec{Canary: r.Canary, Tenants: r.Tenants, RetryOf: r.RetryOf, Parallel: r.Parallel, OnError: r.OnError}
-	bad := func(format string, args ...any) (schema.Spec, error) { return spec, fleet.Errorf(fleet.EINVALID, format, args...) }
+	bad := func(format string, args ...any) (schema.Spec, error) {
+		return spec, fleet.Errorf(fleet.EINVALID, format, args...)
+	}
 	subsets := 0
 	for _, set := range []bool{r.Canary != 0, r.Tenants != nil, r.RetryOf != 0} {
 		if set {

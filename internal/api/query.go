@@ -96,7 +96,9 @@ type (
 // scope checks the body's choice of tenants: one tenant, or a fan-out
 // scope.
 func (q Query) scope() (console.Scope, bool, error) {
-	bad := func(format string, args ...any) error { return unprocessable{fleet.Errorf(fleet.EINVALID, format, args...)} }
+	bad := func(format string, args ...any) error {
+		return unprocessable{fleet.Errorf(fleet.EINVALID, format, args...)}
+	}
 	switch {
 	case q.Tenant != "" && q.Tenants != nil:
 		return console.Scope{}, false, bad("Give \"tenant\" or \"tenants\", not both.")
