@@ -166,8 +166,11 @@ func (s *Server) handleRolloutCreate(c echo.Context) error {
 	if err != nil {
 		// The body named a tenant or a rollout that is not there, or
 		// asked for what cannot run: the request, not the URL, is wrong.
-		if code := fleet.ErrorCode(err); code == fleet.EINVALID || code == fleet.ENOTFOUND {
+		switch fleet.ErrorCode(err) {
+		case fleet.EINVALID:
 			return unprocessable{err}
+		case fleet.ENOTFOUND:
+			return unprocessable{fleet.Errorf(fleet.EINVALID, "%s", fleet.ErrorMessage(err))}
 		}
 		return err
 	}
