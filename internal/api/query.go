@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/console"
@@ -50,6 +51,20 @@ type QueryResult struct {
 	Truncated   bool     `json:"truncated"`
 	Changes     int64    `json:"changes,omitempty"`
 	ElapsedMS   float64  `json:"elapsed_ms"`
+}
+
+// Result is the answer as the console's own result, so that a client
+// prints it as it prints a local one.
+func (r *QueryResult) Result() *console.Result {
+	cols := make([]console.Column, len(r.Columns))
+	for i, n := range r.Columns {
+		cols[i].Name = n
+		if i < len(r.ColumnTypes) {
+			cols[i].Type = r.ColumnTypes[i]
+		}
+	}
+	return &console.Result{Columns: cols, Rows: r.Rows, Truncated: r.Truncated, Changes: r.Changes,
+		Elapsed: time.Duration(r.ElapsedMS * float64(time.Millisecond))}
 }
 
 // FanOutResult is a fan-out answered at once: the merged rows (a leading
