@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"time"
 
+	"github.com/tenantry/tenantry/internal/api/client"
 	"github.com/tenantry/tenantry/internal/collect"
 	"github.com/tenantry/tenantry/internal/fleet"
 )
@@ -53,14 +55,27 @@ func (e *env) collect(args []string) error {
 		}
 		from, to = f, t
 	}
-	a, err := e.openCLIWith(*opts)
+	rc, err := e.remote()
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	s, err := e.runCollection(a, collect.Spec{From: from, To: to, Trigger: "cli", Actor: e.cliActor(), Shard: shard})
-	if err != nil {
-		return err
+	var s *collect.Summary
+	if rc != nil {
+		if shard != (collect.Shard{}) || flagSet(fs, "collect-workers") || flagSet(fs, "collect-timeout") {
+			return usagef("--shard, --collect-workers and --collect-timeout are for a collection run here, not with --server")
+		}
+		if s, err = e.remoteCollection(rc, from, to); err != nil {
+			return err
+		}
+	} else {
+		a, err := e.openCLIWith(*opts)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		if s, err = e.runCollection(a, collect.Spec{From: from, To: to, Trigger: "cli", Actor: e.cliActor(), Shard: shard}); err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(s)
@@ -74,6 +89,23 @@ func (e *env) collect(args []string) error {
 		fmt.Fprintf(e.stdout, "  failed: %s: %s\n", te.Tenant, te.Error)
 	}
 	return nil
+}
+
+// remoteCollection runs a collection on the console of --server, waits
+// for it and returns its summary.
+func (e *env) remoteCollection(rc *client.Client, from, to time.Time) (*collect.Summary, error) {
+	run, err := rc.Collect(e.ctx, from.Format(fleet.DayLayout), to.Format(fleet.DayLayout))
+	if err != nil {
+		return nil, err
+	}
+	j, err := rc.WaitRunJob(e.ctx, run.JobID)
+	if err != nil {
+		return nil, err
+	}
+	if j.State == fleet.JobFailed {
+		return nil, fmt.Errorf("collection run %d failed: %w", run.ID, errors.New(j.Error))
+	}
+	return rc.Collection(e.ctx, run.ID)
 }
 
 // runCollection queues a collection, runs it here with a progress line on

@@ -2,12 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/tenantry/tenantry/internal/api"
+	"github.com/tenantry/tenantry/internal/api/client"
 	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/schema"
 )
 
@@ -39,46 +43,32 @@ func (e *env) openReconciled() (*app, error) {
 	return a, nil
 }
 
-// statusJSON is `migrate status --json`.
-type statusJSON struct {
-	Latest   int64                        `json:"latest"`
-	Source   string                       `json:"source"`
-	Versions []central.VersionCount       `json:"versions"`
-	Behind   int64                        `json:"behind"`
-	Failed   int64                        `json:"failed"`
-	Active   *central.MigrationRun        `json:"active,omitempty"`
-	Tenants  []schema.TenantVersionStatus `json:"tenants"`
-}
-
 func (e *env) migrateStatus(args []string) error {
 	fs := flag.NewFlagSet("migrate status", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON: every ready tenant's version, pending migrations and last error")
 	if _, err := parse(fs, args, e.stderr, "migrate status [--json]", 0); err != nil {
 		return err
 	}
-	a, err := e.openReconciled()
+	rc, err := e.remote()
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	st, err := a.rollout.Status(e.ctx)
+	var st *api.MigrationStatus
+	if rc != nil {
+		st, err = rc.MigrationStatus(e.ctx)
+	} else {
+		a, oerr := e.openReconciled()
+		if oerr != nil {
+			return oerr
+		}
+		defer a.Close()
+		st, err = api.FleetStatus(e.ctx, a.rollout)
+	}
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		out := statusJSON{Latest: st.Latest, Source: st.Source, Versions: st.Versions, Behind: st.Behind, Failed: st.Failed,
-			Active: st.Active, Tenants: []schema.TenantVersionStatus{}}
-		if out.Versions == nil {
-			out.Versions = []central.VersionCount{}
-		}
-		err := a.rollout.EachTenant(e.ctx, func(t schema.TenantVersionStatus) error {
-			out.Tenants = append(out.Tenants, t)
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		return json.NewEncoder(e.stdout).Encode(out)
+		return json.NewEncoder(e.stdout).Encode(st)
 	}
 	w := e.stdout
 	fmt.Fprintf(w, "latest version %d (%s), from %s\n", st.Latest, st.LatestName, st.Source)
@@ -90,7 +80,7 @@ func (e *env) migrateStatus(args []string) error {
 	if st.Behind > 0 {
 		fmt.Fprintln(w, "behind:")
 		for _, t := range st.BehindList {
-			fmt.Fprintf(w, "  %s at version %d, %d pending\n", t.Name, t.Version, len(a.rollout.Set().After(t.Version)))
+			fmt.Fprintf(w, "  %s at version %d, %d pending\n", t.Name, t.Version, t.Pending)
 		}
 		if more := st.Behind - int64(len(st.BehindList)); more > 0 {
 			fmt.Fprintf(w, "  … and %d more (--json lists every tenant)\n", more)
@@ -139,50 +129,25 @@ func (e *env) migrateUp(args []string) error {
 	if *names != "" {
 		spec.Tenants = strings.Split(*names, ",")
 	}
-	a, err := e.openReconciled()
+	rc, err := e.remote()
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	run, j, err := a.rollout.Submit(e.ctx, a.jobs, spec)
-	if err != nil {
+	var out upJSON
+	if rc != nil {
+		if out, err = e.remoteRollout(rc, spec); err != nil {
+			return err
+		}
+	} else if out, err = e.localRollout(spec); err != nil {
 		return err
 	}
-	stop := e.watchJob(a, j.ID)
-	err = e.await(a, j)
-	stop()
-	if err != nil {
-		return fmt.Errorf("rollout %d failed: %w", run.ID, err)
-	}
-	if run, err = a.db.MigrationRunByID(e.ctx, run.ID); err != nil {
-		return err
-	}
-	groups, err := a.db.ResultGroups(e.ctx, run.ID)
-	if err != nil {
-		return err
-	}
+	run := &out.MigrationRun
 	if *asJSON {
-		out := upJSON{MigrationRun: *run, DurationMS: run.Duration().Milliseconds(), Groups: groups, Results: []central.MigrationResult{}}
-		if out.Groups == nil {
-			out.Groups = []central.ResultGroup{}
-		}
-		after := ""
-		for {
-			page, err := a.db.MigrationResults(e.ctx, run.ID, central.ResultFilter{After: after, Limit: 1000})
-			if err != nil {
-				return err
-			}
-			if len(page) == 0 {
-				break
-			}
-			out.Results = append(out.Results, page...)
-			after = page[len(page)-1].Tenant
-		}
 		if err := json.NewEncoder(e.stdout).Encode(out); err != nil {
 			return err
 		}
 	} else {
-		e.printRollout(run, groups)
+		e.printRollout(run, out.Groups)
 	}
 	switch {
 	case run.DryRun():
@@ -195,6 +160,81 @@ func (e *env) migrateUp(args []string) error {
 			run.ID, run.Failed, run.Total, run.ID)
 	}
 	return nil
+}
+
+// localRollout runs a rollout here and reads what it did.
+func (e *env) localRollout(spec schema.Spec) (upJSON, error) {
+	a, err := e.openReconciled()
+	if err != nil {
+		return upJSON{}, err
+	}
+	defer a.Close()
+	run, j, err := a.rollout.Submit(e.ctx, a.jobs, spec)
+	if err != nil {
+		return upJSON{}, err
+	}
+	stop := e.watchJob(a, j.ID)
+	err = e.await(a, j)
+	stop()
+	if err != nil {
+		return upJSON{}, fmt.Errorf("rollout %d failed: %w", run.ID, err)
+	}
+	if run, err = a.db.MigrationRunByID(e.ctx, run.ID); err != nil {
+		return upJSON{}, err
+	}
+	groups, err := a.db.ResultGroups(e.ctx, run.ID)
+	if err != nil {
+		return upJSON{}, err
+	}
+	out := upJSON{MigrationRun: *run, DurationMS: run.Duration().Milliseconds(), Groups: groups, Results: []central.MigrationResult{}}
+	if out.Groups == nil {
+		out.Groups = []central.ResultGroup{}
+	}
+	after := ""
+	for {
+		page, err := a.db.MigrationResults(e.ctx, run.ID, central.ResultFilter{After: after, Limit: 1000})
+		if err != nil {
+			return upJSON{}, err
+		}
+		if len(page) == 0 {
+			return out, nil
+		}
+		out.Results = append(out.Results, page...)
+		after = page[len(page)-1].Tenant
+	}
+}
+
+// remoteRollout runs a rollout on the console of --server and reads what
+// it did.
+func (e *env) remoteRollout(rc *client.Client, spec schema.Spec) (upJSON, error) {
+	req := api.RolloutRequest{Mode: api.RolloutFull, Canary: spec.Canary, Tenants: spec.Tenants, RetryOf: spec.RetryOf,
+		Parallel: spec.Parallel, OnError: spec.OnError}
+	switch {
+	case spec.DryRun:
+		req.Mode = api.RolloutDryRun
+	case spec.Canary != 0:
+		req.Mode = api.RolloutCanary
+	case spec.Tenants != nil:
+		req.Mode = api.RolloutTenants
+	case spec.RetryOf != 0:
+		req.Mode = api.RolloutRetry
+	}
+	run, err := rc.StartRollout(e.ctx, req)
+	if err != nil {
+		return upJSON{}, err
+	}
+	j, err := rc.WaitRunJob(e.ctx, run.JobID)
+	if err != nil {
+		return upJSON{}, err
+	}
+	if j.State == fleet.JobFailed {
+		return upJSON{}, fmt.Errorf("rollout %d failed: %w", run.ID, errors.New(j.Error))
+	}
+	ro, err := rc.Rollout(e.ctx, run.ID)
+	if err != nil {
+		return upJSON{}, err
+	}
+	return upJSON{MigrationRun: ro.MigrationRun, DurationMS: ro.DurationMS, Groups: ro.Groups, Results: ro.Results}, nil
 }
 
 // printRollout prints a finished run and what it did, grouped.

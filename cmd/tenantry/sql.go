@@ -7,7 +7,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
+	"github.com/tenantry/tenantry/internal/api"
 	"github.com/tenantry/tenantry/internal/console"
 )
 
@@ -68,6 +70,35 @@ func (e *env) sql(args []string) error {
 	case btoi(*all)+btoi(*pattern != "")+btoi(*list != "") > 1:
 		return usagef("choose tenants with one of --all, --pattern or --tenants")
 	}
+	var tenant string
+	req := console.Request{SQL: pos[0], Params: params}
+	if !fanOut {
+		tenant, req.SQL = pos[0], pos[1]
+		if *write && !*yes {
+			if err := e.confirmWith(tenant, fmt.Sprintf("Run this SQL on tenant %s with write access? Type its name to confirm: ", tenant), "write to "+tenant); err != nil {
+				return err
+			}
+		}
+	}
+	rc, err := e.remote()
+	if err != nil {
+		return err
+	}
+	if rc != nil {
+		if flagSet(fs, "timeout") || flagSet(fs, "max-rows") {
+			return usagef("--timeout and --max-rows are the console's own limits with --server")
+		}
+		q := api.Query{Tenant: tenant, SQL: req.SQL, Params: req.Params, Write: *write}
+		if fanOut {
+			q.Tenant, q.Tenants = "", remoteScope(*pattern, *list)
+			return e.sqlFanOut(func(sink console.Sink) (int, error) { return rc.FanOut(e.ctx, q, sink) }, *format)
+		}
+		res, err := rc.Query(e.ctx, q)
+		if err != nil {
+			return err
+		}
+		return e.sqlPrint(res.Result(), *format, *maxRows, *write)
+	}
 	a, err := e.openCLI()
 	if err != nil {
 		return err
@@ -75,26 +106,45 @@ func (e *env) sql(args []string) error {
 	defer a.Close()
 	svc := &console.Service{DB: a.db, Platform: a.p, Limits: console.Limits{Timeout: *timeout, MaxRows: *maxRows}, Log: a.log}
 	if fanOut {
-		return e.sqlFanOut(svc, console.Scope{Pattern: *pattern, List: *list}, console.Request{SQL: pos[0], Params: params}, *format)
-	}
-	tenant, req := pos[0], console.Request{SQL: pos[1], Params: params}
-	if *write && !*yes {
-		if err := e.confirmWith(tenant, fmt.Sprintf("Run this SQL on tenant %s with write access? Type its name to confirm: ", tenant), "write to "+tenant); err != nil {
-			return err
-		}
+		sc := console.Scope{Pattern: *pattern, List: *list}
+		return e.sqlFanOut(func(sink console.Sink) (int, error) { return svc.FanOut(e.ctx, e.cliActor(), sc, req, sink) }, *format)
 	}
 	res, err := svc.Query(e.ctx, e.cliActor(), tenant, req, *write)
 	if err != nil {
 		return err
 	}
-	if *format == "table" {
+	return e.sqlPrint(res, *format, *maxRows, *write)
+}
+
+// remoteScope is a fan-out's --pattern or --tenants (else --all) as the
+// API takes it.
+func remoteScope(pattern, list string) *api.TenantScope {
+	switch {
+	case strings.TrimSpace(pattern) != "":
+		return &api.TenantScope{Pattern: strings.TrimSpace(pattern)}
+	case strings.TrimSpace(list) != "":
+		return &api.TenantScope{List: strings.FieldsFunc(list, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })}
+	}
+	return &api.TenantScope{All: true}
+}
+
+// flagSet reports whether the command line set the flag.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// sqlPrint prints one tenant's result: a table, or CSV or JSON.
+func (e *env) sqlPrint(res *console.Result, format string, maxRows int, write bool) error {
+	if format == "table" {
 		return e.sqlTable(res.Columns, func(row func([]any)) {
 			for _, r := range res.Rows {
 				row(r)
 			}
-		}, res.Truncated, *maxRows, res.Changes, *write)
+		}, res.Truncated, maxRows, res.Changes, write)
 	}
-	x := &console.Exporter{W: e.stdout, Format: *format, Truncated: res.Truncated, Raw: true}
+	x := &console.Exporter{W: e.stdout, Format: format, Truncated: res.Truncated, Raw: true}
 	if err := x.Header(res.Columns); err != nil {
 		return err
 	}
@@ -116,7 +166,8 @@ func btoi(b bool) int {
 // sqlFanOut runs a read-only query over many tenants, streaming CSV or
 // JSON (a table is aligned once all rows are in), with a progress line on
 // a terminal and the failed tenants listed on stderr (in the JSON too).
-func (e *env) sqlFanOut(svc *console.Service, sc console.Scope, req console.Request, format string) error {
+// run runs the fan-out, here or on the console, into a sink.
+func (e *env) sqlFanOut(run func(console.Sink) (int, error), format string) error {
 	start := time.Now()
 	var sink interface {
 		console.Sink
@@ -130,7 +181,7 @@ func (e *env) sqlFanOut(svc *console.Service, sc console.Scope, req console.Requ
 		sink = &console.Exporter{W: e.stdout, Format: format, Raw: true}
 	}
 	progress := &progressSink{Sink: sink, e: e}
-	failed, err := svc.FanOut(e.ctx, e.cliActor(), sc, req, progress)
+	failed, err := run(progress)
 	e.progressEnd()
 	if x, ok := sink.(*console.Exporter); ok {
 		if ferr := x.Finish(err); ferr != nil {

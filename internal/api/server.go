@@ -107,6 +107,10 @@ func New(o Options) *Server {
 	s.tenantRoutes(g)
 	s.jobRoutes(g)
 	s.reportRoutes(g)
+	s.queryRoutes(g)
+	s.collectionRoutes(g)
+	s.migrationRoutes(g)
+	s.auditRoutes(g)
 	return s
 }
 

@@ -25,6 +25,8 @@ func (db *DB) Audit(ctx context.Context, e fleet.AuditEntry) error {
 // AuditFilter selects audit entries; empty fields match anything.
 type AuditFilter struct {
 	Actor, Tenant, Action string
+	// Outcome keeps entries with this outcome only (ok, error, failed).
+	Outcome string
 	// From and Until bound the entries' time: From <= at < Until.
 	From, Until time.Time
 	// Before pages back: only entries with a smaller id (older ones).
@@ -39,7 +41,7 @@ const MaxAuditLimit = 1000
 func (db *DB) AuditLog(ctx context.Context, f AuditFilter) ([]fleet.AuditEntry, error) {
 	var where []string
 	var args []any
-	for _, c := range []struct{ col, v string }{{"actor", f.Actor}, {"tenant", f.Tenant}, {"action", f.Action}} {
+	for _, c := range []struct{ col, v string }{{"actor", f.Actor}, {"tenant", f.Tenant}, {"action", f.Action}, {"outcome", f.Outcome}} {
 		if c.v != "" {
 			where = append(where, c.col+" = ?")
 			args = append(args, c.v)
