@@ -241,16 +241,6 @@ type Problem struct {
 	RetryAfter int `json:"retry_after,omitempty"`
 }
 
-var statusOf = map[string]int{
-	fleet.EINVALID:      http.StatusBadRequest,
-	fleet.ENOTFOUND:     http.StatusNotFound,
-	fleet.ECONFLICT:     http.StatusConflict,
-	fleet.EFORBIDDEN:    http.StatusForbidden,
-	fleet.EUNAUTHORIZED: http.StatusUnauthorized,
-	fleet.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	fleet.EINTERNAL:     http.StatusInternalServerError,
-}
-
 // unprocessable marks an error in a request's body: 422 rather than 400.
 type unprocessable struct{ err error }
 
@@ -270,7 +260,7 @@ func (s *Server) status(err error) int {
 	if _, ok := console.AsBusy(err); ok {
 		return http.StatusTooManyRequests
 	}
-	code := statusOf[fleet.ErrorCode(err)]
+	code := fleet.HTTPStatus(fleet.ErrorCode(err))
 	if code == http.StatusBadRequest && errors.As(err, &up) {
 		return http.StatusUnprocessableEntity
 	}

@@ -25,8 +25,8 @@ func (s *Server) tenantRoutes(g *echo.Group) {
 	g.GET("/tenants", s.handleTenantList)
 	g.POST("/tenants", s.handleTenantCreate, admin)
 	g.GET("/tenants/:name", s.handleTenantGet)
-	g.DELETE("/tenants/:name", s.handleTenantDelete, admin)
-	g.POST("/tenants/:name/restore", s.handleTenantRestore, admin)
+	g.DELETE("/tenants/:name", s.tenantJob(s.Lifecycle.Delete), admin)
+	g.POST("/tenants/:name/restore", s.tenantJob(s.Lifecycle.Restore), admin)
 	g.GET("/tenants/:name/export", s.handleTenantExport)
 	g.PUT("/tenants/:name/import", s.handleTenantImport, admin)
 	g.POST("/tenants/:name/credentials", s.handleCredentials, admin)
@@ -200,36 +200,25 @@ func (s *Server) jobAnswer(c echo.Context, j *fleet.Job, wait time.Duration, rea
 	return c.JSON(http.StatusAccepted, j)
 }
 
-func (s *Server) handleTenantDelete(c echo.Context) error {
-	name, err := tenantName(c)
-	if err != nil {
-		return err
+// tenantJob handles a call that queues a job on an existing tenant
+// (delete, restore): 202 with the job, or 200 with the tenant when it is
+// done within ?wait.
+func (s *Server) tenantJob(queue func(ctx context.Context, actor, name string) (*fleet.Job, error)) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		name, err := tenantName(c)
+		if err != nil {
+			return err
+		}
+		wait, err := waitParam(c)
+		if err != nil {
+			return err
+		}
+		j, err := queue(c.Request().Context(), actor(c), name)
+		if err != nil {
+			return err
+		}
+		return s.jobAnswer(c, j, wait, http.StatusOK)
 	}
-	wait, err := waitParam(c)
-	if err != nil {
-		return err
-	}
-	j, err := s.Lifecycle.Delete(c.Request().Context(), actor(c), name)
-	if err != nil {
-		return err
-	}
-	return s.jobAnswer(c, j, wait, http.StatusOK)
-}
-
-func (s *Server) handleTenantRestore(c echo.Context) error {
-	name, err := tenantName(c)
-	if err != nil {
-		return err
-	}
-	wait, err := waitParam(c)
-	if err != nil {
-		return err
-	}
-	j, err := s.Lifecycle.Restore(c.Request().Context(), actor(c), name)
-	if err != nil {
-		return err
-	}
-	return s.jobAnswer(c, j, wait, http.StatusOK)
 }
 
 func (s *Server) handleTenantExport(c echo.Context) error {

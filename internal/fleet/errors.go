@@ -5,6 +5,7 @@ package fleet
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Error codes. Storage translates driver errors into these; the web layer
@@ -55,4 +56,19 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Internal error."
+}
+
+// HTTPStatus is the HTTP status of an error code, for every front that
+// answers over HTTP (the pages and the API).
+func HTTPStatus(code string) int { return httpStatus[code] }
+
+var httpStatus = map[string]int{
+	EINVALID:      http.StatusBadRequest,
+	ENOTFOUND:     http.StatusNotFound,
+	ECONFLICT:     http.StatusConflict,
+	EFORBIDDEN:    http.StatusForbidden,
+	EUNAUTHORIZED: http.StatusUnauthorized,
+	EUNAVAILABLE:  http.StatusServiceUnavailable,
+	EINTERNAL:     http.StatusInternalServerError,
+	"":            http.StatusInternalServerError,
 }

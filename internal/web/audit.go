@@ -83,7 +83,7 @@ func (s *Server) handleAudit(c echo.Context) error {
 			return err
 		}
 		vm.Error = fleet.ErrorMessage(err)
-		return render(c, statusOf[fleet.ErrorCode(err)], pages.AuditPage(s.page(c, "Audit log", "audit"), vm))
+		return render(c, fleet.HTTPStatus(fleet.ErrorCode(err)), pages.AuditPage(s.page(c, "Audit log", "audit"), vm))
 	}
 	es, err := s.DB.AuditLog(c.Request().Context(), f)
 	if err != nil {

@@ -109,7 +109,7 @@ func (s *Server) handleCollectionCreate(c echo.Context) error {
 		if verr != nil {
 			return verr
 		}
-		return render(c, statusOf[fleet.ErrorCode(err)], pages.CollectionsPage(s.page(c, "Metrics collection", "collections"), vm))
+		return render(c, fleet.HTTPStatus(fleet.ErrorCode(err)), pages.CollectionsPage(s.page(c, "Metrics collection", "collections"), vm))
 	}
 	if wantsJSON(c) {
 		return c.JSON(http.StatusAccepted, run)

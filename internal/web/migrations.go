@@ -172,7 +172,7 @@ func (s *Server) handleRolloutCreate(c echo.Context) error {
 		if verr != nil {
 			return verr
 		}
-		return render(c, statusOf[fleet.ErrorCode(err)], pages.MigrationsPage(s.page(c, "Schema migrations", "migrations"), vm))
+		return render(c, fleet.HTTPStatus(fleet.ErrorCode(err)), pages.MigrationsPage(s.page(c, "Schema migrations", "migrations"), vm))
 	}
 	if wantsJSON(c) {
 		return c.JSON(http.StatusAccepted, run)
@@ -349,7 +349,7 @@ func (s *Server) rolloutActionError(c echo.Context, r *central.MigrationRun, err
 		return verr
 	}
 	vm.ActionError = fleet.ErrorMessage(err)
-	return s.renderRolloutRun(c, statusOf[fleet.ErrorCode(err)], vm)
+	return s.renderRolloutRun(c, fleet.HTTPStatus(fleet.ErrorCode(err)), vm)
 }
 
 func (s *Server) handleRolloutStop(c echo.Context) error {

@@ -303,16 +303,6 @@ func wantsJSON(c echo.Context) bool {
 	return strings.Contains(c.Request().Header.Get(echo.HeaderAccept), "application/json")
 }
 
-var statusOf = map[string]int{
-	fleet.EINVALID:      http.StatusBadRequest,
-	fleet.ENOTFOUND:     http.StatusNotFound,
-	fleet.ECONFLICT:     http.StatusConflict,
-	fleet.EFORBIDDEN:    http.StatusForbidden,
-	fleet.EUNAUTHORIZED: http.StatusUnauthorized,
-	fleet.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	fleet.EINTERNAL:     http.StatusInternalServerError,
-}
-
 // handleError is the one funnel from an error to a response: domain codes
 // become statuses, JSON clients get JSON, browsers get the error page, and
 // only internal errors are logged.
@@ -331,7 +321,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 			msg = http.StatusText(code)
 		}
 	default:
-		code = statusOf[fleet.ErrorCode(err)]
+		code = fleet.HTTPStatus(fleet.ErrorCode(err))
 	}
 	if b, ok := console.AsBusy(err); ok {
 		// Refused for being busy, not unavailable: come back soon.

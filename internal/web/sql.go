@@ -198,7 +198,7 @@ func inlineError(c echo.Context, err error) (int, bool) {
 	}
 	switch fleet.ErrorCode(err) {
 	case fleet.EINVALID, fleet.ENOTFOUND, fleet.ECONFLICT, fleet.EUNAVAILABLE:
-		return statusOf[fleet.ErrorCode(err)], true
+		return fleet.HTTPStatus(fleet.ErrorCode(err)), true
 	}
 	return 0, false
 }

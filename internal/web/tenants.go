@@ -129,7 +129,7 @@ func (s *Server) handleTenantCreate(c echo.Context) error {
 			return lerr
 		}
 		l.CreateName, l.CreateError = fleet.Truncate(name, 100), fleet.ErrorMessage(err)
-		return render(c, statusOf[fleet.ErrorCode(err)], pages.TenantsPage(s.page(c, "Tenants", "tenants"), l))
+		return render(c, fleet.HTTPStatus(fleet.ErrorCode(err)), pages.TenantsPage(s.page(c, "Tenants", "tenants"), l))
 	}
 	return s.accepted(c, j)
 }
@@ -216,7 +216,7 @@ func (s *Server) tenantFormError(c echo.Context, name string, err error, set fun
 		return s.refusedAction(c, name, err)
 	}
 	set(&vm, fleet.ErrorMessage(err))
-	return s.renderTenant(c, statusOf[fleet.ErrorCode(err)], name, vm)
+	return s.renderTenant(c, fleet.HTTPStatus(fleet.ErrorCode(err)), name, vm)
 }
 
 // refusedAction answers a refused form post with the message as an error
@@ -228,7 +228,7 @@ func (s *Server) refusedAction(c echo.Context, name string, err error) error {
 	to := "/tenants/" + name
 	if c.Request().Header.Get("HX-Request") == "true" {
 		c.Response().Header().Set("HX-Redirect", to)
-		return c.NoContent(statusOf[fleet.ErrorCode(err)])
+		return c.NoContent(fleet.HTTPStatus(fleet.ErrorCode(err)))
 	}
 	return c.Redirect(http.StatusSeeOther, to)
 }

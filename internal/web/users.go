@@ -74,7 +74,7 @@ func (s *Server) handleUserCreate(c echo.Context) error {
 			return err
 		}
 		return s.usersPage(c, pages.Users{AddEmail: fleet.Truncate(email, 200), AddRole: role, AddError: fleet.ErrorMessage(err),
-			AddStatus: statusOf[fleet.ErrorCode(err)]})
+			AddStatus: fleet.HTTPStatus(fleet.ErrorCode(err))})
 	}
 	if wantsJSON(c) {
 		return c.JSON(http.StatusCreated, u)
@@ -119,7 +119,7 @@ func (s *Server) userActionError(c echo.Context, u *central.UserInfo, err error,
 		vm.User = userRow(*fresh)
 	}
 	set(&vm, fleet.ErrorMessage(err))
-	return s.userDetail(c, statusOf[fleet.ErrorCode(err)], vm)
+	return s.userDetail(c, fleet.HTTPStatus(fleet.ErrorCode(err)), vm)
 }
 
 // confirmed reports whether an impactful change was confirmed: the
