@@ -90,7 +90,8 @@ func until(t, now time.Time) string {
 	case d < 48*time.Hour:
 		return fmt.Sprintf("in %d h", int(d/time.Hour))
 	}
-	return fmt.Sprintf("in %d days", int(d/(24*time.Hour)))
+	// Rounded, so that a 90-day token made a moment ago is "in 90 days".
+	return fmt.Sprintf("in %d days", int((d+12*time.Hour)/(24*time.Hour)))
 }
 
 // tokenStatusTitle explains a token's status on hover.
