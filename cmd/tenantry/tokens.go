@@ -159,7 +159,9 @@ func (e *env) tokensRevoke(args []string) error {
 		found = found || t.Name == name && t.RevokedAt.IsZero()
 	}
 	if !found {
-		return fleet.Errorf(fleet.ENOTFOUND, "No live token named %q ('tenantry tokens list' shows them).", name)
+		// Nothing to confirm: the service refuses it, and audits that.
+		_, err := svc.Revoke(e.ctx, e.cliActor(), name)
+		return err
 	}
 	if !*yes {
 		prompt := fmt.Sprintf("Revoke token %s? Its calls are refused from now on, for good. Type its name to confirm: ", name)

@@ -183,9 +183,10 @@ func (d *oaDocument) operation(method, path string, op *oaOperation, shared []*o
 		body := &pages.APIBody{Required: b.Required, Types: mediaTypes(b.Content)}
 		if sc := firstSchema(b.Content); sc != nil {
 			body.Type, body.Schema = typeOf(sc)
-			if body.Schema == "" {
-				body.Fields = fields(sc)
+			if body.Schema != "" {
+				sc = d.Components.Schemas[body.Schema]
 			}
+			body.Fields = fields(sc)
 		}
 		o.Body = body
 	}
