@@ -109,6 +109,28 @@
   document.addEventListener("htmx:responseError", loadFailed);
   document.addEventListener("htmx:sendError", loadFailed);
 
+  // (e) A button with data-copy="#id" copies that element's text (a new
+  // API token, a curl example) and says so for a moment.
+  document.addEventListener("click", function (evt) {
+    var btn = evt.target && evt.target.closest && evt.target.closest("[data-copy]");
+    if (!btn) {
+      return;
+    }
+    var src = document.querySelector(btn.getAttribute("data-copy"));
+    if (!src || !navigator.clipboard || btn.hasAttribute("data-copied")) {
+      return;
+    }
+    navigator.clipboard.writeText(src.textContent).then(function () {
+      var label = btn.textContent;
+      btn.textContent = "Copied";
+      btn.setAttribute("data-copied", "");
+      setTimeout(function () {
+        btn.textContent = label;
+        btn.removeAttribute("data-copied");
+      }, 1500);
+    });
+  });
+
   // Content swapped in by htmx gets the same treatment as the first page.
   document.addEventListener("htmx:load", function (evt) {
     bindConfirmForms(evt.target);

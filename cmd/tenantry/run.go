@@ -41,6 +41,10 @@ Commands:
   users disable EMAIL | users enable EMAIL
                                          stop a user logging in (ends their sessions), or let them again
   users passwd EMAIL                     set a user's password (as users add) and end their sessions
+  tokens create NAME --role admin|viewer [--expires 90d|30d|365d|never] [--json]
+                                         make an API token (its secret is printed once)
+  tokens list [--json]                   list API tokens: prefix, role, status, last used, expiry
+  tokens revoke NAME [--yes]             revoke an API token (its calls are refused from then on)
   demo [--stores N] [--days D] [--seed S]
                                          make a demo fleet and an admin user
   backup FILE [--force] [--json]         consistent copy of the central database, safe while serving
@@ -102,6 +106,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return e.tenants(rest)
 	case "users":
 		return e.users(rest)
+	case "tokens":
+		return e.tokens(rest)
 	case "demo":
 		return e.demo(rest)
 	case "collect":

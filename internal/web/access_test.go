@@ -33,12 +33,17 @@ var viewerPosts = map[string]bool{"POST /sql": true, "POST /sql.csv": true, "POS
 	"POST /sql/saved": true, "POST /sql/saved/:id/delete": true, "POST /logout": true}
 
 // viewerMay reports whether a viewer may use a route: every read but user
-// management, and viewerPosts.
+// and API token management, and viewerPosts.
 func viewerMay(method, path string) bool {
 	if public[method+" "+path] || viewerPosts[method+" "+path] {
 		return true
 	}
-	return method == http.MethodGet && path != "/users" && !strings.HasPrefix(path, "/users/")
+	for _, admin := range []string{"/users", "/tokens"} {
+		if path == admin || strings.HasPrefix(path, admin+"/") {
+			return false
+		}
+	}
+	return method == http.MethodGet
 }
 
 // TestEveryRouteNeedsLogin walks Echo's route table: every route but the

@@ -164,6 +164,8 @@ func New(o Options) *Server {
 	s.sqlRoutes(g)
 	s.auditRoutes(g)
 	s.userRoutes(g)
+	s.tokenRoutes(g)
+	s.apiDocRoutes(g)
 
 	s.routes = map[string]bool{}
 	for _, r := range e.Routes() {

@@ -21,7 +21,9 @@ var navItems = []navItem{
 	{Name: "collections", Label: "Collections", Href: "/collections"},
 	{Name: "jobs", Label: "Jobs", Href: "/jobs"},
 	{Name: "audit", Label: "Audit", Href: "/audit"},
+	{Name: "api", Label: "API", Href: "/api"},
 	{Name: "users", Label: "Users", Href: "/users", Admin: true},
+	{Name: "tokens", Label: "API tokens", Href: "/tokens", Admin: true},
 }
 
 func navClass(item navItem, active string) string {

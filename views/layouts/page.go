@@ -4,7 +4,7 @@ package layouts
 // Page is what the shell needs to know about the current request.
 type Page struct {
 	Title string // page title, shown in <title> and as the heading
-	Nav   string // active sidebar entry: "overview", "reports", "tenants", "sql", "migrations", "collections", "jobs", "audit", "users"
+	Nav   string // active sidebar entry: "overview", "reports", "tenants", "sql", "migrations", "collections", "jobs", "audit", "api", "users", "tokens"
 	User  string // logged-in user's e-mail; "" on the login page
 	Role  string // "admin" or "viewer"
 	CSRF  string // token for forms (hidden input "csrf") and htmx (X-CSRF-Token)
