@@ -158,7 +158,7 @@ func (e *env) serve(args []string) error {
 	apiSrv := api.New(api.Options{DB: a.db, Reports: rep, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, Console: cons, Rollouts: a.rollout,
 		Log: log, RateLimit: *rate, MaxImportBytes: *maxImport << 20, TempDir: uploads})
 	srv := web.New(web.Options{DB: a.db, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, Rollouts: a.rollout, CollectEvery: *every,
-		Console: cons, API: apiSrv, Reports: rep, Log: log, Dev: *dev, StaticDir: *staticDir, SecureCookies: *secure, Currency: *currency,
+		Console: cons, API: apiSrv, APIRateLimit: *rate, Reports: rep, Log: log, Dev: *dev, StaticDir: *staticDir, SecureCookies: *secure, Currency: *currency,
 		Metrics: metrics, MetricsToken: e.getenv("TENANTRY_METRICS_TOKEN"), ShutdownTimeout: *shutdown, TrustedProxies: trusted})
 	servers, sctx := errgroup.WithContext(ctx)
 	servers.Go(func() error {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -30,6 +31,7 @@ func (s *Server) handleAPIDoc(c echo.Context) error {
 		return fmt.Errorf("read the OpenAPI document: %w", err)
 	}
 	vm.IsAdmin = userFrom(c).IsAdmin()
+	vm.RateLimit = cmp.Or(s.APIRateLimit, api.DefaultRateLimit)
 	return render(c, http.StatusOK, pages.APIDocPage(s.page(c, "API reference", "api"), vm))
 }
 

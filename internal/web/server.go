@@ -74,6 +74,9 @@ type Options struct {
 	// API, if set, serves /api/v1: it authenticates its own callers (bearer
 	// tokens), so the session, CSRF and body-limit middleware skip it.
 	API http.Handler
+	// APIRateLimit is the API's calls a minute per token, for its
+	// reference page (0: the default; negative: none).
+	APIRateLimit int
 }
 
 // apiPrefix is where Options.API is mounted.
