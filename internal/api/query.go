@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/console"
@@ -41,31 +40,10 @@ type TenantScope struct {
 	List    []string `json:"list,omitempty"`
 }
 
-// QueryResult is one tenant's result, as `tenantry sql --format json`
-// prints it (plus the columns' types, the time taken and, for a write,
-// the rows changed).
-type QueryResult struct {
-	Columns     []string `json:"columns"`
-	ColumnTypes []string `json:"column_types"`
-	Rows        [][]any  `json:"rows"`
-	Truncated   bool     `json:"truncated"`
-	Changes     int64    `json:"changes,omitempty"`
-	ElapsedMS   float64  `json:"elapsed_ms"`
-}
-
-// Result is the answer as the console's own result, so that a client
-// prints it as it prints a local one.
-func (r *QueryResult) Result() *console.Result {
-	cols := make([]console.Column, len(r.Columns))
-	for i, n := range r.Columns {
-		cols[i].Name = n
-		if i < len(r.ColumnTypes) {
-			cols[i].Type = r.ColumnTypes[i]
-		}
-	}
-	return &console.Result{Columns: cols, Rows: r.Rows, Truncated: r.Truncated, Changes: r.Changes,
-		Elapsed: time.Duration(r.ElapsedMS * float64(time.Millisecond))}
-}
+// QueryResult is one tenant's result: the console's own JSON answer (the
+// page's for Accept: application/json too), so a client prints it as it
+// prints a local one.
+type QueryResult = console.ResultJSON
 
 // FanOutResult is a fan-out answered at once: the merged rows (a leading
 // tenant column) within the console's row and byte limits, and the
@@ -177,9 +155,7 @@ func (s *Server) handleQuery(c echo.Context) error {
 	if err != nil {
 		return queryError(err)
 	}
-	out := QueryResult{Rows: res.Rows, Truncated: res.Truncated, Changes: res.Changes,
-		ElapsedMS: float64(res.Elapsed.Microseconds()) / 1000}
-	out.Columns, out.ColumnTypes = columnsOf(res.Columns)
+	out := res.JSON()
 	if out.Rows == nil {
 		out.Rows = [][]any{}
 	}

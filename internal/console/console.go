@@ -314,6 +314,20 @@ func (r *Result) JSON() ResultJSON {
 	return out
 }
 
+// Result is the result a JSON answer describes, for a client to print as
+// it prints one of its own.
+func (r *ResultJSON) Result() *Result {
+	cols := make([]Column, len(r.Columns))
+	for i, n := range r.Columns {
+		cols[i].Name = n
+		if i < len(r.ColumnTypes) {
+			cols[i].Type = r.ColumnTypes[i]
+		}
+	}
+	return &Result{Columns: cols, Rows: r.Rows, Truncated: r.Truncated, Changes: r.Changes,
+		Elapsed: time.Duration(r.ElapsedMS * float64(time.Millisecond))}
+}
+
 // SchemaJSON is a tenant's schema as JSON clients get it.
 type SchemaJSON struct {
 	Tenant string  `json:"tenant"`
