@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/tenantry/tenantry/internal/fleet"
 )
@@ -62,8 +63,8 @@ func (db *DB) ActiveStores(ctx context.Context, from, to string) (int64, error) 
 	return n, err
 }
 
-// StoreMonth is one store's totals for a month, with its revenue the month
-// before.
+// StoreMonth is one store's totals for a month, with its revenue over the
+// days it is compared with.
 type StoreMonth struct {
 	Name        string `json:"database_name"`
 	Revenue     int64  `json:"revenue"`
@@ -74,7 +75,7 @@ type StoreMonth struct {
 
 // RankingSorts are the orders MonthRanking knows, and the SQL of each
 // (descending order is the default; NULLs, stores without a previous
-// month, sort last either way).
+// period, sort last either way).
 var rankingSorts = map[string]string{
 	"revenue": "m.total_revenue",
 	"orders":  "m.total_orders",
@@ -83,11 +84,40 @@ var rankingSorts = map[string]string{
 	"name":    "m.database_name",
 }
 
+// The ranking's previous period: a whole month reads its rollup; the
+// first days of one (a month in progress compares with the same days of
+// the month before) sum the metrics table through metrics_tenant_date,
+// at most a month of rows per store. The revenue order needs them for
+// the page's stores only; the change order for every store of the month.
+const (
+	rankingWhole = `SELECT m.database_name, m.total_revenue, m.total_orders, p.total_revenue
+		FROM metrics_monthly m LEFT JOIN metrics_monthly p ON p.month = ? AND p.database_name = m.database_name AND p.days > 0
+		WHERE m.month = ? AND m.days > 0
+		ORDER BY %s, m.database_name
+		LIMIT ? OFFSET ?`
+	rankingDaysSum = `(SELECT sum(coalesce(x.total_revenue, 0)) FROM metrics x
+		WHERE x.database_name = m.database_name AND x.date BETWEEN ? AND ?)`
+	rankingDaysPage = `WITH page AS MATERIALIZED (SELECT m.database_name, m.total_revenue, m.total_orders
+			FROM metrics_monthly m WHERE m.month = ? AND m.days > 0
+			ORDER BY %[1]s, m.database_name LIMIT ? OFFSET ?)
+		SELECT m.database_name, m.total_revenue, m.total_orders, ` + rankingDaysSum + `
+		FROM page m ORDER BY %[1]s, m.database_name`
+	rankingDaysAll = `WITH p AS MATERIALIZED (SELECT m.database_name, ` + rankingDaysSum + ` AS total_revenue
+			FROM metrics_monthly m WHERE m.month = ? AND m.days > 0)
+		SELECT m.database_name, m.total_revenue, m.total_orders, p.total_revenue
+		FROM metrics_monthly m JOIN p ON p.database_name = m.database_name
+		WHERE m.month = ? AND m.days > 0
+		ORDER BY %s, m.database_name
+		LIMIT ? OFFSET ?`
+)
+
 // MonthRanking returns a page of the stores with metrics in month
-// (YYYY-MM), ordered by sort (revenue, orders, aov, change or name; ties
-// by name), and how many there are. The revenue order is the seed's "top
-// performing stores" (SUM(total_revenue) per store over the month).
-func (db *DB) MonthRanking(ctx context.Context, month, prevMonth, sort string, desc bool, limit, offset int) ([]StoreMonth, int64, error) {
+// (YYYY-MM), each with its revenue over the days prevFrom..prevTo
+// (YYYY-MM-DD, within the month before), ordered by sort (revenue,
+// orders, aov, change or name; ties by name), and how many there are.
+// The revenue order is the seed's "top performing stores"
+// (SUM(total_revenue) per store over the month).
+func (db *DB) MonthRanking(ctx context.Context, month, prevFrom, prevTo, sort string, desc bool, limit, offset int) ([]StoreMonth, int64, error) {
 	expr, ok := rankingSorts[sort]
 	if !ok {
 		return nil, 0, fleet.Errorf(fleet.EINVALID, "Cannot sort by %q: use revenue, orders, aov, change or name.", fleet.Truncate(sort, 20))
@@ -96,18 +126,24 @@ func (db *DB) MonthRanking(ctx context.Context, month, prevMonth, sort string, d
 	if desc {
 		order = expr + " DESC"
 	}
-	if sort == "change" { // stores without a previous month last, either way
+	if sort == "change" { // stores without a previous period last, either way
 		order = "(" + expr + ") IS NULL, " + order
 	}
 	var total int64
 	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM metrics_monthly WHERE month = ? AND days > 0`, month).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := db.db.QueryContext(ctx, fmt.Sprintf(`SELECT m.database_name, m.total_revenue, m.total_orders, coalesce(p.total_revenue, 0), p.database_name IS NOT NULL
-		FROM metrics_monthly m LEFT JOIN metrics_monthly p ON p.month = ? AND p.database_name = m.database_name AND p.days > 0
-		WHERE m.month = ? AND m.days > 0
-		ORDER BY %s, m.database_name
-		LIMIT ? OFFSET ?`, order), prevMonth, month, limit, offset)
+	var query string
+	var args []any
+	switch prevMonth := prevFrom[:min(7, len(prevFrom))]; {
+	case wholeMonth(prevFrom, prevTo):
+		query, args = fmt.Sprintf(rankingWhole, order), []any{prevMonth, month, limit, offset}
+	case sort == "change":
+		query, args = fmt.Sprintf(rankingDaysAll, order), []any{prevFrom, prevTo, month, month, limit, offset}
+	default:
+		query, args = fmt.Sprintf(rankingDaysPage, order), []any{month, limit, offset, prevFrom, prevTo}
+	}
+	rows, err := db.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -115,12 +151,23 @@ func (db *DB) MonthRanking(ctx context.Context, month, prevMonth, sort string, d
 	var out []StoreMonth
 	for rows.Next() {
 		var s StoreMonth
-		if err := rows.Scan(&s.Name, &s.Revenue, &s.Orders, &s.PrevRevenue, &s.HasPrev); err != nil {
+		var prev sql.NullInt64
+		if err := rows.Scan(&s.Name, &s.Revenue, &s.Orders, &prev); err != nil {
 			return nil, 0, err
 		}
+		s.PrevRevenue, s.HasPrev = prev.Int64, prev.Valid
 		out = append(out, s)
 	}
 	return out, total, rows.Err()
+}
+
+// wholeMonth reports whether from..to (YYYY-MM-DD) is one whole month.
+func wholeMonth(from, to string) bool {
+	f, err := time.Parse(fleet.DayLayout, from)
+	if err != nil || f.Day() != 1 {
+		return false
+	}
+	return f.AddDate(0, 1, -1).Format(fleet.DayLayout) == to
 }
 
 // TenantMetrics returns one tenant's metrics rows from..to, oldest first.

@@ -21,12 +21,7 @@ func (s *Service) Dashboard(ctx context.Context) (Dashboard, error) {
 			return d, err
 		}
 		d.HasMetrics = true
-		monthFrom := today.AddDate(0, 0, 1-today.Day())
-		prevFrom := monthFrom.AddDate(0, -1, 0)
-		prevTo := prevFrom.AddDate(0, 0, today.Day()-1)
-		if last := monthFrom.AddDate(0, 0, -1); prevTo.After(last) {
-			prevTo = last // March 31st compares with all of February
-		}
+		monthFrom, _, prevFrom, prevTo := comparedDays(today.AddDate(0, 0, 1-today.Day()), today)
 		d.Today, d.Month = day(today), today.Format(fleet.MonthLayout)
 		d.MonthFrom, d.PrevFrom, d.PrevTo = day(monthFrom), day(prevFrom), day(prevTo)
 

@@ -121,14 +121,35 @@ func (s *Service) TopStores(ctx context.Context, q TopStoresQuery) (TopStores, e
 	return r, nil
 }
 
+// comparedDays are the days a month's figures are compared on. A month
+// in progress (today's) runs from its first day to today and is compared
+// with the same days of the month before, clamped to that month's length
+// (March 31st compares with all of February), as the overview's tiles
+// are; any other month is compared whole with the whole month before.
+func comparedDays(month, today time.Time) (from, to, prevFrom, prevTo time.Time) {
+	from, prevFrom = month, month.AddDate(0, -1, 0)
+	last := month.AddDate(0, 0, -1) // the month before's last day
+	if month.Year() != today.Year() || month.Month() != today.Month() {
+		return from, month.AddDate(0, 1, -1), prevFrom, last
+	}
+	prevTo = prevFrom.AddDate(0, 0, today.Day()-1)
+	if prevTo.After(last) {
+		prevTo = last
+	}
+	return from, today, prevFrom, prevTo
+}
+
 func (s *Service) topStores(ctx context.Context, gen int64, q TopStoresQuery) (TopStores, error) {
 	month, prev := q.Month.Format(fleet.MonthLayout), q.Month.AddDate(0, -1, 0).Format(fleet.MonthLayout)
-	return cached(s, ctx, gen, q.Key(), func(ctx context.Context) (TopStores, error) {
-		rows, total, err := s.db.MonthRanking(ctx, month, prev, q.Sort, q.Desc, q.PerPage, (q.Page-1)*q.PerPage)
+	from, to, prevFrom, prevTo := comparedDays(q.Month, s.Today())
+	// The days compared change with today while the month is in progress.
+	return cached(s, ctx, gen, q.Key()+"\x00"+day(to)+"\x00"+day(prevTo), func(ctx context.Context) (TopStores, error) {
+		rows, total, err := s.db.MonthRanking(ctx, month, day(prevFrom), day(prevTo), q.Sort, q.Desc, q.PerPage, (q.Page-1)*q.PerPage)
 		if err != nil {
 			return TopStores{}, err
 		}
 		r := TopStores{Month: month, PrevMonth: prev, Sort: q.Sort, Desc: q.Desc, Page: q.Page, PerPage: q.PerPage,
+			CompareFrom: day(from), CompareTo: day(to), PrevFrom: day(prevFrom), PrevTo: day(prevTo),
 			Total: total, Stores: make([]TopStore, len(rows)), Generation: gen}
 		for i, row := range rows {
 			st := TopStore{Rank: (q.Page-1)*q.PerPage + i + 1, Name: row.Name, Revenue: row.Revenue, Orders: row.Orders}

@@ -154,7 +154,8 @@ func TestTopStores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"desc":true,"month":"2026-11","page":1,"per_page":2,"sort":"revenue","stores":[` +
+	want := `{"compare_from":"2026-11-01","compare_to":"2026-11-20","desc":true,"month":"2026-11","page":1,"per_page":2,` +
+		`"previous_from":"2026-10-01","previous_to":"2026-10-20","sort":"revenue","stores":[` +
 		`{"rank":1,"database_name":"a","revenue":1500,"orders":4,"average_order_value":375,"previous_revenue":500,"change_pct":200},` +
 		`{"rank":2,"database_name":"b","revenue":900,"orders":3,"average_order_value":300,"previous_revenue":null,"change_pct":null}],"total":3}`
 	if j := jsonOf(t, got); j != want {
@@ -170,7 +171,8 @@ func TestTopStores(t *testing.T) {
 		t.Fatal(err)
 	}
 	// c had no revenue the month before: a previous month, but no change.
-	want = `{"desc":true,"month":"2026-11","page":2,"per_page":2,"sort":"revenue","stores":[` +
+	want = `{"compare_from":"2026-11-01","compare_to":"2026-11-20","desc":true,"month":"2026-11","page":2,"per_page":2,` +
+		`"previous_from":"2026-10-01","previous_to":"2026-10-20","sort":"revenue","stores":[` +
 		`{"rank":3,"database_name":"c","revenue":200,"orders":0,"average_order_value":0,"previous_revenue":0,"change_pct":null}],"total":3}`
 	if j := jsonOf(t, got); j != want {
 		t.Errorf("page 2:\n got %s\nwant %s", j, want)
@@ -187,7 +189,8 @@ func TestTopStores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j := jsonOf(t, none); j != `{"desc":true,"month":"2020-01","page":1,"per_page":10,"sort":"revenue","stores":[],"total":0}` {
+	if j := jsonOf(t, none); j != `{"compare_from":"2020-01-01","compare_to":"2020-01-31","desc":true,"month":"2020-01","page":1,"per_page":10,`+
+		`"previous_from":"2019-12-01","previous_to":"2019-12-31","sort":"revenue","stores":[],"total":0}` {
 		t.Errorf("a month without metrics: %s", j)
 	}
 	if _, err := s.TopStores(ctx, reports.TopStoresQuery{Month: date("2026-11-01"), Sort: "bogus", Page: 1, PerPage: 10}); fleet.ErrorCode(err) != fleet.EINVALID {
@@ -195,6 +198,76 @@ func TestTopStores(t *testing.T) {
 	}
 	if _, err := s.TopStores(ctx, reports.TopStoresQuery{Month: date("2026-11-01"), Sort: "revenue"}); fleet.ErrorCode(err) != fleet.EINVALID {
 		t.Errorf("page 0: %v", err)
+	}
+}
+
+// TestTopStoresMonthToDate compares a month in progress with the same
+// days of the month before, in every order, as the overview's tiles do:
+// a row after that day of the month before is left out, the change order
+// follows, and the 31st compares with the whole of a shorter month.
+func TestTopStoresMonthToDate(t *testing.T) {
+	db := openDB(t)
+	collect(t, db,
+		m("2026-02-03", "a", 1, 100, 0, 0),
+		m("2026-02-28", "a", 1, 100, 0, 0),
+		m("2026-02-27", "b", 1, 400, 0, 0),
+		m("2026-03-02", "a", 1, 300, 0, 0),
+		m("2026-03-03", "b", 1, 200, 0, 0),
+		m("2026-03-04", "a", 1, 100, 0, 0),
+		m("2026-03-04", "b", 1, 50, 0, 0),
+		m("2026-03-04", "c", 1, 10, 0, 0),
+	)
+	ctx := context.Background()
+	type store struct {
+		name      string
+		prev      int64 // -1: no row then
+		changePct float64
+	}
+	for _, tc := range []struct {
+		today, prevTo string
+		sort          string
+		desc          bool
+		want          []store
+	}{
+		// 4 March: 1–4 Mar against 1–4 Feb; b and c had no row then.
+		{"2026-03-04", "2026-02-04", "revenue", true, []store{{"a", 100, 300}, {"b", -1, 0}, {"c", -1, 0}}},
+		{"2026-03-04", "2026-02-04", "change", true, []store{{"a", 100, 300}, {"b", -1, 0}, {"c", -1, 0}}},
+		{"2026-03-04", "2026-02-04", "name", false, []store{{"a", 100, 300}, {"b", -1, 0}, {"c", -1, 0}}},
+		// 31 March: all of February.
+		{"2026-03-31", "2026-02-28", "change", true, []store{{"a", 200, 100}, {"b", 400, -37.5}, {"c", -1, 0}}},
+		{"2026-03-31", "2026-02-28", "change", false, []store{{"b", 400, -37.5}, {"a", 200, 100}, {"c", -1, 0}}},
+		{"2026-03-31", "2026-02-28", "orders", true, []store{{"a", 200, 100}, {"b", 400, -37.5}, {"c", -1, 0}}},
+		// A finished month: the whole month before.
+		{"2026-04-02", "2026-02-28", "change", true, []store{{"a", 200, 100}, {"b", 400, -37.5}, {"c", -1, 0}}},
+	} {
+		s := reports.New(db, clock(tc.today))
+		r, err := s.TopStores(ctx, reports.TopStoresQuery{Month: date("2026-03-01"), Sort: tc.sort, Desc: tc.desc, Page: 1, PerPage: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTo := min(tc.today, "2026-03-31")
+		if r.CompareFrom != "2026-03-01" || r.CompareTo != wantTo || r.PrevFrom != "2026-02-01" || r.PrevTo != tc.prevTo || r.Total != 3 {
+			t.Errorf("%s by %s: compares %s..%s with %s..%s (want ..%s with ..%s), %d stores",
+				tc.today, tc.sort, r.CompareFrom, r.CompareTo, r.PrevFrom, r.PrevTo, wantTo, tc.prevTo, r.Total)
+		}
+		page2, err := s.TopStores(ctx, reports.TopStoresQuery{Month: date("2026-03-01"), Sort: tc.sort, Desc: tc.desc, Page: 2, PerPage: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []store
+		for _, st := range append(r.Stores, page2.Stores...) {
+			g := store{st.Name, -1, 0}
+			if st.PrevRevenue != nil {
+				g.prev = *st.PrevRevenue
+			}
+			if st.ChangePct != nil {
+				g.changePct = *st.ChangePct
+			}
+			got = append(got, g)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s by %s (desc %t):\n got %v\nwant %v", tc.today, tc.sort, tc.desc, got, tc.want)
+		}
 	}
 }
 

@@ -63,22 +63,30 @@ type TopStore struct {
 	Revenue      int64    `json:"revenue"` // the month
 	Orders       int64    `json:"orders"`
 	AverageOrder float64  `json:"average_order_value"` // revenue per order (0 without orders)
-	PrevRevenue  *int64   `json:"previous_revenue"`    // the month before; nil: no row then
+	PrevRevenue  *int64   `json:"previous_revenue"`    // over TopStores.PrevFrom..PrevTo; nil: no row then
 	ChangePct    *float64 `json:"change_pct"`          // revenue change in percent; nil: nothing to compare with
 }
 
-// TopStores is a page of a month's ranking of stores.
+// TopStores is a page of a month's ranking of stores. Its change compares
+// the month's days CompareFrom..CompareTo with PrevFrom..PrevTo: a month
+// in progress from its first day to today with the same days of the month
+// before (as the overview's month tiles), any other month whole with the
+// whole month before.
 type TopStores struct {
-	Desc       bool       `json:"desc"`
-	Month      string     `json:"month"` // YYYY-MM
-	Page       int        `json:"page"`  // 1-based
-	PerPage    int        `json:"per_page"`
-	Sort       string     `json:"sort"`
-	Stores     []TopStore `json:"stores"`
-	Total      int64      `json:"total"` // stores with metrics in the month
-	PrevMonth  string     `json:"-"`     // YYYY-MM
-	NextMonth  string     `json:"-"`     // YYYY-MM, "" when Month is the current month or later
-	Generation int64      `json:"-"`
+	CompareFrom string     `json:"compare_from"` // YYYY-MM-DD, the month's first day
+	CompareTo   string     `json:"compare_to"`   // YYYY-MM-DD, today or the month's last day
+	Desc        bool       `json:"desc"`
+	Month       string     `json:"month"` // YYYY-MM
+	Page        int        `json:"page"`  // 1-based
+	PerPage     int        `json:"per_page"`
+	PrevFrom    string     `json:"previous_from"` // YYYY-MM-DD, the month before's first day
+	PrevTo      string     `json:"previous_to"`   // YYYY-MM-DD
+	Sort        string     `json:"sort"`
+	Stores      []TopStore `json:"stores"`
+	Total       int64      `json:"total"` // stores with metrics in the month
+	PrevMonth   string     `json:"-"`     // YYYY-MM
+	NextMonth   string     `json:"-"`     // YYYY-MM, "" when Month is the current month or later
+	Generation  int64      `json:"-"`
 }
 
 // Tile is one figure on the dashboard, with what it is compared against.

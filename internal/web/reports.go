@@ -156,7 +156,9 @@ func (s *Server) handleTopStores(c echo.Context, asCSV bool) error {
 	// The key holds today: whether there is a next month to link to.
 	body, err := cachedFragment(s, ctx, r.Generation, q.Key()+"\x00"+day(today), func() templ.Component {
 		return pages.TopStoresBody(s.Currency, pages.TopStoresReport{Month: r.Month, PrevMonth: r.PrevMonth, NextMonth: r.NextMonth,
-			Sort: r.Sort, Desc: r.Desc, Page: r.Page, PageSize: r.PerPage, Total: r.Total, Rows: topStoreRows(r.Stores)})
+			Sort: r.Sort, Desc: r.Desc, Page: r.Page, PageSize: r.PerPage, Total: r.Total, Rows: topStoreRows(r.Stores),
+			CompareFrom: r.CompareFrom, CompareTo: r.CompareTo, PrevFrom: r.PrevFrom, PrevTo: r.PrevTo,
+			InProgress: r.Month == today.Format(fleet.MonthLayout)})
 	})
 	if err != nil {
 		return err

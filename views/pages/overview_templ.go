@@ -910,7 +910,7 @@ func overviewTopStores(p layouts.Page, vm Overview) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = storeChange(r, p.Currency).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = storeChange(r, shortDays(vm.PrevFrom, vm.PrevTo), p.Currency).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -284,3 +284,46 @@ func dayRange(from, to string) string {
 	}
 	return from + " – " + to
 }
+
+// shortDays is "1–3 Dec", "3 Dec" for one day, or "30 Nov – 2 Dec" across
+// months; the raw values if they are not days.
+func shortDays(from, to string) string {
+	f, err1 := time.Parse(time.DateOnly, from)
+	t, err2 := time.Parse(time.DateOnly, to)
+	switch {
+	case err1 != nil || err2 != nil:
+		return dayRange(from, to)
+	case f.Equal(t):
+		return t.Format("2 Jan")
+	case f.Year() == t.Year() && f.Month() == t.Month():
+		return f.Format("2") + "\u2013" + t.Format("2 Jan")
+	}
+	return f.Format("2 Jan") + " \u2013 " + t.Format("2 Jan")
+}
+
+// prevLabel names the days a store's revenue is compared with: "the month
+// before", or the days of it while the month is in progress.
+func (r TopStoresReport) prevLabel() string {
+	if r.InProgress && r.PrevFrom != "" {
+		return shortDays(r.PrevFrom, r.PrevTo)
+	}
+	return "the month before"
+}
+
+// compareNote is the footer's sentence on what the change compares.
+func (r TopStoresReport) compareNote() string {
+	if r.InProgress && r.CompareFrom != "" {
+		return "Change compares " + shortDays(r.CompareFrom, r.CompareTo) + " with " + shortDays(r.PrevFrom, r.PrevTo) +
+			", the same days of " + monthLabel(r.PrevMonth) + "; \u201cnew\u201d stores had no metrics then. Days are UTC."
+	}
+	return "Change compares revenue with " + monthLabel(r.PrevMonth) + "; \u201cnew\u201d stores had no metrics then. Days are UTC."
+}
+
+// capitalize upper-cases the first letter of a label.
+func capitalize(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	return strings.ToUpper(string(r)) + s[n:]
+}

@@ -93,8 +93,8 @@ type TopStoreRow struct {
 	Name        string
 	Revenue     int64 // minor units, the month
 	Orders      int64
-	PrevRevenue int64 // the month before
-	HasPrev     bool  // false: no row the month before
+	PrevRevenue int64 // the days compared with (TopStoresReport.PrevFrom..PrevTo)
+	HasPrev     bool  // false: no row then
 }
 
 // AverageOrder is revenue per order in minor units (0 without orders).
@@ -124,6 +124,11 @@ type TopStoresReport struct {
 	PageSize  int
 	Total     int64 // stores with metrics in the month
 	Rows      []TopStoreRow
+	// Change compares the days CompareFrom..CompareTo with PrevFrom..PrevTo
+	// (YYYY-MM-DD): a month in progress (InProgress) so far with the same
+	// days of the month before, any other month whole with the month before.
+	CompareFrom, CompareTo, PrevFrom, PrevTo string
+	InProgress                               bool
 }
 
 // Pages returns the number of pages.
