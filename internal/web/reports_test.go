@@ -3,9 +3,11 @@ package web_test
 import (
 	"compress/gzip"
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/demo"
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/web"
 )
 
 // loadMetrics writes generated metrics for n stores over days ending on
@@ -392,3 +395,95 @@ func TestSplicedPagesDecode(t *testing.T) {
 		t.Errorf("JSON: Content-Encoding %q, want the middleware's gzip", res.Header.Get("Content-Encoding"))
 	}
 }
+
+// TestTopStoresMonthToDate sets the clock on the 1st, the 15th and the
+// last day of a month: the ranking compares the month so far with the
+// same days of the month before (clamped to its length), as the
+// overview's tiles do, and says so; a finished month compares whole
+// months. The page, its JSON and its CSV agree, the numbers are sums over
+// the metrics table for those days, and the change order follows them.
+func TestTopStoresMonthToDate(t *testing.T) {
+	for _, tc := range []struct {
+		today, month                     string
+		from, to, prevFrom, prevTo, note string
+	}{
+		{"2026-03-01", "", "2026-03-01", "2026-03-01", "2026-02-01", "2026-02-01", "Change compares 1 Mar with 1 Feb"},
+		{"2026-03-15", "", "2026-03-01", "2026-03-15", "2026-02-01", "2026-02-15", "Change compares 1\u201315 Mar with 1\u201315 Feb"},
+		{"2026-03-31", "", "2026-03-01", "2026-03-31", "2026-02-01", "2026-02-28", "Change compares 1\u201331 Mar with 1\u201328 Feb"},
+		{"2026-04-30", "", "2026-04-01", "2026-04-30", "2026-03-01", "2026-03-30", "Change compares 1\u201330 Apr with 1\u201330 Mar"},
+		{"2026-04-15", "2026-03", "2026-03-01", "2026-03-31", "2026-02-01", "2026-02-28", "Change compares revenue with February 2026"},
+	} {
+		t.Run(tc.today+"/"+tc.month, func(t *testing.T) {
+			today, _ := time.Parse(fleet.DayLayout, tc.today)
+			e := newEnvWith(t, t.TempDir(), nil, func(o *web.Options) { o.Now = func() time.Time { return today.Add(13 * time.Hour) } })
+			loadMetrics(t, e.db, 25, 75, today)
+			c := e.login("viewer@example.com")
+			q := "?sort=change&per=100"
+			if tc.month != "" {
+				q += "&month=" + tc.month
+			}
+			sum := func(name, from, to string) (int64, bool) {
+				var n sql.NullInt64
+				if err := e.db.SQL().QueryRow(`SELECT sum(total_revenue) FROM metrics WHERE database_name = ? AND date BETWEEN ? AND ?`,
+					name, from, to).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n.Int64, n.Valid
+			}
+			r := jsonBody[struct {
+				CompareFrom string `json:"compare_from"`
+				CompareTo   string `json:"compare_to"`
+				PrevFrom    string `json:"previous_from"`
+				PrevTo      string `json:"previous_to"`
+				Total       int    `json:"total"`
+				Stores      []struct {
+					Name      string   `json:"database_name"`
+					Revenue   int64    `json:"revenue"`
+					Prev      *int64   `json:"previous_revenue"`
+					ChangePct *float64 `json:"change_pct"`
+				} `json:"stores"`
+			}](t, c.get("/reports/top-stores"+q, "Accept", "application/json"))
+			if got := []string{r.CompareFrom, r.CompareTo, r.PrevFrom, r.PrevTo}; fmt.Sprint(got) != fmt.Sprint([]string{tc.from, tc.to, tc.prevFrom, tc.prevTo}) {
+				t.Errorf("JSON compares %v", got)
+			}
+			if r.Total != 25 || len(r.Stores) != 25 {
+				t.Fatalf("%d stores of %d", len(r.Stores), r.Total)
+			}
+			recs := csvRecords(t, c.get("/reports/top-stores.csv"+q))
+			if len(recs) != len(r.Stores)+1 {
+				t.Fatalf("CSV: %d rows for %d stores", len(recs)-1, len(r.Stores))
+			}
+			last := math.Inf(1)
+			for i, st := range r.Stores {
+				rev, _ := sum(st.Name, tc.from, tc.to)
+				prev, hasPrev := sum(st.Name, tc.prevFrom, tc.prevTo)
+				if st.Revenue != rev || hasPrev != (st.Prev != nil) || hasPrev && *st.Prev != prev {
+					t.Errorf("%s: revenue %d, previous %v; the metrics table has %d and %d (%t)", st.Name, st.Revenue, st.Prev, rev, prev, hasPrev)
+				}
+				change := ""
+				if st.ChangePct != nil {
+					change = strconv.FormatFloat(*st.ChangePct, 'f', 2, 64)
+					if *st.ChangePct > last {
+						t.Errorf("%s: change %.2f after %.2f, sorted by change descending", st.Name, *st.ChangePct, last)
+					}
+					last = *st.ChangePct
+				} else {
+					last = math.Inf(-1) // stores without a change come last
+				}
+				if rec := recs[i+1]; rec[1] != st.Name || rec[2] != i64s(st.Revenue) || rec[6] != change || hasPrev && rec[5] != i64s(prev) {
+					t.Errorf("CSV row %d: %v; JSON %s %d, previous %d, change %q", i+1, rec, st.Name, st.Revenue, prev, change)
+				}
+			}
+			doc := c.doc(c.get("/reports/top-stores" + q))
+			if note := doc.Find(`[data-testid="compare-note"]`).Text(); !strings.HasPrefix(note, tc.note) {
+				t.Errorf("footer: %q, want it to start %q", note, tc.note)
+			}
+			rows := doc.Find(`[data-testid="top-store-row"]`)
+			if rows.Length() != 25 || rows.First().AttrOr("data-name", "") != r.Stores[0].Name {
+				t.Errorf("page: %d rows, first %q; JSON's first %q", rows.Length(), rows.First().AttrOr("data-name", ""), r.Stores[0].Name)
+			}
+		})
+	}
+}
+
+func i64s(n int64) string { return strconv.FormatInt(n, 10) }
