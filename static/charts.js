@@ -203,6 +203,113 @@
     };
   }
 
+  var percents = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1, signDisplay: "exceptZero" });
+
+  // formatPercent matches components.Change: "+12.3%", "−4%".
+  function formatPercent(v) {
+    return v == null ? "—" : percents.format(v).replace("-", "\u2212") + "%";
+  }
+
+  // barOptions draw a ranking: one horizontal bar per label, the first on
+  // top, the labels on the left and the values along the bottom.
+  function barOptions(spec, el, width) {
+    var text = cssVar(el, "--chart-text", "#667085");
+    var grid = cssVar(el, "--chart-grid", "#e4e7ec");
+    var color = cssVar(el, "--chart-1", "#4f46e5");
+    var font = "12px " + getComputedStyle(el).fontFamily;
+    var s = spec.series[0];
+    var fmt = function (v, tick) {
+      if (s.percent) {
+        return formatPercent(v);
+      }
+      return s.money ? formatMoney(spec.prefix, v, tick) : formatCount(v);
+    };
+    var n = spec.x.length;
+    var value = {
+      scale: "v",
+      side: 2,
+      stroke: text,
+      font: font,
+      size: 28,
+      space: 90, // money labels such as "$18,000" never touch
+      grid: { stroke: grid, width: 1 },
+      ticks: { show: false },
+      values: function (u, splits) {
+        return splits.map(function (v) { return fmt(v, true); });
+      },
+    };
+    if (!s.money && !s.percent) {
+      value.incrs = COUNT_INCRS;
+    }
+    return {
+      width: width,
+      height: spec.height,
+      scales: {
+        x: { time: false, ori: 1, dir: -1, range: function () { return [-0.5, n - 0.5]; } },
+        v: { ori: 0, dir: 1, range: yRange },
+      },
+      axes: [{
+        scale: "x",
+        side: 3,
+        stroke: text,
+        font: font,
+        grid: { show: false },
+        ticks: { show: false },
+        size: axisSize,
+        splits: function () {
+          return spec.x.map(function (_, i) { return i; });
+        },
+        values: function (u, splits) {
+          return splits.map(function (i) { return spec.x[i] == null ? "" : spec.x[i]; });
+        },
+      }, value],
+      series: [{ label: "Store" }, {
+        label: s.label,
+        scale: "v",
+        stroke: color,
+        fill: color,
+        width: 0,
+        paths: uPlot.paths.bars({ size: [0.65, 24], radius: 0.15 }),
+        points: { show: false },
+        value: function (u, v) { return fmt(v, false); },
+      }],
+      legend: { show: false },
+      cursor: { x: false, y: false, drag: { x: false, y: false, setScale: false }, points: { show: false } },
+      hooks: barTooltipHooks(spec, fmt),
+    };
+  }
+
+  // barTooltipHooks show the hovered bar's label and value beside the
+  // cursor.
+  function barTooltipHooks(spec, fmt) {
+    var tip;
+    return {
+      init: [function (u) {
+        tip = document.createElement("div");
+        tip.className = "chart-tooltip";
+        tip.setAttribute("aria-hidden", "true");
+        u.over.appendChild(tip);
+        u.over.addEventListener("mouseleave", function () { tip.classList.remove("visible"); });
+      }],
+      setCursor: [function (u) {
+        var idx = u.cursor.idx;
+        if (idx == null || u.cursor.top == null || u.cursor.top < 0) {
+          tip.classList.remove("visible");
+          return;
+        }
+        var v = u.data[1][idx];
+        tip.replaceChildren(row("chart-tooltip-day", null, spec.x[idx]),
+          row("chart-tooltip-row", u.series[1].stroke(u, 1), spec.series[0].label + ": " + (v == null ? "no comparison" : fmt(v, false))));
+        tip.classList.add("visible");
+        var left = u.cursor.left + 14;
+        if (left + tip.offsetWidth > u.over.clientWidth) {
+          left = Math.max(0, u.cursor.left - tip.offsetWidth - 14);
+        }
+        tip.style.transform = "translate(" + Math.round(left) + "px, " + Math.round(u.cursor.top + 8) + "px)";
+      }],
+    };
+  }
+
   // tooltipHooks show the hovered day and every series' value in a box that
   // follows the cursor, flipping to the left near the right edge.
   function tooltipHooks() {
@@ -292,12 +399,13 @@
     if (!spec.x || spec.x.length === 0 || !spec.series || spec.series.length === 0) {
       return;
     }
-    var data = [spec.x.map(dayToSeconds)];
+    var data = [spec.bars ? spec.x.map(function (_, i) { return i; }) : spec.x.map(dayToSeconds)];
     spec.series.forEach(function (s) {
       data.push(s.values);
     });
     el.replaceChildren();
-    el.uplot = new uPlot(options(spec, el, Math.max(el.clientWidth, 200)), data, el);
+    var make = spec.bars ? barOptions : options;
+    el.uplot = new uPlot(make(spec, el, Math.max(el.clientWidth, 200)), data, el);
     el.classList.add("chart-drawn");
     if (resizer) {
       resizer.observe(el);

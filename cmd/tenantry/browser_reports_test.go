@@ -11,6 +11,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/url"
 	"regexp"
 	"slices"
@@ -129,6 +130,29 @@ func waitChart(ctx context.Context, t *testing.T, scope chromedp.CSS, what strin
 	if n := get(ctx, t, what+": count the chart's days", chromedp.Evaluate[int](js)); n != days {
 		t.Errorf("%s: the chart plots %d days, want %d", what, n, days)
 	}
+}
+
+// checkTopStoresChart checks that the top stores chart shows measure and
+// that its first bar is first, the value of the ranking's first store.
+func checkTopStoresChart(ctx context.Context, t *testing.T, measure string, first float64) {
+	t.Helper()
+	if got := text(ctx, t, tid("top-stores-chart")+" .top-chart-title"); got != measure {
+		t.Errorf("the chart shows %q, want %q", got, measure)
+	}
+	js := `document.querySelector('[data-testid="top-stores-chart"] .chart-drawn').uplot.data[1][0]`
+	if got := get(ctx, t, "read the first bar", chromedp.Evaluate[float64](js)); math.Abs(got-first) > 1e-6 {
+		t.Errorf("the chart's first bar is %v, want %v", got, first)
+	}
+}
+
+// waitChartWidth waits until the chart in scope has followed its
+// container's width.
+func waitChartWidth(ctx context.Context, t *testing.T, scope chromedp.CSS) {
+	t.Helper()
+	js := fmt.Sprintf(`(() => { const el = document.querySelector(%q); return !!el && !!el.uplot && el.uplot.width === Math.floor(el.clientWidth); })()`,
+		string(scope)+` [data-testid="chart"].chart-drawn`)
+	get(ctx, t, "wait for the chart to follow the width",
+		chromedp.Poll[bool](js, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
 }
 
 // query returns the query of the page's URL.
@@ -359,7 +383,17 @@ func dashboardsTopStores(ctx context.Context, t *testing.T, ranking rankingJSON)
 	if got, want := text(ctx, t, table+" "+tid("revenue")), dollars(ranking.Stores[0].Revenue); got != want {
 		t.Errorf("the first store's revenue reads %q, want %q", got, want)
 	}
+	chart := tid("top-stores-chart")
+	waitChart(ctx, t, chart, "the top stores chart", len(ranking.Stores))
+	checkTopStoresChart(ctx, t, "Revenue", float64(ranking.Stores[0].Revenue)/100)
 	shot(ctx, t, "dashboards-02-top-stores")
+	// The chart follows the window: wide, and narrow enough to stack.
+	for _, w := range []int64{1366, 800} {
+		step(ctx, t, fmt.Sprintf("resize to %d px", w), chromedp.EmulateViewport(w, 900))
+		waitChartWidth(ctx, t, chart)
+		shot(ctx, t, fmt.Sprintf("dashboards-02-top-stores-%d", w))
+	}
+	step(ctx, t, "resize back", chromedp.EmulateViewport(1280, 900))
 
 	// Sorting by orders: the most orders first.
 	step(ctx, t, "sort by orders",
@@ -380,6 +414,8 @@ func dashboardsTopStores(ctx context.Context, t *testing.T, ranking rankingJSON)
 	if got := attrs(ctx, t, table+" "+tid("top-store-row"), "data-name"); !slices.Equal(got, byOrders.names()) {
 		t.Errorf("sorted by orders, the ranking lists %q, the JSON %q", got, byOrders.names())
 	}
+	waitChart(ctx, t, chart, "the chart by orders", len(byOrders.Stores))
+	checkTopStoresChart(ctx, t, "Orders", float64(byOrders.Stores[0].Orders))
 	shot(ctx, t, "dashboards-03-top-stores-by-orders")
 
 	// The month before, still by orders; the current month had no "next".

@@ -5,14 +5,17 @@ import (
 	"math"
 )
 
-// ChartSpec is a chart of figures per day, drawn in the browser by
-// static/charts.js with uPlot. Pages always show the same figures in a table
+// ChartSpec is a chart of figures per day (or, with Bars, a bar per
+// label), drawn in the browser by static/charts.js with uPlot. Pages always show the same figures in a table
 // too: the chart is for the eye, the table for the exact numbers and for
 // browsers without JavaScript.
 type ChartSpec struct {
-	Title    string   // what the chart shows, for screen readers
-	X        []string // days, YYYY-MM-DD, oldest first
-	Series   []ChartSeries
+	Title  string   // what the chart shows, for screen readers
+	X      []string // days, YYYY-MM-DD, oldest first; with Bars, labels
+	Series []ChartSeries
+	// Bars draws one horizontal bar per label of X, the first on top, with
+	// the first series' values: a ranking rather than a time line.
+	Bars     bool
 	Currency string // ISO 4217 code of the money series; "" means USD
 	Height   int    // plot height in CSS pixels; 0 means 260
 }
@@ -21,9 +24,10 @@ type ChartSpec struct {
 // both money and count series gets a money axis on the left and a count
 // axis on the right.
 type ChartSeries struct {
-	Label  string
-	Values []float64 // per day; minor units when Money
-	Money  bool
+	Label   string
+	Values  []float64 // per day; minor units when Money
+	Money   bool
+	Percent bool // a change in percent, shown as "+12.3%"
 }
 
 // defaultChartHeight matches the space app.css keeps for a chart, so the
@@ -38,12 +42,14 @@ type chartData struct {
 	Series []chartSeries `json:"series"`
 	Prefix string        `json:"prefix"` // before money amounts: "$", "CHF "
 	Height int           `json:"height"`
+	Bars   bool          `json:"bars,omitempty"`
 }
 
 type chartSeries struct {
-	Label  string     `json:"label"`
-	Money  bool       `json:"money"`
-	Values []*float64 `json:"values"` // null is a gap (a value that is not a number)
+	Label   string     `json:"label"`
+	Money   bool       `json:"money"`
+	Percent bool       `json:"percent,omitempty"`
+	Values  []*float64 `json:"values"` // null is a gap (a value that is not a number)
 }
 
 func newChartData(spec ChartSpec) chartData {
@@ -53,6 +59,7 @@ func newChartData(spec ChartSpec) chartData {
 		Series: make([]chartSeries, 0, len(spec.Series)),
 		Prefix: CurrencyPrefix(spec.Currency),
 		Height: spec.Height,
+		Bars:   spec.Bars,
 	}
 	if d.X == nil {
 		d.X = []string{}
@@ -73,7 +80,7 @@ func newChartData(spec ChartSpec) chartData {
 			}
 			values[i] = &v
 		}
-		d.Series = append(d.Series, chartSeries{Label: s.Label, Money: s.Money, Values: values})
+		d.Series = append(d.Series, chartSeries{Label: s.Label, Money: s.Money, Percent: s.Percent, Values: values})
 	}
 	return d
 }

@@ -1,6 +1,7 @@
 package pages
 
 import (
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -326,4 +327,57 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(string(r)) + s[n:]
+}
+
+// maxChartStores is how many of a page's stores its chart draws: past
+// that, bars get too thin to read; the table has them all.
+const maxChartStores = 50
+
+// chartRows is the page's stores the chart draws.
+func (r TopStoresReport) chartRows() []TopStoreRow {
+	return r.Rows[:min(len(r.Rows), maxChartStores)]
+}
+
+// measure is what the chart shows for the order of the page: the sorted
+// column, or revenue when sorted by name.
+func (r TopStoresReport) measure() string {
+	switch r.activeSort() {
+	case "orders":
+		return "Orders"
+	case "aov":
+		return "Average order value"
+	case "change":
+		return "Change against " + r.prevLabel()
+	}
+	return "Revenue"
+}
+
+// topStoresChart is a bar per store of the page, in the page's order, of
+// the measure it is sorted by. A store without a change has no bar.
+func topStoresChart(r TopStoresReport, currency string) components.ChartSpec {
+	rows := r.chartRows()
+	s := components.ChartSeries{Label: r.measure(), Values: make([]float64, len(rows))}
+	spec := components.ChartSpec{Title: s.Label + " by store", X: make([]string, len(rows)), Bars: true, Currency: currency,
+		Height: 48 + 28*len(rows)}
+	sort := r.activeSort()
+	s.Money = sort == "revenue" || sort == "aov" || sort == "name"
+	s.Percent = sort == "change"
+	for i, row := range rows {
+		spec.X[i] = row.Name
+		switch sort {
+		case "orders":
+			s.Values[i] = float64(row.Orders)
+		case "aov":
+			s.Values[i] = row.AverageOrder()
+		case "change":
+			s.Values[i] = math.NaN()
+			if pct, ok := row.Change(); ok {
+				s.Values[i] = pct
+			}
+		default:
+			s.Values[i] = float64(row.Revenue)
+		}
+	}
+	spec.Series = []components.ChartSeries{s}
+	return spec
 }
