@@ -277,13 +277,14 @@ func (db *DB) ListTenants(ctx context.Context, f TenantFilter) ([]fleet.Tenant, 
 	// A sort by activity walks that column's index and joins each row's
 	// tenant (CROSS JOIN keeps that order of the loops), stopping after
 	// the page; the others walk the registry.
-	from, table := ` FROM tenants t LEFT JOIN tenant_activity a ON a.name = t.name`, "t."
-	if activitySort[sort] {
-		from, table = ` FROM tenant_activity a CROSS JOIN tenants t ON t.name = a.name`, "a."
-	}
+	from, table := ` FROM tenants t`, "t."
 	order := table + sort + dir
-	if sort != "name" {
-		order += ", " + table + "name" // stable pages
+	if activitySort[sort] {
+		// Ties go the sort's way, so the index's order is the page's.
+		from, table = ` FROM tenant_activity a CROSS JOIN tenants t ON t.name = a.name`, "a."
+		order = table + sort + dir + ", a.name" + dir
+	} else if sort != "name" {
+		order += ", t.name" // stable pages
 	}
 	if f.Limit <= 0 {
 		f.Limit = -1
@@ -291,7 +292,11 @@ func (db *DB) ListTenants(ctx context.Context, f TenantFilter) ([]fleet.Tenant, 
 	if err := db.ensureActivity(ctx); err != nil {
 		return nil, 0, err
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT `+tenantCols+from+w+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
+	// The page is cut first and only its rows are joined, so a deep
+	// OFFSET skips rows without looking up their activity.
+	rows, err := db.db.QueryContext(ctx, `SELECT `+tenantCols+` FROM (SELECT `+table+`name AS name`+from+w+
+		` ORDER BY `+order+` LIMIT ? OFFSET ?) p CROSS JOIN tenants t ON t.name = p.name LEFT JOIN tenant_activity a ON a.name = t.name
+		ORDER BY `+order,
 		append(args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, err
