@@ -2,15 +2,38 @@ package components
 
 import (
 	"fmt"
+	"html"
 	"strconv"
 	"strings"
+
+	"github.com/a-h/templ"
 )
 
-// Sparkline geometry: a small inline chart that fits a table row.
+// Sparkline geometry: a small inline chart that fits a table row. Points
+// are in tenths of a pixel so they are written as integers.
 const (
 	sparkW = 72
 	sparkH = 18
 )
+
+// Sparkline is a tiny server-rendered line of daily values (oldest
+// first), with its meaning in words for screen readers and as a tooltip.
+// It is written directly (numbers and an escaped label), since a registry
+// page draws fifty of them.
+func Sparkline(days []int64, what string) templ.Component {
+	label := html.EscapeString(sparkLabel(days, what))
+	var b strings.Builder
+	b.Grow(420)
+	b.WriteString(`<svg class="sparkline" viewBox="0 0 ` + strconv.Itoa(sparkW*10) + ` ` + strconv.Itoa(sparkH*10) +
+		`" width="` + strconv.Itoa(sparkW) + `" height="` + strconv.Itoa(sparkH) + `" role="img" aria-label="`)
+	b.WriteString(label)
+	b.WriteString(`" data-testid="sparkline"><title>`)
+	b.WriteString(label)
+	b.WriteString(`</title><polyline points="`)
+	b.WriteString(sparkPoints(days))
+	b.WriteString(`" fill="none" stroke="currentColor" stroke-width="15" stroke-linejoin="round" stroke-linecap="round"></polyline></svg>`)
+	return templ.Raw(b.String())
+}
 
 // sparkPoints is the polyline of daily values, oldest on the left, scaled
 // so the busiest day touches the top; a flat zero line sits on the bottom.
@@ -22,21 +45,21 @@ func sparkPoints(days []int64) string {
 	for _, v := range days {
 		peak = max(peak, v)
 	}
-	var b strings.Builder
-	step := float64(sparkW-2) / float64(max(len(days)-1, 1))
+	buf := make([]byte, 0, len(days)*8)
+	step := (sparkW - 2) * 10 / max(len(days)-1, 1)
 	for i, v := range days {
-		y := float64(sparkH - 1)
+		y := int64(sparkH-1) * 10
 		if peak > 0 {
-			y -= float64(v) / float64(peak) * float64(sparkH-2)
+			y -= v * int64(sparkH-2) * 10 / peak
 		}
 		if i > 0 {
-			b.WriteByte(' ')
+			buf = append(buf, ' ')
 		}
-		b.WriteString(strconv.FormatFloat(1+float64(i)*step, 'f', 1, 64))
-		b.WriteByte(',')
-		b.WriteString(strconv.FormatFloat(y, 'f', 1, 64))
+		buf = strconv.AppendInt(buf, int64(10+i*step), 10)
+		buf = append(buf, ',')
+		buf = strconv.AppendInt(buf, y, 10)
 	}
-	return b.String()
+	return string(buf)
 }
 
 // sparkLabel says in words what the sparkline shows.
