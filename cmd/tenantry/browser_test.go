@@ -396,6 +396,30 @@ func TestBrowserTenantLifecycle(t *testing.T) {
 		t.Errorf("the tenant count is %q, want 2 tenants", got)
 	}
 	shot(ctx, t, "lifecycle-07-tenants-list")
+	for _, w := range []int64{1366, 800} {
+		step(ctx, t, fmt.Sprintf("view the tenants list %d px wide", w), chromedp.EmulateViewport(w, 900), chromedp.WaitVisible(row("store-1")))
+		shot(ctx, t, fmt.Sprintf("lifecycle-07-tenants-list-%d", w))
+	}
+	step(ctx, t, "restore the window", chromedp.EmulateViewport(1280, 900))
+
+	// The row's actions: SQL opens the console on that tenant, Branch
+	// reaches the tenant's branch form.
+	step(ctx, t, "open store-1 in the SQL console from its row",
+		chromedp.Click(row("store-1")+` [data-testid="row-sql"]`),
+		chromedp.WaitVisible(chromedp.CSS(`#sql-tenant`)),
+	)
+	if got := get(ctx, t, "the console's tenant", chromedp.Value(chromedp.CSS(`#sql-tenant`))); path(ctx, t) != "/sql" || got != "store-1" {
+		t.Errorf("the row's SQL action opened %s with tenant %q, want /sql with store-1", path(ctx, t), got)
+	}
+	step(ctx, t, "branch store-1 from its row",
+		chromedp.Navigate(base+"/tenants"),
+		chromedp.Click(row("store-1")+` [data-testid="row-branch"]`),
+		chromedp.WaitVisible(chromedp.CSS(`#branch`)+tid("clone-form")),
+	)
+	if p := path(ctx, t); p != "/tenants/store-1" {
+		t.Errorf("the row's Branch action opened %s, want /tenants/store-1", p)
+	}
+	step(ctx, t, "back to the tenants list", chromedp.Navigate(base+"/tenants"), chromedp.WaitVisible(row("store-1-copy")))
 
 	// Delete the branch: the button waits for its name.
 	visitTenant(ctx, t, base, "store-1-copy")

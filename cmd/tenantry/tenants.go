@@ -176,12 +176,40 @@ func (e *env) printTenants(ts []fleet.Tenant, asJSON bool) error {
 		return json.NewEncoder(e.stdout).Encode(ts)
 	}
 	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NAME\tSTATUS\tSCHEMA\tSIZE\tCREATED\tURL")
+	fmt.Fprintln(w, "NAME\tSTATUS\tSCHEMA\tSIZE\tORDERS_30D\tREVENUE_30D\tLAST_ORDER\tCREATED\tURL")
 	for _, t := range ts {
-		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\n", t.Name, t.Status, t.SchemaVersion, t.SizeBytes,
-			t.CreatedAt.UTC().Format(time.RFC3339), t.URL)
+		last := "-"
+		if t.LastOrderDate != nil {
+			last = *t.LastOrderDate
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\n", t.Name, t.Status, t.SchemaVersion, sizeIEC(t.SizeBytes),
+			t.Orders30d, minorUnits(t.Revenue30d), last, t.CreatedAt.UTC().Format(time.RFC3339), t.URL)
 	}
 	return w.Flush()
+}
+
+// sizeIEC is a size for people: 60.0 KiB, 12.3 MiB (bytes stay in --json).
+func sizeIEC(n int64) string {
+	if n < 1024 {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, units := float64(n)/1024, []string{"KiB", "MiB", "GiB", "TiB"}
+	i := 0
+	for v >= 1023.95 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	return fmt.Sprintf("%.1f %s", v, units[i])
+}
+
+// minorUnits shows an amount in minor units with two decimals, without a
+// currency (the CLI does not know the console's): 1234 → "12.34".
+func minorUnits(n int64) string {
+	sign := ""
+	if n < 0 {
+		sign, n = "-", -n
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, n/100, n%100)
 }
 
 func (e *env) tenantsCreate(args []string) error {

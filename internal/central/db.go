@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -31,6 +32,7 @@ type DB struct {
 	// The statements every page runs, prepared once per connection.
 	sessionStmt, generationStmt *sql.Stmt
 	unknown                     func(ctx context.Context, name string) bool // see OnUnknownTenant
+	activityDay                 atomic.Value                                // string: the day this replica last saw the activity window end on
 }
 
 // MaxConns bounds the connections to the central database.

@@ -383,6 +383,11 @@ func (db *DB) WriteCollectBatch(ctx context.Context, b CollectBatch) (int64, err
 		if err := firstOrderDates(ctx, tx, toggled); err != nil {
 			return fmt.Errorf("update monthly rollup: %w", err)
 		}
+		if err := updateActivity(ctx, tx, func(from, to string) []string {
+			return changedTenants(upserts, func(m fleet.Metrics) bool { return m.Date >= from && m.Date <= to })
+		}, toggledTenants(toggled)); err != nil {
+			return fmt.Errorf("update tenant activity: %w", err)
+		}
 		if changed > 0 {
 			if err := bumpGeneration(ctx, tx); err != nil {
 				return err
@@ -391,6 +396,32 @@ func (db *DB) WriteCollectBatch(ctx context.Context, b CollectBatch) (int64, err
 		return writeResults(ctx, tx, db.now(), b, changed)
 	})
 	return changed, err
+}
+
+// changedTenants lists, once each, the tenants of the rows keep keeps.
+func changedTenants(rows []fleet.Metrics, keep func(fleet.Metrics) bool) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range rows {
+		if !seen[m.Tenant] && keep(m) {
+			seen[m.Tenant] = true
+			out = append(out, m.Tenant)
+		}
+	}
+	return out
+}
+
+// toggledTenants lists, once each, the tenants of toggled months.
+func toggledTenants(toggled map[monthKey]bool) []string {
+	seen := map[string]bool{}
+	var out []string
+	for k := range toggled {
+		if !seen[k.tenant] {
+			seen[k.tenant] = true
+			out = append(out, k.tenant)
+		}
+	}
+	return out
 }
 
 // addRollups adds totals to a rollup table, many rows per statement:

@@ -11,16 +11,26 @@ import (
 	"github.com/tenantry/tenantry/internal/fleet"
 )
 
-const tenantCols = `name, platform, platform_id, url, status, schema_version, size_bytes, parent,
-	branched_at, created_at, last_seen_at, last_write_at, archived_at, error, job_id, migration_error`
+// tenantCols are a registry row (tenants t) and its activity
+// (tenant_activity a, which every tenant has but a LEFT JOIN tolerates
+// missing).
+const tenantCols = `t.name, t.platform, t.platform_id, t.url, t.status, t.schema_version, t.size_bytes, t.parent,
+	t.branched_at, t.created_at, t.last_seen_at, t.last_write_at, t.archived_at, t.error, t.job_id, t.migration_error,
+	coalesce(a.orders_30d, 0), coalesce(a.revenue_30d, 0), a.last_order_date, coalesce(a.spark, '')`
 
 type scanner interface{ Scan(...any) error }
 
 func scanTenant(s scanner) (fleet.Tenant, error) {
 	var t fleet.Tenant
+	var last sql.NullString
+	var spark string
 	err := s.Scan(&t.Name, &t.Platform, &t.PlatformID, &t.URL, &t.Status, &t.SchemaVersion, &t.SizeBytes, &t.Parent,
 		nullTime{&t.BranchedAt}, nullTime{&t.CreatedAt}, nullTime{&t.LastSeenAt}, nullTime{&t.LastWriteAt},
-		nullTime{&t.ArchivedAt}, &t.Error, &t.JobID, &t.MigrationError)
+		nullTime{&t.ArchivedAt}, &t.Error, &t.JobID, &t.MigrationError, &t.Orders30d, &t.Revenue30d, &last, &spark)
+	if last.Valid {
+		t.LastOrderDate = &last.String
+	}
+	t.OrdersDaily = parseSpark(spark)
 	return t, err
 }
 
@@ -37,7 +47,11 @@ func (db *DB) Tenant(ctx context.Context, name string) (*fleet.Tenant, error) {
 }
 
 func (db *DB) tenant(ctx context.Context, name string) (*fleet.Tenant, error) {
-	t, err := scanTenant(db.db.QueryRowContext(db.lookup(ctx), `SELECT `+tenantCols+` FROM tenants WHERE name = ?`, name))
+	if err := db.ensureActivity(ctx); err != nil {
+		return nil, err
+	}
+	t, err := scanTenant(db.db.QueryRowContext(db.lookup(ctx), `SELECT `+tenantCols+`
+		FROM tenants t LEFT JOIN tenant_activity a ON a.name = t.name WHERE t.name = ?`, name))
 	if err != nil {
 		return nil, translate(err, fmt.Sprintf("Tenant %q", name))
 	}
@@ -212,7 +226,11 @@ type TenantFilter struct {
 }
 
 // SortColumns are the registry columns a list may be ordered by.
-var SortColumns = []string{"name", "status", "schema_version", "created_at", "last_write_at", "size_bytes"}
+var SortColumns = []string{"name", "status", "schema_version", "created_at", "last_write_at", "size_bytes",
+	"orders_30d", "revenue_30d", "last_order_date"}
+
+// activitySort says which SortColumns are tenant_activity's.
+var activitySort = map[string]bool{"orders_30d": true, "revenue_30d": true, "last_order_date": true}
 
 // ListTenants returns one page of the registry and the number of rows
 // matching the filter.
@@ -220,20 +238,20 @@ func (db *DB) ListTenants(ctx context.Context, f TenantFilter) ([]fleet.Tenant, 
 	var where []string
 	var args []any
 	if f.Query != "" {
-		where = append(where, `instr(name, ?) > 0`)
+		where = append(where, `instr(t.name, ?) > 0`)
 		args = append(args, strings.ToLower(f.Query))
 	}
 	if f.Status != "" {
-		where = append(where, `status = ?`)
+		where = append(where, `t.status = ?`)
 		args = append(args, f.Status)
 	}
 	if f.Prefix != "" {
 		// A range on the primary key; names are ASCII below 0x7f.
-		where = append(where, `name >= ? AND name < ?`)
+		where = append(where, `t.name >= ? AND t.name < ?`)
 		args = append(args, f.Prefix, f.Prefix+"\x7f")
 	}
 	if f.After != "" {
-		where = append(where, `name > ?`)
+		where = append(where, `t.name > ?`)
 		args = append(args, f.After)
 	}
 	w := ""
@@ -242,7 +260,7 @@ func (db *DB) ListTenants(ctx context.Context, f TenantFilter) ([]fleet.Tenant, 
 	}
 	total := int64(-1)
 	if !f.NoCount {
-		if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM tenants`+w, args...).Scan(&total); err != nil {
+		if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM tenants t`+w, args...).Scan(&total); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -256,14 +274,29 @@ func (db *DB) ListTenants(ctx context.Context, f TenantFilter) ([]fleet.Tenant, 
 	if f.Desc {
 		dir = " DESC"
 	}
-	order := sort + dir
-	if sort != "name" {
-		order += ", name" // stable pages
+	// A sort by activity walks that column's index and joins each row's
+	// tenant (CROSS JOIN keeps that order of the loops), stopping after
+	// the page; the others walk the registry.
+	from, table := ` FROM tenants t`, "t."
+	order := table + sort + dir
+	if activitySort[sort] {
+		// Ties go the sort's way, so the index's order is the page's.
+		from, table = ` FROM tenant_activity a CROSS JOIN tenants t ON t.name = a.name`, "a."
+		order = table + sort + dir + ", a.name" + dir
+	} else if sort != "name" {
+		order += ", t.name" // stable pages
 	}
 	if f.Limit <= 0 {
 		f.Limit = -1
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT `+tenantCols+` FROM tenants`+w+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
+	if err := db.ensureActivity(ctx); err != nil {
+		return nil, 0, err
+	}
+	// The page is cut first and only its rows are joined, so a deep
+	// OFFSET skips rows without looking up their activity.
+	rows, err := db.db.QueryContext(ctx, `SELECT `+tenantCols+` FROM (SELECT `+table+`name AS name`+from+w+
+		` ORDER BY `+order+` LIMIT ? OFFSET ?) p CROSS JOIN tenants t ON t.name = p.name LEFT JOIN tenant_activity a ON a.name = t.name
+		ORDER BY `+order,
 		append(args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, err

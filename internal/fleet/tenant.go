@@ -38,6 +38,16 @@ type Tenant struct {
 	// MigrationError is why the last schema rollout failed on it; "" if
 	// it succeeded or none ran.
 	MigrationError string `json:"migration_error,omitempty"`
+	// The store's business over the 30 days ending today (UTC, the
+	// console's clock), from the collected metrics: orders, revenue in
+	// minor units, and the last day with an order over all history
+	// (YYYY-MM-DD, nil if none).
+	Orders30d     int64   `json:"orders_30d"`
+	Revenue30d    int64   `json:"revenue_30d"`
+	LastOrderDate *string `json:"last_order_date"`
+	// OrdersDaily is the orders of each of those 30 days, oldest first:
+	// the registry page's sparkline, left out of the JSON shape.
+	OrdersDaily []int64 `json:"-"`
 }
 
 // MaxNameLen is the longest tenant name: a DNS label.

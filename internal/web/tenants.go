@@ -33,7 +33,15 @@ func (s *Server) tenantRow(t fleet.Tenant) pages.TenantRow {
 	set := s.schemaSet()
 	return pages.TenantRow{Name: t.Name, Status: t.Status, SchemaVersion: t.SchemaVersion, LatestVersion: set.Latest(),
 		Pending: len(set.After(t.SchemaVersion)), SizeBytes: t.SizeBytes, URL: t.URL, Parent: t.Parent, CreatedAt: t.CreatedAt,
-		LastWriteAt: t.LastWriteAt, ArchivedAt: t.ArchivedAt, Error: t.Error, JobID: t.JobID}
+		LastWriteAt: t.LastWriteAt, ArchivedAt: t.ArchivedAt, Error: t.Error, JobID: t.JobID,
+		Orders30d: t.Orders30d, Revenue30d: t.Revenue30d, LastOrderDate: deref(t.LastOrderDate), OrdersDaily: t.OrdersDaily}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // listFilter reads the registry page's query; bad values fall back to

@@ -121,3 +121,13 @@ func (l TenantList) filtered() bool { return l.Query != "" || l.Status != "" }
 func (r TenantRow) behind() bool {
 	return r.Status == "ready" && r.SchemaVersion < r.LatestVersion
 }
+
+// sqlURL is the SQL console with a tenant chosen.
+func sqlURL(name string) templ.SafeURL {
+	return templ.URL("/sql?tenant=" + url.QueryEscape(name))
+}
+
+// branchURL is the branch (clone) form on a tenant's page.
+func branchURL(name string) templ.SafeURL {
+	return templ.URL(fmt.Sprintf("/tenants/%s#branch", url.PathEscape(name)))
+}

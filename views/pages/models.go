@@ -43,13 +43,18 @@ type TenantRow struct {
 	ArchivedAt    time.Time // zero unless archived
 	Error         string
 	JobID         int64 // running job, 0 if none
+	// Business over the 30 days ending today (UTC), from the metrics.
+	Orders30d     int64
+	Revenue30d    int64   // minor units
+	LastOrderDate string  // YYYY-MM-DD, "" if it never had an order
+	OrdersDaily   []int64 // orders per day of those 30 days, oldest first
 }
 
 // TenantList is the registry page "/tenants".
 type TenantList struct {
 	Query    string // name search
 	Status   string // "" = any
-	Sort     string // name, status, schema_version, created_at, last_write_at, size_bytes
+	Sort     string // one of central.SortColumns
 	Desc     bool
 	Page     int // 1-based
 	PageSize int
