@@ -46,14 +46,28 @@ func (db *DB) Tenant(ctx context.Context, name string) (*fleet.Tenant, error) {
 	return t, err
 }
 
+// tenant reads one registry row. It never writes: it is called while a
+// write transaction is open (a refused move reports the row's status), so
+// moving the activity window here would wait on that transaction. Unless
+// this process moved the window today, the row's window figures are
+// summed afresh (at most ActivityDays indexed metrics rows).
 func (db *DB) tenant(ctx context.Context, name string) (*fleet.Tenant, error) {
-	if err := db.ensureActivity(ctx); err != nil {
-		return nil, err
-	}
 	t, err := scanTenant(db.db.QueryRowContext(db.lookup(ctx), `SELECT `+tenantCols+`
 		FROM tenants t LEFT JOIN tenant_activity a ON a.name = t.name WHERE t.name = ?`, name))
 	if err != nil {
 		return nil, translate(err, fmt.Sprintf("Tenant %q", name))
+	}
+	today := db.now().UTC().Format(fleet.DayLayout)
+	if d, _ := db.activityDay.Load().(string); d != today {
+		from, to := activityWindow(today)
+		var n, spark string
+		t.Orders30d, t.Revenue30d = 0, 0
+		err := db.db.QueryRowContext(db.lookup(ctx), activityWindowSelect(`database_name = ?3`), from, to, name).
+			Scan(&n, &t.Orders30d, &t.Revenue30d, &spark)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		t.OrdersDaily = parseSpark(spark)
 	}
 	return &t, nil
 }
