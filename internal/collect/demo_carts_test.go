@@ -14,7 +14,7 @@ import (
 func TestDemoHistoryHasActiveCartsEveryDay(t *testing.T) {
 	const days = 30
 	f := newFleet(t, 6, days, collect.Options{})
-	from, to := f.end.AddDate(0, 0, -(days - 1)), f.end
+	from, to := f.end.AddDate(0, 0, -(days-1)), f.end
 	if s := f.run(from, to); s.OK != 6 || s.Failed != 0 {
 		t.Fatalf("collection: %+v", s)
 	}
