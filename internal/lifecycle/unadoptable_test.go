@@ -51,7 +51,7 @@ func TestRescanReportsUnadoptable(t *testing.T) {
 		t.Errorf("dropped.db is %s", tn.Status)
 	}
 	want := []platform.Skipped{
-		{File: "store_1.db", Reason: "invalid name (use a-z, 0-9, -; no - at either end)"},
+		{File: "store_1.db", Reason: "invalid name (use a-z, 0-9 and -, not - first or last)"},
 		{File: "x.db", Reason: "not a SQLite database"},
 		{File: "y.db", Reason: "a symbolic link (refused)"},
 	}

@@ -68,7 +68,7 @@ func nameProblem(name string) string {
 	case len(name) > fleet.MaxNameLen:
 		return fmt.Sprintf("invalid name (longer than %d characters)", fleet.MaxNameLen)
 	default:
-		return "invalid name (use a-z, 0-9, -; no - at either end)"
+		return "invalid name (use a-z, 0-9 and -, not - first or last)"
 	}
 }
 

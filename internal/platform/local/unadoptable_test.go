@@ -71,11 +71,11 @@ func TestUnadoptable(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []platform.Skipped{
-		{File: "-edge.db", Reason: "invalid name (use a-z, 0-9, -; no - at either end)"},
+		{File: "-edge.db", Reason: "invalid name (use a-z, 0-9 and -, not - first or last)"},
 		{File: ".db", Reason: "invalid name (empty)"},
 		{File: "d.db", Reason: "a directory (refused)"},
 		{File: "f.db", Reason: "a FIFO (refused)"},
-		{File: "store_1.db", Reason: "invalid name (use a-z, 0-9, -; no - at either end)"},
+		{File: "store_1.db", Reason: "invalid name (use a-z, 0-9 and -, not - first or last)"},
 		{File: "x.db", Reason: "not a SQLite database"},
 		{File: "y.db", Reason: "a symbolic link (refused)"},
 	}
