@@ -160,6 +160,7 @@ func (e *env) tenantsList(args []string) error {
 	if _, err := a.life.Rescan(e.ctx, ""); err != nil {
 		return err
 	}
+	e.noteUnadoptable(a.life.Unadoptable())
 	ts, _, err := a.db.ListTenants(e.ctx, central.TenantFilter{Status: *status})
 	if err != nil {
 		return err

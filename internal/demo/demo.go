@@ -56,6 +56,7 @@ const (
 	streamProfiles = 0x9e3779b97f4a7c15
 	streamTraits   = 0xbf58476d1ce4e5b9
 	streamRows     = 0x94d049bb133111eb
+	streamCarts    = 0x2545f4914f6cdd1d
 )
 
 // Profiles returns n store profiles, the same for the same seed: unique
@@ -141,6 +142,7 @@ type traits struct {
 	cat        *category
 	priceLevel float64 // multiplies every list price: boutique vs discount
 	cartRatio  float64 // abandoned carts per order
+	staleShare float64 // abandoned carts nobody ever marks abandoned
 	empty      bool    // when idle: never had any data
 	quietDays  int     // when idle: days without activity before the end
 }
@@ -153,6 +155,11 @@ func traitsFor(seed int64) traits {
 		cartRatio:  1.5 + 2*r.Float64(),
 		empty:      r.Float64() < 0.3,
 		quietDays:  14 + r.IntN(15),
+		// Drawn last so the traits above stay what they were. Most shops
+		// have no job that expires carts, or one that misses many, so a
+		// good share of abandoned carts stays 'active' for ever: that is
+		// what the seed's active_carts counts on every past day.
+		staleShare: 0.15 + 0.3*r.Float64(),
 	}
 }
 
@@ -219,6 +226,7 @@ type gen struct {
 	p     Profile
 	t     traits
 	r     *rand.Rand
+	rc    *rand.Rand // which old carts stay active: apart from r so the other rows do not depend on it
 	days  int
 	start int64 // first second of the period
 	limit int64 // last second anything may happen at
@@ -243,6 +251,7 @@ func newGen(p Profile, days int, end, now time.Time) *gen {
 		p:     p,
 		t:     traitsFor(p.Seed),
 		r:     rand.New(rand.NewPCG(uint64(p.Seed), streamRows)),
+		rc:    rand.New(rand.NewPCG(uint64(p.Seed), streamCarts)),
 		days:  days,
 		start: lastDay - int64(days-1)*day,
 		limit: lastDay + day - 1,
@@ -435,6 +444,8 @@ func (g *gen) traffic(ctx context.Context) error {
 			case c.converted:
 				status = "converted"
 			case g.ref-c.updated < day: // still within a shopper's session horizon
+				status = "active"
+			case g.rc.Float64() < g.t.staleShare: // abandoned, never cleaned up
 				status = "active"
 			}
 			g.st.Carts++

@@ -282,8 +282,9 @@ func fingerprint(t *testing.T, db *sql.DB) string {
 	return fmt.Sprintf("%x", len(s)) + ":" + s[:min(len(s), 80)]
 }
 
-// Recent orders must lean pending and old ones be settled, and only
-// recent carts may be active.
+// Recent orders must lean pending and old ones be settled. Every recent
+// unconverted cart is active; of the old ones, a share nobody cleaned up
+// stays active, as in real shops, and the rest are abandoned.
 func TestFillStatusesByAge(t *testing.T) {
 	t.Parallel()
 	big, _ := pickStores(t)
@@ -294,14 +295,16 @@ func TestFillStatusesByAge(t *testing.T) {
 	recent := testNow.Add(-2 * time.Hour).Format(Layout)
 	old := testNow.AddDate(0, 0, -5).Format(Layout)
 	dayAgo := testNow.Add(-24 * time.Hour).Format(Layout)
-	var recentPending, recentAll, oldPending, oldAll, oldActive int
+	var recentPending, recentAll, oldPending, oldAll, oldActive, oldOpen, recentAbandoned int
 	err := db.QueryRow(`SELECT
 		(SELECT COUNT(*) FROM orders WHERE created_at >= ?1 AND status = 'pending'),
 		(SELECT COUNT(*) FROM orders WHERE created_at >= ?1),
 		(SELECT COUNT(*) FROM orders WHERE created_at < ?2 AND status = 'pending'),
 		(SELECT COUNT(*) FROM orders WHERE created_at < ?2),
-		(SELECT COUNT(*) FROM carts WHERE updated_at < ?3 AND status = 'active')`,
-		recent, old, dayAgo).Scan(&recentPending, &recentAll, &oldPending, &oldAll, &oldActive)
+		(SELECT COUNT(*) FROM carts WHERE updated_at < ?3 AND status = 'active'),
+		(SELECT COUNT(*) FROM carts WHERE updated_at < ?3 AND status <> 'converted'),
+		(SELECT COUNT(*) FROM carts WHERE updated_at > ?3 AND status = 'abandoned')`,
+		recent, old, dayAgo).Scan(&recentPending, &recentAll, &oldPending, &oldAll, &oldActive, &oldOpen, &recentAbandoned)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,8 +313,12 @@ func TestFillStatusesByAge(t *testing.T) {
 	if recentAll == 0 || oldAll == 0 || rp <= 3*op {
 		t.Errorf("pending share: recent %d/%d, old %d/%d", recentPending, recentAll, oldPending, oldAll)
 	}
-	if oldActive > 0 {
-		t.Errorf("%d carts untouched for a day are still active", oldActive)
+	t.Logf("carts untouched for a day: %d of %d unconverted still active", oldActive, oldOpen)
+	if oldOpen == 0 || oldActive*10 < oldOpen || oldActive*2 > oldOpen {
+		t.Errorf("%d of %d old unconverted carts still active, want 10-50%%", oldActive, oldOpen)
+	}
+	if recentAbandoned > 0 {
+		t.Errorf("%d carts touched within a day are abandoned already", recentAbandoned)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/tenantry/tenantry/internal/central"
@@ -32,6 +33,8 @@ type Service struct {
 	// Schema is what new tenants are migrated to (default: the built-in
 	// store schema).
 	Schema *schema.Set
+
+	unadoptable atomic.Pointer[[]platform.Skipped] // as of the last rescan
 }
 
 // New returns the service and registers its job handlers with the runner.
@@ -501,13 +504,21 @@ func (s *Service) rescan(ctx context.Context) (central.ReconcileResult, error) {
 	// A platform whose list may hold things that are not databases (stray
 	// files) is asked about each new name once, before it is adopted.
 	var accept func(string) bool
+	var rejected []string
 	if pr, ok := s.p.(prober); ok {
-		accept = func(name string) bool { return pr.Probe(ctx, name) == nil }
+		accept = func(name string) bool {
+			if pr.Probe(ctx, name) != nil {
+				rejected = append(rejected, name)
+				return false
+			}
+			return true
+		}
 	}
 	res, err := s.db.Reconcile(ctx, s.p.Name(), seen, accept)
 	if err != nil {
 		return res, err
 	}
+	s.noteUnadoptable(ctx, rejected)
 	for _, name := range append(res.Adopted, res.Reappeared...) {
 		s.readVersion(ctx, name)
 	}

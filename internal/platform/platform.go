@@ -198,3 +198,20 @@ type QueryStat struct {
 type UsageReporter interface {
 	Usage(ctx context.Context, name string) (Usage, error)
 }
+
+// Skipped is an entry in a platform's storage that looks like a tenant
+// database but cannot be adopted, and why: shown to the people who put it
+// there, who otherwise see nothing happen.
+type Skipped struct {
+	File   string // as the platform stores it, e.g. "store_1.db"
+	Reason string // e.g. "not a SQLite database"
+}
+
+// Skipper is implemented by platforms whose storage can hold such entries
+// (the local platform's tenants directory). rejected are the listed names
+// the caller's Probe found not to be databases; the platform says which
+// entries those are and why, besides the entries List left out (bad
+// names, links, anything but a regular file). Sorted by File.
+type Skipper interface {
+	Unadoptable(ctx context.Context, rejected []string) ([]Skipped, error)
+}

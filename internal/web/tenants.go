@@ -91,6 +91,7 @@ func (s *Server) tenantList(c echo.Context, l pages.TenantList) (pages.TenantLis
 		l.Rows = append(l.Rows, s.tenantRow(t))
 	}
 	l.LastScan = s.DB.LastScan(ctx)
+	l.Unadoptable = unadoptableView(s.Lifecycle.Unadoptable())
 	return l, rows, nil
 }
 

@@ -3,7 +3,11 @@
 // format them.
 package pages
 
-import "time"
+import (
+	"time"
+
+	"github.com/tenantry/tenantry/views/components"
+)
 
 // Login is the login form.
 type Login struct {
@@ -65,6 +69,8 @@ type TenantList struct {
 	CreateName  string
 	CreateError string
 	LastScan    time.Time // when the registry was last reconciled with the platform
+	// Files the last rescan found but cannot adopt, with why.
+	Unadoptable []components.UnadoptableFile
 }
 
 // Pages returns the number of pages for the current filter.
