@@ -1,50 +1,16 @@
 package main
 
 import (
-	"database/sql"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/tenantry/tenantry/internal/platform/local/localtest"
+
 	"github.com/chromedp/chromedp"
 )
-
-// badFiles are the files plantBadFiles drops into the tenants directory,
-// with the reason each is refused.
-var badFiles = map[string]string{
-	"store_1.db": "invalid name (use a-z, 0-9 and -, not - first or last)",
-	"x.db":       "not a SQLite database",
-	"y.db":       "a symbolic link (refused)",
-}
-
-// plantBadFiles drops a good SQLite file, dropped.db, and one file of each
-// kind that cannot be adopted into the data directory's tenants/.
-func plantBadFiles(t *testing.T, data string) {
-	t.Helper()
-	dir := filepath.Join(data, "tenants")
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "dropped.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`CREATE TABLE t (x)`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	for name, content := range map[string]string{"store_1.db": "", "x.db": "not a database, only text"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Symlink("dropped.db", filepath.Join(dir, "y.db")); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestTenantsListNotesUnadoptable: tenants list says on stderr which files
 // it could not adopt and why; its JSON on stdout is the same array of
@@ -52,7 +18,7 @@ func plantBadFiles(t *testing.T, data string) {
 func TestTenantsListNotesUnadoptable(t *testing.T) {
 	c := newCLI(t)
 	c.ok("tenants", "create", "store-1")
-	plantBadFiles(t, c.data)
+	localtest.PlantBadFiles(t, filepath.Join(c.data, "tenants"))
 
 	code, out, errs := c.run("", "tenants", "list", "--json")
 	if code != 0 {
@@ -74,18 +40,18 @@ func TestTenantsListNotesUnadoptable(t *testing.T) {
 	if strings.Join(names, ",") != "dropped,store-1" {
 		t.Errorf("tenants %v, want dropped and store-1", names)
 	}
-	for f, reason := range badFiles {
+	for f, reason := range localtest.BadFiles {
 		if want := "tenantry: not adopted: " + f + ": " + reason + "\n"; !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}
 	}
-	if n := strings.Count(errs, "\n"); n != len(badFiles) {
+	if n := strings.Count(errs, "\n"); n != len(localtest.BadFiles) {
 		t.Errorf("stderr has %d lines, want one per bad file:\n%s", n, errs)
 	}
 
 	// The table says the same on stderr; stdout is only the table.
 	code, out, errs = c.run("", "tenants", "list")
-	if code != 0 || strings.Contains(out, "not adopted") || strings.Count(errs, "not adopted") != len(badFiles) {
+	if code != 0 || strings.Contains(out, "not adopted") || strings.Count(errs, "not adopted") != len(localtest.BadFiles) {
 		t.Errorf("tenants list: exit %d\nstdout: %s\nstderr: %s", code, out, errs)
 	}
 }
@@ -99,7 +65,7 @@ func TestBrowserUnadoptableNotice(t *testing.T) {
 	c.env["TENANTRY_PASSWORD"] = testPassword
 	c.ok("users", "add", adminEmail)
 	c.ok("tenants", "create", "store-1")
-	plantBadFiles(t, c.data)
+	localtest.PlantBadFiles(t, filepath.Join(c.data, "tenants"))
 	base := c.serve().URL
 	login(ctx, t, base, adminEmail, testPassword)
 
@@ -110,13 +76,13 @@ func TestBrowserUnadoptableNotice(t *testing.T) {
 			chromedp.WaitVisible(tid("unadoptable-notice")),
 		)
 		files := texts(ctx, t, tid("unadoptable-file"))
-		if len(files) != len(badFiles) {
+		if len(files) != len(localtest.BadFiles) {
 			t.Errorf("%d px: the notice lists %q", width, files)
 		}
 		for _, line := range files {
 			f, _, _ := strings.Cut(line, " ")
-			if reason := badFiles[f]; reason == "" || !strings.Contains(line, reason) {
-				t.Errorf("%d px: %q, want a file of %v with its reason", width, line, badFiles)
+			if reason := localtest.BadFiles[f]; reason == "" || !strings.Contains(line, reason) {
+				t.Errorf("%d px: %q, want a file of %v with its reason", width, line, localtest.BadFiles)
 			}
 		}
 		if n := text(ctx, t, tid("tenant-count")); !strings.HasPrefix(n, "2") {

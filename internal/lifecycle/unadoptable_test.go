@@ -2,7 +2,6 @@ package lifecycle_test
 
 import (
 	"context"
-	"database/sql"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,7 +9,7 @@ import (
 
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/platform"
-	_ "modernc.org/sqlite"
+	"github.com/tenantry/tenantry/internal/platform/local/localtest"
 )
 
 // TestRescanReportsUnadoptable: a rescan adopts a good file dropped into
@@ -23,22 +22,7 @@ func TestRescanReportsUnadoptable(t *testing.T) {
 	if got := e.life.Unadoptable(); got != nil {
 		t.Fatalf("before any rescan: %q", got)
 	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "dropped.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`CREATE TABLE t (x)`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	for name, content := range map[string]string{"store_1.db": "", "x.db": "not a database, only text"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Symlink("dropped.db", filepath.Join(dir, "y.db")); err != nil {
-		t.Fatal(err)
-	}
+	localtest.PlantBadFiles(t, dir)
 
 	res, err := e.life.Rescan(ctx, "")
 	if err != nil {

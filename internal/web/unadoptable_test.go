@@ -1,12 +1,12 @@
 package web_test
 
 import (
-	"database/sql"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tenantry/tenantry/internal/platform/local/localtest"
 
 	"github.com/PuerkitoBio/goquery"
 )
@@ -22,22 +22,7 @@ func TestTenantsPageListsUnadoptableFiles(t *testing.T) {
 	}
 
 	dir := filepath.Join(e.dir, "tenants")
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "dropped.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`CREATE TABLE t (x)`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	for name, content := range map[string]string{"store_1.db": "", "x.db": "not a database, only text"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Symlink("dropped.db", filepath.Join(dir, "y.db")); err != nil {
-		t.Fatal(err)
-	}
+	localtest.PlantBadFiles(t, dir)
 	if res := c.post("/tenants/rescan", nil); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("rescan: %d", res.StatusCode)
 	}
