@@ -146,7 +146,6 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return err
 		}
-		c.Set("token", t)
 		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), tokenKey{}, t)))
 		return next(c)
 	}
@@ -329,7 +328,6 @@ func bind(c echo.Context, v any) error {
 	if len(body) > maxBody {
 		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "The JSON body is over 1 MiB.")
 	}
-	c.Set("body", body)
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -184,7 +184,7 @@ func (s *Server) jobAnswer(c echo.Context, j *fleet.Job, wait time.Duration, rea
 			return err
 		}
 	}
-	if j.State == fleet.JobSucceeded && ready != 0 {
+	if j.State == fleet.JobSucceeded {
 		t, err := s.DB.Tenant(c.Request().Context(), j.Tenant)
 		switch {
 		case err == nil:

@@ -33,7 +33,7 @@ func activityWindow(day string) (from, to string) {
 // checked, a replica only compares strings.
 func (db *DB) ensureActivity(ctx context.Context) error {
 	today := db.now().UTC().Format(fleet.DayLayout)
-	if d, _ := db.activityDay.Load().(string); d == today {
+	if db.windowCurrent(ctx, today) {
 		return nil
 	}
 	err := db.tx(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
@@ -64,6 +64,21 @@ func (db *DB) ensureActivity(ctx context.Context) error {
 	}
 	db.activityDay.Store(today)
 	return nil
+}
+
+// windowCurrent reports whether the stored activity window ends today,
+// moved by this replica or another; it remembers a yes, so that after the
+// first look a replica only compares strings.
+func (db *DB) windowCurrent(ctx context.Context, today string) bool {
+	if d, _ := db.activityDay.Load().(string); d == today {
+		return true
+	}
+	var day string
+	if err := db.db.QueryRowContext(db.lookup(ctx), `SELECT value FROM kv WHERE key = ?`, activityDayKey).Scan(&day); err != nil || day != today {
+		return false
+	}
+	db.activityDay.Store(today)
+	return true
 }
 
 // activityWindowSelect sums the window ?1..?2 per tenant, for the tenants

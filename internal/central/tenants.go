@@ -48,8 +48,8 @@ func (db *DB) Tenant(ctx context.Context, name string) (*fleet.Tenant, error) {
 
 // tenant reads one registry row. It never writes: it is called while a
 // write transaction is open (a refused move reports the row's status), so
-// moving the activity window here would wait on that transaction. Unless
-// this process moved the window today, the row's window figures are
+// moving the activity window here would wait on that transaction. While
+// the stored window does not end today, the row's window figures are
 // summed afresh (at most ActivityDays indexed metrics rows).
 func (db *DB) tenant(ctx context.Context, name string) (*fleet.Tenant, error) {
 	t, err := scanTenant(db.db.QueryRowContext(db.lookup(ctx), `SELECT `+tenantCols+`
@@ -58,7 +58,7 @@ func (db *DB) tenant(ctx context.Context, name string) (*fleet.Tenant, error) {
 		return nil, translate(err, fmt.Sprintf("Tenant %q", name))
 	}
 	today := db.now().UTC().Format(fleet.DayLayout)
-	if d, _ := db.activityDay.Load().(string); d != today {
+	if !db.windowCurrent(ctx, today) {
 		from, to := activityWindow(today)
 		var n, spark string
 		t.Orders30d, t.Revenue30d = 0, 0

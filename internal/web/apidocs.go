@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/api"
@@ -26,7 +27,7 @@ func (s *Server) apiDocRoutes(g *echo.Group) {
 }
 
 func (s *Server) handleAPIDoc(c echo.Context) error {
-	vm, err := apiDoc(api.Document)
+	vm, err := apiReference()
 	if err != nil {
 		return fmt.Errorf("read the OpenAPI document: %w", err)
 	}
@@ -34,6 +35,10 @@ func (s *Server) handleAPIDoc(c echo.Context) error {
 	vm.RateLimit = cmp.Or(s.APIRateLimit, api.DefaultRateLimit)
 	return render(c, http.StatusOK, pages.APIDocPage(s.page(c, "API reference", "api"), vm))
 }
+
+// apiReference is the reference's view model, read once: the document is
+// built into the binary. Callers get a copy and set only its own fields.
+var apiReference = sync.OnceValues(func() (pages.APIDoc, error) { return apiDoc(api.Document) })
 
 type oaDocument struct {
 	Info struct {
