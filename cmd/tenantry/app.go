@@ -58,9 +58,9 @@ func (e *env) open(log *slog.Logger, copts collect.Options) (*app, error) {
 			return nil, err
 		}
 	}
-	db, err := central.Open(e.ctx, e.cfg.CentralURL, e.cfg.CentralToken)
+	db, err := e.openCentral()
 	if err != nil {
-		return nil, fmt.Errorf("open central database: %w", err)
+		return nil, err
 	}
 	p, err := e.platform(db)
 	if err != nil {

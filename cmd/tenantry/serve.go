@@ -154,7 +154,7 @@ func (e *env) serve(args []string) error {
 		return err
 	}
 	cons := &console.Service{DB: a.db, Platform: a.p, Limits: limits, Log: log}
-	rep := reports.New(a.db, nil)
+	rep := reports.New(a.db)
 	apiSrv := api.New(api.Options{DB: a.db, Reports: rep, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, Console: cons, Rollouts: a.rollout,
 		Log: log, RateLimit: *rate, MaxImportBytes: *maxImport << 20, TempDir: uploads})
 	srv := web.New(web.Options{DB: a.db, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, Rollouts: a.rollout, CollectEvery: *every,
@@ -282,7 +282,7 @@ func (e *env) schedule(ctx context.Context, a *app, every time.Duration, shard c
 		return
 	}
 	submit := func() {
-		from, to := collect.DefaultRange(time.Now())
+		from, to := collect.DefaultRange(a.db.Now())
 		_, _, err := a.collect.Submit(ctx, a.jobs, collect.Spec{From: from, To: to, Trigger: "schedule", Actor: "schedule", Shard: shard})
 		if fleet.ErrorCode(err) == fleet.ECONFLICT {
 			a.log.Info("scheduled collection skipped: one is already running")
@@ -290,7 +290,7 @@ func (e *env) schedule(ctx context.Context, a *app, every time.Duration, shard c
 			a.log.Error("scheduled collection", "err", err)
 		}
 	}
-	if last, err := a.db.LastRunOf(ctx, shard.String()); err == nil && (last == nil || time.Since(last.StartedAt) > every) {
+	if last, err := a.db.LastRunOf(ctx, shard.String()); err == nil && (last == nil || a.db.Now().Sub(last.StartedAt) > every) {
 		submit()
 	}
 	t := time.NewTicker(every)

@@ -44,7 +44,7 @@ func (e *env) users(args []string) error {
 
 // openCentral opens the central database alone.
 func (e *env) openCentral() (*central.DB, error) {
-	db, err := central.Open(e.ctx, e.cfg.CentralURL, e.cfg.CentralToken)
+	db, err := central.Open(e.ctx, e.cfg.CentralURL, e.cfg.CentralToken, central.WithClock(e.now))
 	if err != nil {
 		return nil, fmt.Errorf("open central database: %w", err)
 	}
