@@ -117,7 +117,7 @@ func (e *env) demoAdmin(a *app) error {
 		fmt.Fprintf(e.stdout, "demo: users exist already; log in with your account (the first admin is %s)\n", DemoEmail)
 		return nil
 	}
-	password := e.getenv("TENANTRY_PASSWORD")
+	password := e.cfg.Password
 	generated := password == ""
 	if generated {
 		b := make([]byte, 12)

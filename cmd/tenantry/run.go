@@ -89,9 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return usageError{err.Error()}
 	}
 	e := &env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, cfg: cfg, now: time.Now}
-	// TENANTRY_CPUPROFILE=FILE writes a CPU profile of the command, for
-	// finding where a slow collection or rollout spends its time.
-	if path := getenv("TENANTRY_CPUPROFILE"); path != "" {
+	if path := cfg.CPUProfile; path != "" {
 		f, err := os.Create(path)
 		if err != nil {
 			return err

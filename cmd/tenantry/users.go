@@ -255,7 +255,7 @@ func plural(n int64, what string) string {
 // password reads a new password from TENANTRY_PASSWORD, else from a
 // terminal prompt without echo, else from the first line of stdin.
 func (e *env) password() (string, error) {
-	if p := e.getenv("TENANTRY_PASSWORD"); p != "" {
+	if p := e.cfg.Password; p != "" {
 		return p, fleet.ValidatePassword(p)
 	}
 	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
