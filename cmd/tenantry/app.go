@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -35,12 +36,12 @@ type app struct {
 // TENANTRY_LOG_FORMAT and TENANTRY_LOG_LEVEL say otherwise (serve has
 // flags for both). A bad value is reported once and the defaults used.
 func (e *env) logger(level slog.Level) *slog.Logger {
-	lvl, err := telemetry.ParseLevel(envOr(e.getenv, "TENANTRY_LOG_LEVEL", level.String()))
+	lvl, err := telemetry.ParseLevel(cmp.Or(e.cfg.LogLevel, level.String()))
 	if err != nil {
 		fmt.Fprintf(e.stderr, "tenantry: TENANTRY_LOG_LEVEL: %v; using %s\n", err, level)
 		lvl = level
 	}
-	log, err := telemetry.NewLogger(e.stderr, envOr(e.getenv, "TENANTRY_LOG_FORMAT", "text"), lvl)
+	log, err := telemetry.NewLogger(e.stderr, cmp.Or(e.cfg.LogFormat, "text"), lvl)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "tenantry: TENANTRY_LOG_FORMAT: %v; using text\n", err)
 		log, _ = telemetry.NewLogger(e.stderr, "text", lvl)
@@ -58,9 +59,9 @@ func (e *env) open(log *slog.Logger, copts collect.Options) (*app, error) {
 			return nil, err
 		}
 	}
-	db, err := central.Open(e.ctx, e.cfg.CentralURL, e.cfg.CentralToken)
+	db, err := e.openCentral()
 	if err != nil {
-		return nil, fmt.Errorf("open central database: %w", err)
+		return nil, err
 	}
 	p, err := e.platform(db)
 	if err != nil {

@@ -35,7 +35,7 @@ func (e *env) collect(args []string) error {
 	if err != nil {
 		return usageError{fleet.ErrorMessage(err)}
 	}
-	from, to := collect.DefaultRange(time.Now())
+	from, to := collect.DefaultRange(e.now())
 	switch {
 	case *date != "" && (*fromF != "" || *toF != ""):
 		return usagef("use either --date or --from and --to")

@@ -74,7 +74,7 @@ func (e *env) makeFleet(a *app, stores, days int, seed int64) error {
 		e.progress("demo: created %d/%d stores", i+1, len(profiles))
 	}
 	e.progressEnd()
-	now := time.Now().UTC()
+	now := e.now().UTC()
 	var done, orders atomic.Int64
 	g, ctx := errgroup.WithContext(e.ctx)
 	g.SetLimit(2)
@@ -117,7 +117,7 @@ func (e *env) demoAdmin(a *app) error {
 		fmt.Fprintf(e.stdout, "demo: users exist already; log in with your account (the first admin is %s)\n", DemoEmail)
 		return nil
 	}
-	password := e.getenv("TENANTRY_PASSWORD")
+	password := e.cfg.Password
 	generated := password == ""
 	if generated {
 		b := make([]byte, 12)
@@ -138,7 +138,7 @@ func (e *env) demoAdmin(a *app) error {
 
 // demoCollect fills the metrics table with the fleet's whole history.
 func (e *env) demoCollect(a *app, days int) error {
-	_, to := collect.DefaultRange(time.Now())
+	_, to := collect.DefaultRange(e.now())
 	from := to.AddDate(0, 0, -(days - 1))
 	s, err := e.runCollection(a, collect.Spec{From: from, To: to, Trigger: "demo", Actor: "demo"})
 	if err != nil {

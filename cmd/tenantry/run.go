@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"strings"
+	"time"
 
 	"github.com/tenantry/tenantry/internal/config"
 	"github.com/tenantry/tenantry/internal/fleet"
@@ -60,6 +61,9 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	cfg    *config.Config
+	// now is the console's one wall clock, handed to the central
+	// database: what day it is, when things happened.
+	now func() time.Time
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -84,10 +88,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err := cfg.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
-	e := &env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, cfg: cfg}
-	// TENANTRY_CPUPROFILE=FILE writes a CPU profile of the command, for
-	// finding where a slow collection or rollout spends its time.
-	if path := getenv("TENANTRY_CPUPROFILE"); path != "" {
+	e := &env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, cfg: cfg, now: time.Now}
+	if path := cfg.CPUProfile; path != "" {
 		f, err := os.Create(path)
 		if err != nil {
 			return err

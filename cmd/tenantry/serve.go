@@ -1,23 +1,19 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"github.com/tenantry/tenantry/internal/api"
 	"github.com/tenantry/tenantry/internal/reports"
-	"net"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/tenantry/tenantry/internal/collect"
+	"github.com/tenantry/tenantry/internal/config"
 	"github.com/tenantry/tenantry/internal/console"
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/telemetry"
@@ -42,19 +38,6 @@ func uploadDir(data string) (string, error) {
 	return dir, nil
 }
 
-// intEnv reads an integer setting from the environment, def if unset.
-func intEnv(getenv func(string) string, key string, def int) (int, error) {
-	v := getenv(key)
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return def, fmt.Errorf("%s=%q is not a whole number", key, v)
-	}
-	return n, nil
-}
-
 func (e *env) serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
@@ -64,65 +47,28 @@ func (e *env) serve(args []string) error {
 	workers := fs.Int("job-workers", 2, "background jobs run at once")
 	copts := collectOptions(fs)
 	every := fs.Duration("collect-every", time.Hour, "collect yesterday and today this often (0 = never on a schedule)")
-	shardF := fs.String("collect-shard", e.getenv("TENANTRY_COLLECT_SHARD"), "the scheduled collection covers part i of n of the fleet (i/n, 1-based; one replica per part; env TENANTRY_COLLECT_SHARD)")
-	proxies := fs.String("trusted-proxies", e.getenv("TENANTRY_TRUSTED_PROXIES"), "comma-separated addresses or CIDR ranges of the proxies in front of the console whose X-Forwarded-For is believed, such as 127.0.0.1 or 10.0.0.0/8 (env TENANTRY_TRUSTED_PROXIES; default none: the client is the connection's peer)")
-	secure := fs.Bool("secure-cookies", e.getenv("TENANTRY_SECURE_COOKIES") == "1", "mark cookies Secure (behind a TLS proxy; env TENANTRY_SECURE_COOKIES=1)")
-	currency := fs.String("currency", envOr(e.getenv, "TENANTRY_CURRENCY", "USD"), "ISO 4217 code money is shown in; amounts are stored in minor units (env TENANTRY_CURRENCY)")
-	sqlTimeout := fs.String("sql-timeout", envOr(e.getenv, "TENANTRY_SQL_TIMEOUT", console.DefaultTimeout.String()), "SQL console: time limit of a query, for each tenant of a fan-out (env TENANTRY_SQL_TIMEOUT)")
-	sqlMaxRows := fs.String("sql-max-rows", envOr(e.getenv, "TENANTRY_SQL_MAX_ROWS", strconv.Itoa(console.DefaultMaxRows)), "SQL console: rows shown, for each tenant of a fan-out (env TENANTRY_SQL_MAX_ROWS)")
-	opsAddr := fs.String("ops-addr", e.getenv("TENANTRY_OPS_ADDR"), "also serve /healthz, /readyz and /metrics on this address WITHOUT login, for a load balancer's checks and a Prometheus scraper on a private network, never a public one (env TENANTRY_OPS_ADDR; default off). On --addr they need a login or the bearer token in TENANTRY_METRICS_TOKEN")
-	logFormat := fs.String("log-format", envOr(e.getenv, "TENANTRY_LOG_FORMAT", "text"), "log lines on stderr as text or json (env TENANTRY_LOG_FORMAT)")
-	logLevel := fs.String("log-level", envOr(e.getenv, "TENANTRY_LOG_LEVEL", "info"), "least severe log lines written: debug (adds a line per request), info, warn or error (env TENANTRY_LOG_LEVEL)")
-	rateDef, rateErr := intEnv(e.getenv, "TENANTRY_API_RATE_LIMIT", api.DefaultRateLimit)
-	importDef, importErr := intEnv(e.getenv, "TENANTRY_MAX_IMPORT_SIZE", 1024)
-	rate := fs.Int("api-rate-limit", rateDef, "calls an API token may make a minute, counted in the central database across replicas; past it, 429 (env TENANTRY_API_RATE_LIMIT; -1 = no limit)")
-	maxImport := fs.Int64("max-import-size", int64(importDef), "largest SQLite file the API's import takes, in MiB (env TENANTRY_MAX_IMPORT_SIZE)")
+	sc := config.ServeFlags(fs, e.getenv)
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM or SIGINT, how long in-flight requests may take to finish, and then running jobs to stop at a safe point (they resume on the next start)")
 	if _, err := parse(fs, args, e.stderr, "serve [--addr 127.0.0.1:8080]", 0); err != nil {
 		return err
 	}
-	limits, err := sqlLimits(*sqlTimeout, *sqlMaxRows)
-	if err != nil {
-		return err
-	}
-	trusted, err := parseProxies(*proxies)
-	if err != nil {
-		return err
-	}
-	if !currencyCode.MatchString(*currency) {
-		return usagef("--currency %q is not an ISO 4217 code such as USD or EUR", *currency)
+	if err := sc.Validate(); err != nil {
+		return usageError{err.Error()}
 	}
 	if *workers < 1 || *workers > 64 {
 		return usagef("--job-workers must be between 1 and 64")
 	}
-	if err := cmp.Or(rateErr, importErr); err != nil {
-		return usageError{err.Error()}
-	}
-	if *rate == 0 || *rate < -1 {
-		return usagef("--api-rate-limit must be positive (calls a minute), or -1 for no limit")
-	}
-	if *maxImport < 1 {
-		return usagef("--max-import-size must be at least 1 (MiB)")
-	}
 	if *shutdown <= 0 {
 		return usagef("--shutdown-timeout must be positive (30s, 2m)")
 	}
-	lvl, err := telemetry.ParseLevel(*logLevel)
-	if err != nil {
-		return usagef("--log-level %q is not debug, info, warn or error", *logLevel)
-	}
-	log, err := telemetry.NewLogger(e.stderr, *logFormat, lvl)
-	if err != nil {
-		return usagef("--log-format %q is not text or json", *logFormat)
-	}
-	web.TuneGC(e.getenv)
 	if *every < 0 {
 		return usagef("--collect-every must not be negative")
 	}
-	shard, err := collect.ParseShard(*shardF)
+	log, err := telemetry.NewLogger(e.stderr, sc.LogFormat, sc.LogLevel)
 	if err != nil {
-		return usageError{"--collect-shard: " + fleet.ErrorMessage(err)}
+		return err
 	}
+	web.TuneGC(e.getenv)
 	a, err := e.open(log, *copts)
 	if err != nil {
 		return err
@@ -147,19 +93,19 @@ func (e *env) serve(args []string) error {
 	a.jobs.Start(ctx)
 	var background sync.WaitGroup
 	background.Go(func() { e.housekeeping(ctx, a, *rescan) })
-	background.Go(func() { e.schedule(ctx, a, *every, shard) })
+	background.Go(func() { e.schedule(ctx, a, *every, sc.CollectShard) })
 
 	uploads, err := uploadDir(e.cfg.DataDir)
 	if err != nil {
 		return err
 	}
-	cons := &console.Service{DB: a.db, Platform: a.p, Limits: limits, Log: log}
-	rep := reports.New(a.db, nil)
+	cons := &console.Service{DB: a.db, Platform: a.p, Limits: sc.SQL, Log: log}
+	rep := reports.New(a.db)
 	apiSrv := api.New(api.Options{DB: a.db, Reports: rep, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, Console: cons, Rollouts: a.rollout,
-		Log: log, RateLimit: *rate, MaxImportBytes: *maxImport << 20, TempDir: uploads})
+		Log: log, RateLimit: sc.APIRateLimit, MaxImportBytes: sc.MaxImport, TempDir: uploads})
 	srv := web.New(web.Options{DB: a.db, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, Rollouts: a.rollout, CollectEvery: *every,
-		Console: cons, API: apiSrv, APIRateLimit: *rate, Reports: rep, Log: log, Dev: *dev, StaticDir: *staticDir, SecureCookies: *secure, Currency: *currency,
-		Metrics: metrics, MetricsToken: e.getenv("TENANTRY_METRICS_TOKEN"), ShutdownTimeout: *shutdown, TrustedProxies: trusted})
+		Console: cons, API: apiSrv, APIRateLimit: sc.APIRateLimit, Reports: rep, Log: log, Dev: *dev, StaticDir: *staticDir, SecureCookies: sc.SecureCookies, Currency: sc.Currency,
+		Metrics: metrics, MetricsToken: sc.MetricsToken, ShutdownTimeout: *shutdown, TrustedProxies: sc.TrustedProxies})
 	servers, sctx := errgroup.WithContext(ctx)
 	servers.Go(func() error {
 		return srv.Serve(sctx, *addr, func(bound string) {
@@ -167,9 +113,9 @@ func (e *env) serve(args []string) error {
 			log.Info("serving", "addr", bound, "platform", a.p.Name(), "data", e.cfg.DataDir)
 		})
 	})
-	if *opsAddr != "" {
+	if sc.OpsAddr != "" {
 		servers.Go(func() error {
-			return srv.ServeOps(sctx, *opsAddr, func(bound string) {
+			return srv.ServeOps(sctx, sc.OpsAddr, func(bound string) {
 				log.Info("serving /healthz, /readyz and /metrics without login", "addr", bound)
 			})
 		})
@@ -191,59 +137,6 @@ func (e *env) serve(args []string) error {
 		log.Info("stopped")
 	}
 	return err
-}
-
-var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
-
-// parseProxies reads --trusted-proxies: addresses (a host of its own) and
-// CIDR ranges, separated by commas.
-func parseProxies(s string) ([]*net.IPNet, error) {
-	var nets []*net.IPNet
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		if !strings.Contains(f, "/") {
-			ip := net.ParseIP(f)
-			if ip == nil {
-				return nil, usagef("--trusted-proxies: %q is not an IP address or CIDR range (10.0.0.5, 10.0.0.0/8)", f)
-			}
-			bits := 128
-			if ip.To4() != nil {
-				ip, bits = ip.To4(), 32
-			}
-			nets = append(nets, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
-			continue
-		}
-		_, n, err := net.ParseCIDR(f)
-		if err != nil {
-			return nil, usagef("--trusted-proxies: %q is not an IP address or CIDR range (10.0.0.5, 10.0.0.0/8)", f)
-		}
-		nets = append(nets, n)
-	}
-	return nets, nil
-}
-
-// envOr is getenv(key), or def when it is unset.
-// sqlLimits reads the console's limits.
-func sqlLimits(timeout, maxRows string) (console.Limits, error) {
-	t, err := time.ParseDuration(timeout)
-	if err != nil || t <= 0 || t > time.Hour {
-		return console.Limits{}, usagef("--sql-timeout %q is not a duration from 1ms to 1h (5s, 30s, 2m)", timeout)
-	}
-	n, err := strconv.Atoi(maxRows)
-	if err != nil || n < 1 || n > 1_000_000 {
-		return console.Limits{}, usagef("--sql-max-rows %q is not a number from 1 to 1000000", maxRows)
-	}
-	return console.Limits{Timeout: t, MaxRows: n}, nil
-}
-
-func envOr(getenv func(string) string, key, def string) string {
-	if v := getenv(key); v != "" {
-		return v
-	}
-	return def
 }
 
 // housekeeping reconciles the registry and purges expired sessions until
@@ -282,7 +175,7 @@ func (e *env) schedule(ctx context.Context, a *app, every time.Duration, shard c
 		return
 	}
 	submit := func() {
-		from, to := collect.DefaultRange(time.Now())
+		from, to := collect.DefaultRange(a.db.Now())
 		_, _, err := a.collect.Submit(ctx, a.jobs, collect.Spec{From: from, To: to, Trigger: "schedule", Actor: "schedule", Shard: shard})
 		if fleet.ErrorCode(err) == fleet.ECONFLICT {
 			a.log.Info("scheduled collection skipped: one is already running")
@@ -290,7 +183,7 @@ func (e *env) schedule(ctx context.Context, a *app, every time.Duration, shard c
 			a.log.Error("scheduled collection", "err", err)
 		}
 	}
-	if last, err := a.db.LastRunOf(ctx, shard.String()); err == nil && (last == nil || time.Since(last.StartedAt) > every) {
+	if last, err := a.db.LastRunOf(ctx, shard.String()); err == nil && (last == nil || a.db.Now().Sub(last.StartedAt) > every) {
 		submit()
 	}
 	t := time.NewTicker(every)

@@ -44,7 +44,7 @@ func (e *env) users(args []string) error {
 
 // openCentral opens the central database alone.
 func (e *env) openCentral() (*central.DB, error) {
-	db, err := central.Open(e.ctx, e.cfg.CentralURL, e.cfg.CentralToken)
+	db, err := central.Open(e.ctx, e.cfg.CentralURL, e.cfg.CentralToken, central.WithClock(e.now))
 	if err != nil {
 		return nil, fmt.Errorf("open central database: %w", err)
 	}
@@ -255,7 +255,7 @@ func plural(n int64, what string) string {
 // password reads a new password from TENANTRY_PASSWORD, else from a
 // terminal prompt without echo, else from the first line of stdin.
 func (e *env) password() (string, error) {
-	if p := e.getenv("TENANTRY_PASSWORD"); p != "" {
+	if p := e.cfg.Password; p != "" {
 		return p, fleet.ValidatePassword(p)
 	}
 	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {

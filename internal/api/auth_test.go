@@ -24,10 +24,9 @@ func TestTokens(t *testing.T) {
 	if _, err := e.db.RevokeAPIToken(ctx, "old-backend", "admin@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now()
-	e.db.SetNow(func() time.Time { return now.Add(-2 * time.Hour) })
+	e.clock.Set(time.Now().Add(-2 * time.Hour))
 	expired := e.token("temp", fleet.RoleAdmin, time.Hour)
-	e.db.SetNow(time.Now)
+	e.clock.Set(time.Time{})
 
 	u, err := e.db.AddUser(ctx, "admin@example.com", "correct horse battery staple", fleet.RoleAdmin)
 	if err != nil {

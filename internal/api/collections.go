@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/collect"
@@ -30,7 +29,7 @@ func (s *Server) handleCollectionCreate(c echo.Context) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	from, to := collect.DefaultRange(time.Now())
+	from, to := collect.DefaultRange(s.DB.Now())
 	if req.From != "" || req.To != "" {
 		if req.From == "" || req.To == "" {
 			return unprocessable{fleet.Errorf(fleet.EINVALID, "Give both \"from\" and \"to\" (the same day for one day), or neither for yesterday and today.")}

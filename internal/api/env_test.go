@@ -15,6 +15,7 @@ import (
 	"github.com/tenantry/tenantry/internal/api"
 	"github.com/tenantry/tenantry/internal/api/apitest"
 	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/central/centraltest"
 	"github.com/tenantry/tenantry/internal/collect"
 	"github.com/tenantry/tenantry/internal/console"
 	"github.com/tenantry/tenantry/internal/fleet"
@@ -40,6 +41,8 @@ type env struct {
 	ts     *httptest.Server
 	admin  string // an admin token's secret
 	viewer string // a viewer token's secret
+	// clock is the console's clock: the real time until a test sets it.
+	clock *centraltest.Clock
 }
 
 func newEnv(t testing.TB, tweak func(*api.Options)) *env {
@@ -58,7 +61,8 @@ func newEnvOn(t testing.TB, mk func(dir string, db *central.DB) platform.Platfor
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	db, err := central.Open(ctx, "file:"+dir+"/central.db", "")
+	clock := &centraltest.Clock{}
+	db, err := central.Open(ctx, "file:"+dir+"/central.db", "", central.WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +89,7 @@ func newEnvOn(t testing.TB, mk func(dir string, db *central.DB) platform.Platfor
 		runner.Wait()
 		db.Close()
 	})
-	e := &env{t: t, dir: dir, db: db, life: life, runner: runner, api: a, web: w, ts: ts}
+	e := &env{t: t, dir: dir, db: db, life: life, runner: runner, api: a, web: w, ts: ts, clock: clock}
 	e.admin = e.token("backend", fleet.RoleAdmin, 0)
 	e.viewer = e.token("reporting", fleet.RoleViewer, 0)
 	return e

@@ -85,7 +85,7 @@ func New(o Options) *Server {
 		o.Log = slog.Default()
 	}
 	if o.Reports == nil {
-		o.Reports = reports.New(o.DB, nil)
+		o.Reports = reports.New(o.DB)
 	}
 	if o.RateLimit == 0 {
 		o.RateLimit = DefaultRateLimit

@@ -14,7 +14,7 @@ import (
 )
 
 // ActivityDays is the length of the tenant list's business window: the
-// days ending today (UTC, by the console's clock: see SetNow).
+// days ending today (UTC, by the console's clock: see WithClock).
 const ActivityDays = 30
 
 const activityDayKey = "tenant_activity_day"

@@ -175,7 +175,7 @@ func (c *Collector) needsRescan(ctx context.Context) bool {
 	if _, ok := c.p.(fingerprinter); !ok {
 		return true
 	}
-	return time.Since(c.db.LastScan(ctx)) > RescanAfter
+	return c.db.Now().Sub(c.db.LastScan(ctx)) > RescanAfter
 }
 
 func (c *Collector) run(ctx context.Context, run *central.CollectRun, shard Shard, from, to time.Time, progress Progress) (int64, error) {

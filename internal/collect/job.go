@@ -47,7 +47,7 @@ func (c *Collector) Submit(ctx context.Context, runner *jobs.Runner, spec Spec) 
 // API): from and to as YYYY-MM-DD, inclusive, or both empty for yesterday
 // and today (UTC). Days that do not parse are refused and audited too.
 func (c *Collector) SubmitRange(ctx context.Context, runner *jobs.Runner, actor, trigger, from, to string) (*central.CollectRun, *fleet.Job, error) {
-	f, t := DefaultRange(time.Now())
+	f, t := DefaultRange(c.db.Now())
 	var err error
 	if from != "" || to != "" {
 		f, t, err = fleet.ParseRange(from, to)

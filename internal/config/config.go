@@ -1,5 +1,7 @@
-// Package config reads Tenantry's global settings from flags, falling back
-// to environment variables, then to defaults, and validates them.
+// Package config reads Tenantry's settings from flags, falling back to
+// environment variables, then to defaults, and validates them: the global
+// flags every command takes (Flags) and serve's (ServeFlags). Every
+// TENANTRY_* variable is read here, next to the flag it backs.
 package config
 
 import (
@@ -38,6 +40,17 @@ type Config struct {
 	// token it sends.
 	Server string
 	Token  string
+	// LogFormat and LogLevel are TENANTRY_LOG_FORMAT and
+	// TENANTRY_LOG_LEVEL as set ("" when not): how the commands other
+	// than serve log (serve has flags for both, see ServeFlags).
+	LogFormat, LogLevel string
+	// Password is TENANTRY_PASSWORD: a new password for users add and
+	// users passwd, and the demo admin's ("" when not set).
+	Password string
+	// CPUProfile, if set, is a file the command writes a CPU profile to
+	// (TENANTRY_CPUPROFILE), for finding where a slow collection or
+	// rollout spends its time.
+	CPUProfile string
 }
 
 // Platforms are the supported values of --platform.
@@ -65,6 +78,10 @@ func Flags(fs *flag.FlagSet, env func(string) string) *Config {
 	c.CentralToken = env("TENANTRY_CENTRAL_TOKEN")
 	c.SqldAdminKey = env("TENANTRY_SQLD_ADMIN_KEY")
 	c.SqldJWTKeyFile = env("TENANTRY_SQLD_JWT_KEY_FILE")
+	c.LogFormat = env("TENANTRY_LOG_FORMAT")
+	c.LogLevel = env("TENANTRY_LOG_LEVEL")
+	c.Password = env("TENANTRY_PASSWORD")
+	c.CPUProfile = env("TENANTRY_CPUPROFILE")
 	c.TursoOrg = env("TURSO_ORG")
 	c.TursoToken = env("TURSO_API_TOKEN")
 	c.TursoGroup = def("TURSO_GROUP", "default")

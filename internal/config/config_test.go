@@ -46,6 +46,26 @@ func TestDefaultsEnvAndFlags(t *testing.T) {
 	}
 }
 
+// TestEnvOnly: the settings with no flag are read from the environment,
+// "" when unset.
+func TestEnvOnly(t *testing.T) {
+	c, err := parse(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LogFormat != "" || c.LogLevel != "" || c.Password != "" || c.CPUProfile != "" || c.CentralToken != "" {
+		t.Fatalf("unset: %+v", c)
+	}
+	c, err = parse(t, map[string]string{"TENANTRY_LOG_FORMAT": "json", "TENANTRY_LOG_LEVEL": "debug", "TENANTRY_PASSWORD": "pw",
+		"TENANTRY_CPUPROFILE": "/tmp/cpu.out", "TENANTRY_CENTRAL_TOKEN": "tok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LogFormat != "json" || c.LogLevel != "debug" || c.Password != "pw" || c.CPUProfile != "/tmp/cpu.out" || c.CentralToken != "tok" {
+		t.Fatalf("env: %+v", c)
+	}
+}
+
 func TestSqldPublicURL(t *testing.T) {
 	c, err := parse(t, map[string]string{"TENANTRY_SQLD_PUBLIC_URL": "https://{namespace}.env.example.com"})
 	if err != nil || c.SqldPublicURL != "https://{namespace}.env.example.com" {

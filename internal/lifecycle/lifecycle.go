@@ -128,7 +128,7 @@ func (s *Service) clone(ctx context.Context, actor, src, dst string, at time.Tim
 	if caps := s.p.Caps(); !at.IsZero() && !caps.PointInTime {
 		return nil, s.refused(ctx, actor, fleet.JobClone, dst, detail, fleet.Errorf(fleet.EINVALID, "%s", caps.NoPointInTime))
 	}
-	if !at.IsZero() && at.After(time.Now()) {
+	if !at.IsZero() && at.After(s.db.Now()) {
 		return nil, s.refused(ctx, actor, fleet.JobClone, dst, detail, fleet.Errorf(fleet.EINVALID, "The branch point %s is in the future.", at.UTC().Format(time.RFC3339)))
 	}
 	return s.claim(ctx, actor, &fleet.Tenant{Name: dst, Parent: src, BranchedAt: at}, fleet.JobClone, cloneArgs{Source: src, At: at}, once)
@@ -151,7 +151,7 @@ func (s *Service) claim(ctx context.Context, actor string, t *fleet.Tenant, kind
 	if args == nil {
 		b = []byte("{}")
 	}
-	t.Platform, t.Status, t.CreatedAt = s.p.Name(), fleet.StatusCreating, time.Now()
+	t.Platform, t.Status, t.CreatedAt = s.p.Name(), fleet.StatusCreating, s.db.Now()
 	j := &fleet.Job{Kind: kind, Tenant: t.Name, Args: string(b), CreatedBy: actor}
 	if err := s.db.ClaimTenantJob(ctx, t, j, once); err != nil {
 		if errors.Is(err, central.ErrOnceTaken) {
@@ -398,7 +398,7 @@ func (s *Service) runDelete(ctx context.Context, j *fleet.Job, p jobs.Progress) 
 		return nil
 	}
 	p("Updating the registry", 2, 2)
-	archived, now, noJob, empty := fleet.StatusArchived, time.Now(), int64(0), ""
+	archived, now, noJob, empty := fleet.StatusArchived, s.db.Now(), int64(0), ""
 	if err := s.settle(ctx, j.Tenant, central.TenantUpdate{Status: &archived, ArchivedAt: &now, JobID: &noJob,
 		Error: &empty, IfStatus: []string{fleet.StatusDeleting}}); err != nil {
 		return err

@@ -10,8 +10,8 @@ import (
 // TestDashboard compares today with yesterday and the month so far with
 // the same days of the month before (all of February for March 31st).
 func TestDashboard(t *testing.T) {
-	db := openDB(t)
-	s := reports.New(db, clock("2026-03-31"))
+	db, _ := openDB(t, "2026-03-31")
+	s := reports.New(db)
 	ctx := context.Background()
 	d, err := s.Dashboard(ctx)
 	if err != nil {
@@ -64,14 +64,14 @@ func TestDashboard(t *testing.T) {
 
 // TestTenantHistory is a tenant's own 90 days, one per day.
 func TestTenantHistory(t *testing.T) {
-	db := openDB(t)
+	db, _ := openDB(t, "2026-03-31")
 	collect(t, db,
 		m("2026-03-31", "a", 1, 50, 2, 0),
 		m("2026-03-31", "b", 9, 900, 9, 9),
 		m("2026-01-01", "a", 4, 400, 0, 1),
 		m("2025-12-31", "a", 7, 700, 0, 0), // 91 days ago
 	)
-	h, err := reports.New(db, clock("2026-03-31")).TenantHistory(context.Background(), "a")
+	h, err := reports.New(db).TenantHistory(context.Background(), "a")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,21 +18,15 @@ import (
 // generation changes.
 type Service struct {
 	db    *central.DB
-	now   func() time.Time
 	cache Cache
 }
 
-// New returns a service reading db; reports are relative to now's UTC
-// day (now nil: time.Now).
-func New(db *central.DB, now func() time.Time) *Service {
-	if now == nil {
-		now = time.Now
-	}
-	return &Service{db: db, now: now}
-}
+// New returns a service reading db; reports are relative to the UTC day
+// of db's clock.
+func New(db *central.DB) *Service { return &Service{db: db} }
 
 // Today is the current UTC day, which the reports' defaults are relative to.
-func (s *Service) Today() time.Time { return s.now().UTC().Truncate(24 * time.Hour) }
+func (s *Service) Today() time.Time { return s.db.Now().UTC().Truncate(24 * time.Hour) }
 
 func day(t time.Time) string { return t.Format(fleet.DayLayout) }
 

@@ -11,19 +11,23 @@ import (
 	"time"
 
 	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/central/centraltest"
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/reports"
 )
 
-// openDB is a migrated central database of the test's own.
-func openDB(t *testing.T) *central.DB {
+// openDB is a migrated central database of the test's own whose clock
+// stands on the afternoon of today.
+func openDB(t *testing.T, today string) (*central.DB, *centraltest.Clock) {
 	t.Helper()
-	db, err := central.Open(context.Background(), "file:"+filepath.Join(t.TempDir(), "central.db"), "")
+	c := &centraltest.Clock{}
+	c.Set(afternoon(today))
+	db, err := central.Open(context.Background(), "file:"+filepath.Join(t.TempDir(), "central.db"), "", central.WithClock(c.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db
+	return db, c
 }
 
 // collect writes metrics through the collector's own path (rollups and
@@ -48,12 +52,13 @@ func m(date, tenant string, orders, revenue, carts, products int64) fleet.Metric
 	return fleet.Metrics{Date: date, Tenant: tenant, Orders: orders, Revenue: revenue, ActiveCarts: carts, NewProducts: products}
 }
 
-func clock(day string) func() time.Time {
+// afternoon is 15:04:05 UTC on day.
+func afternoon(day string) time.Time {
 	t, err := time.Parse(time.RFC3339, day+"T15:04:05Z")
 	if err != nil {
 		panic(err)
 	}
-	return func() time.Time { return t }
+	return t
 }
 
 func date(s string) time.Time {
@@ -77,13 +82,13 @@ func jsonOf(t *testing.T, v any) string {
 // was collected, sums over the stores of each day; the JSON is the
 // daily-activity page's.
 func TestDailyActivity(t *testing.T) {
-	db := openDB(t)
+	db, _ := openDB(t, "2026-11-20")
 	collect(t, db,
 		m("2026-11-02", "a", 3, 1000, 2, 1),
 		m("2026-11-02", "b", 1, 250, 0, 0),
 		m("2026-11-04", "a", 0, 0, 1, 4),
 	)
-	s := reports.New(db, clock("2026-11-20"))
+	s := reports.New(db)
 	got, err := s.DailyActivity(context.Background(), date("2026-11-01"), date("2026-11-04"))
 	if err != nil {
 		t.Fatal(err)
@@ -109,14 +114,14 @@ func TestDailyActivity(t *testing.T) {
 // stores with a row each day; days without rows are absent, and none is
 // an empty list, not null.
 func TestAverageRevenue(t *testing.T) {
-	db := openDB(t)
+	db, _ := openDB(t, "2026-11-20")
 	collect(t, db,
 		m("2026-11-02", "a", 3, 1000, 0, 0),
 		m("2026-11-02", "b", 1, 1, 0, 0),
 		m("2026-11-02", "c", 0, 0, 0, 0),
 		m("2026-11-03", "a", 1, 7, 0, 0),
 	)
-	s := reports.New(db, clock("2026-11-20"))
+	s := reports.New(db)
 	got, err := s.AverageRevenue(context.Background(), date("2026-11-01"), date("2026-11-30"))
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +143,7 @@ func TestAverageRevenue(t *testing.T) {
 // TestTopStores ranks a month's stores, pages through them, compares with
 // the month before, and links to the next month only once it has begun.
 func TestTopStores(t *testing.T) {
-	db := openDB(t)
+	db, _ := openDB(t, "2026-11-20")
 	collect(t, db,
 		m("2026-10-10", "a", 1, 500, 0, 0),
 		m("2026-10-10", "c", 1, 0, 0, 0),
@@ -147,7 +152,7 @@ func TestTopStores(t *testing.T) {
 		m("2026-11-02", "b", 3, 900, 0, 0),
 		m("2026-11-03", "c", 0, 200, 0, 0),
 	)
-	s := reports.New(db, clock("2026-11-20"))
+	s := reports.New(db)
 	ctx := context.Background()
 	q := reports.TopStoresQuery{Month: date("2026-11-01"), Sort: "revenue", Desc: true, Page: 1, PerPage: 2}
 	got, err := s.TopStores(ctx, q)
@@ -206,7 +211,7 @@ func TestTopStores(t *testing.T) {
 // a row after that day of the month before is left out, the change order
 // follows, and the 31st compares with the whole of a shorter month.
 func TestTopStoresMonthToDate(t *testing.T) {
-	db := openDB(t)
+	db, clk := openDB(t, "2026-03-04")
 	collect(t, db,
 		m("2026-02-03", "a", 1, 100, 0, 0),
 		m("2026-02-28", "a", 1, 100, 0, 0),
@@ -240,7 +245,8 @@ func TestTopStoresMonthToDate(t *testing.T) {
 		// A finished month: the whole month before.
 		{"2026-04-02", "2026-02-28", "change", true, []store{{"a", 200, 100}, {"b", 400, -37.5}, {"c", -1, 0}}},
 	} {
-		s := reports.New(db, clock(tc.today))
+		clk.Set(afternoon(tc.today))
+		s := reports.New(db)
 		r, err := s.TopStores(ctx, reports.TopStoresQuery{Month: date("2026-03-01"), Sort: tc.sort, Desc: tc.desc, Page: 1, PerPage: 2})
 		if err != nil {
 			t.Fatal(err)
@@ -274,9 +280,9 @@ func TestTopStoresMonthToDate(t *testing.T) {
 // TestResultsFollowCollections: a result is kept until a collection
 // changes the metrics, and then the next request sees the change.
 func TestResultsFollowCollections(t *testing.T) {
-	db := openDB(t)
+	db, _ := openDB(t, "2026-11-02")
 	collect(t, db, m("2026-11-02", "a", 1, 100, 0, 0))
-	s := reports.New(db, clock("2026-11-02"))
+	s := reports.New(db)
 	ctx := context.Background()
 	first, err := s.DailyActivity(ctx, date("2026-11-02"), date("2026-11-02"))
 	if err != nil {

@@ -43,19 +43,10 @@ var Expiries = []Expiry{{"30d", "30 days"}, {DefaultExpiry, "90 days"}, {"365d",
 // Service makes, lists and revokes tokens.
 type Service struct {
 	DB *central.DB
-	// Now is the clock for Status (default time.Now).
-	Now func() time.Time
 }
 
 // New returns the service over db.
 func New(db *central.DB) *Service { return &Service{DB: db} }
-
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
 
 // Create makes a token named name with role for expires ("90d", "12h",
 // "never"; "" is DefaultExpiry) and returns its secret, which cannot be
@@ -137,7 +128,7 @@ func Status(t fleet.APIToken, now time.Time) string {
 }
 
 // Status is the token's status now.
-func (s *Service) Status(t fleet.APIToken) string { return Status(t, s.now()) }
+func (s *Service) Status(t fleet.APIToken) string { return Status(t, s.DB.Now()) }
 
 // secretRE matches what looks like a token's secret, even cut short.
 var secretRE = regexp.MustCompile(regexp.QuoteMeta(central.TokenPrefix) + `[A-Za-z0-9_-]{16,}`)

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/central"
@@ -68,7 +67,7 @@ func (s *Server) collectionsPage(c echo.Context, vm pages.Collections) (pages.Co
 		vm.Running = &row
 	}
 	if vm.From == "" {
-		from, to := collect.DefaultRange(time.Now())
+		from, to := collect.DefaultRange(s.DB.Now())
 		vm.From, vm.To = from.AddDate(0, 0, -29).Format(fleet.DayLayout), to.Format(fleet.DayLayout)
 	}
 	return vm, nil

@@ -38,8 +38,8 @@ func (s *Server) reportRoutes(g *echo.Group) {
 	}
 }
 
-// today is the current UTC day.
-func (s *Server) today() time.Time { return s.Now().UTC().Truncate(24 * time.Hour) }
+// today is the current UTC day, by the central database's clock.
+func (s *Server) today() time.Time { return s.Reports.Today() }
 
 func day(t time.Time) string { return t.Format(fleet.DayLayout) }
 

@@ -17,7 +17,6 @@ import (
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/demo"
 	"github.com/tenantry/tenantry/internal/fleet"
-	"github.com/tenantry/tenantry/internal/web"
 )
 
 // loadMetrics writes generated metrics for n stores over days ending on
@@ -415,7 +414,8 @@ func TestTopStoresMonthToDate(t *testing.T) {
 	} {
 		t.Run(tc.today+"/"+tc.month, func(t *testing.T) {
 			today, _ := time.Parse(fleet.DayLayout, tc.today)
-			e := newEnvWith(t, t.TempDir(), nil, func(o *web.Options) { o.Now = func() time.Time { return today.Add(13 * time.Hour) } })
+			e := newEnvWith(t, t.TempDir(), nil, nil)
+			e.clock.Set(today.Add(13 * time.Hour))
 			loadMetrics(t, e.db, 25, 75, today)
 			c := e.login("viewer@example.com")
 			q := "?sort=change&per=100"

@@ -42,7 +42,7 @@ type Options struct {
 	Console   *console.Service
 	Rollouts  *schema.Rollouts
 	// Reports computes the dashboard and the reports (default: a service
-	// reading DB on the clock Now).
+	// reading DB, on its clock).
 	Reports *reports.Service
 	// Accounts manages users (default: over DB).
 	Accounts *accounts.Service
@@ -56,8 +56,6 @@ type Options struct {
 	SecureCookies bool
 	// Currency is the ISO 4217 code money is shown in (default USD).
 	Currency string
-	// Now is the clock (default time.Now); reports are relative to its day.
-	Now func() time.Time
 	// Metrics are served at /metrics and fed by every request (default:
 	// a fresh set reading DB).
 	Metrics *telemetry.Metrics
@@ -106,11 +104,8 @@ func New(o Options) *Server {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
 	if o.Reports == nil {
-		o.Reports = reports.New(o.DB, o.Now)
+		o.Reports = reports.New(o.DB)
 	}
 	if o.Currency == "" {
 		o.Currency = "USD"

@@ -442,7 +442,7 @@ func (s *Server) handleSQLExport(c echo.Context, format string) error {
 	}
 	ctx := c.Request().Context()
 	res := c.Response()
-	name := "query-" + time.Now().UTC().Format("20060102-150405") + "." + format
+	name := "query-" + s.DB.Now().UTC().Format("20060102-150405") + "." + format
 	x := &console.Exporter{W: res, Format: format, Raw: c.FormValue("raw") == "1", Start: func() {
 		if format == "csv" {
 			res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")

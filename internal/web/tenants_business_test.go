@@ -21,7 +21,7 @@ func TestTenantListBusiness(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
 	now := time.Date(2026, 11, 21, 23, 30, 0, 0, time.UTC)
-	e.db.SetNow(func() time.Time { return now })
+	e.clock.Set(now)
 	var seen []central.Observed
 	for _, n := range []string{"alpha", "bravo", "charlie", "delta"} {
 		seen = append(seen, central.Observed{Name: n, URL: "file:/srv/" + n + ".db", SizeBytes: 4096})
@@ -137,7 +137,7 @@ func TestTenantListBusiness(t *testing.T) {
 
 	// Tomorrow the window moves: alpha's first day drops out and
 	// charlie's order of "tomorrow" comes in.
-	now = now.Add(time.Hour) // 00:30 UTC the next day
+	e.clock.Add(time.Hour) // 00:30 UTC the next day
 	list = jsonBody[struct{ Tenants []fleet.Tenant }](t, c.get("/tenants?sort=name", "Accept", "application/json"))
 	got := fmt.Sprint(list.Tenants[0].Orders30d, list.Tenants[2].Orders30d)
 	if got != "4 59" {

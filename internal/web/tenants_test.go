@@ -72,8 +72,7 @@ func TestLogin(t *testing.T) {
 func TestSessionExpires(t *testing.T) {
 	e := newEnv(t)
 	c := e.login("admin@example.com")
-	now := time.Now()
-	e.db.SetNow(func() time.Time { return now.Add(central.SessionIdle + time.Minute) })
+	e.clock.Add(central.SessionIdle + time.Minute)
 	if res := c.get("/"); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("idle session still works: %d", res.StatusCode)
 	}

@@ -24,7 +24,7 @@ func (s *Server) tokenRoutes(g *echo.Group) {
 	t.POST("/:name/revoke", s.handleTokenRevoke)
 }
 
-func (s *Server) tokens() *tokens.Service { return &tokens.Service{DB: s.DB, Now: s.Now} }
+func (s *Server) tokens() *tokens.Service { return tokens.New(s.DB) }
 
 // tokensPage renders "/tokens" with vm's form state and message.
 func (s *Server) tokensPage(c echo.Context, status int, vm pages.Tokens) error {
@@ -33,7 +33,7 @@ func (s *Server) tokensPage(c echo.Context, status int, vm pages.Tokens) error {
 	if err != nil {
 		return err
 	}
-	vm.Now = s.Now()
+	vm.Now = s.DB.Now()
 	for _, t := range ts {
 		vm.Rows = append(vm.Rows, pages.TokenRow{Name: t.Name, Prefix: t.Prefix, Role: t.Role, CreatedBy: t.CreatedBy,
 			CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt, RevokedAt: t.RevokedAt, RevokedBy: t.RevokedBy,

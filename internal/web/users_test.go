@@ -380,10 +380,8 @@ func TestLoginThrottle(t *testing.T) {
 	e := newEnvWith(t, t.TempDir(), schema.Embedded(), func(o *web.Options) {
 		o.TrustedProxies = []*net.IPNet{{IP: net.IPv4(127, 0, 0, 0), Mask: net.CIDRMask(8, 32)}}
 	})
-	var mu sync.Mutex
-	now := time.Now()
-	e.db.SetNow(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	e.clock.Set(time.Now())
+	advance := e.clock.Add
 	try := func(email, pw, addr string) (int, string, string) {
 		t.Helper()
 		c := e.anon()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/central/centraltest"
 	"github.com/tenantry/tenantry/internal/collect"
 	"github.com/tenantry/tenantry/internal/console"
 	"github.com/tenantry/tenantry/internal/fleet"
@@ -39,6 +40,8 @@ type env struct {
 	srv    *web.Server
 	ts     *httptest.Server
 	dir    string // the data directory
+	// clock is the console's clock: the real time until a test sets it.
+	clock *centraltest.Clock
 }
 
 func newEnv(t testing.TB) *env {
@@ -63,7 +66,8 @@ func newEnvSchema(t testing.TB, dir string, set *schema.Set) *env {
 func newEnvWith(t testing.TB, dir string, set *schema.Set, tweak func(*web.Options)) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := central.Open(ctx, "file:"+dir+"/central.db", "")
+	clock := &centraltest.Clock{}
+	db, err := central.Open(ctx, "file:"+dir+"/central.db", "", central.WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +98,7 @@ func newEnvWith(t testing.TB, dir string, set *schema.Set, tweak func(*web.Optio
 			t.Fatal(err)
 		}
 	}
-	return &env{t: t, db: db, life: life, runner: runner, srv: srv, ts: ts, dir: dir}
+	return &env{t: t, db: db, life: life, runner: runner, srv: srv, ts: ts, dir: dir, clock: clock}
 }
 
 // runJobs runs every queued job, as the server's workers would.
