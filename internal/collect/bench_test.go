@@ -69,7 +69,7 @@ func seedRun(b *testing.B, fleetDir, centralPath string, names []string, days []
 			b.Fatal(err)
 		}
 		for _, day := range days {
-			m, err := collect.ReadSeed(ctx, db, name, day)
+			m, err := readSeed(ctx, db, name, day)
 			if err != nil {
 				b.Fatal(err)
 			}

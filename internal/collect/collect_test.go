@@ -131,7 +131,7 @@ func (f *fleetEnv) checkAgainstSeed(from, to time.Time, skip map[string]bool) {
 			f.t.Fatal(err)
 		}
 		for _, day := range fleet.Days(from, to) {
-			want, err := collect.ReadSeed(ctx, tdb, tn.Name, day)
+			want, err := readSeed(ctx, tdb, tn.Name, day)
 			if err != nil {
 				f.t.Fatal(err)
 			}

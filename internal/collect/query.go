@@ -71,14 +71,6 @@ func bounds(from, to time.Time) (lo, hi string) {
 	return from.AddDate(0, 0, -1).Format(fleet.DayLayout), to.AddDate(0, 0, 2).Format(fleet.DayLayout)
 }
 
-// Read returns a store's metrics for every day from..to (inclusive), one
-// entry per day in order, zeros included: averages per store depend on a
-// row for every store and day.
-func Read(ctx context.Context, db *sql.DB, tenant string, from, to time.Time) ([]fleet.Metrics, error) {
-	r, err := readMain(ctx, db, tenant, from, to)
-	return r.metrics, err
-}
-
 // readMain reads a tenant's metrics and schema version in one statement
 // (two for a tenant without goose's table, whose version is 0).
 func readMain(ctx context.Context, db *sql.DB, tenant string, from, to time.Time) (reading, error) {
@@ -158,25 +150,4 @@ func scanMetrics(rows rowScanner, tenant string, from, to time.Time) (reading, e
 		return reading{}, err
 	}
 	return reading{metrics: out, version: version}, nil
-}
-
-// SeedQuery is seed 000's literal per-day query, kept as the reference the
-// tests prove Read against and the baseline the benchmarks beat.
-const SeedQuery = `
-SELECT
-(SELECT COUNT(*) FROM orders
-WHERE DATE(created_at) = DATE(?)) as total_orders,
-(SELECT COALESCE(SUM(total_amount), 0) FROM orders
-WHERE DATE(created_at) = DATE(?)) as total_revenue,
-(SELECT COUNT(*) FROM carts
-WHERE status = 'active'
-AND DATE(updated_at) = DATE(?)) as active_carts,
-(SELECT COUNT(*) FROM products
-WHERE DATE(created_at) = DATE(?)) as new_products`
-
-// ReadSeed runs the seed's query for one day.
-func ReadSeed(ctx context.Context, db *sql.DB, tenant, day string) (fleet.Metrics, error) {
-	m := fleet.Metrics{Date: day, Tenant: tenant}
-	err := db.QueryRowContext(ctx, SeedQuery, day, day, day, day).Scan(&m.Orders, &m.Revenue, &m.ActiveCarts, &m.NewProducts)
-	return m, err
 }

@@ -101,7 +101,7 @@ func buildSqldFleet(b *testing.B, p *sqld.Platform, stores int, day time.Time) [
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := schema.Migrate(ctx, tdb); err != nil {
+	if _, err := schema.Embedded().Apply(ctx, tdb, schema.Embedded().Latest()); err != nil {
 		b.Fatal(err)
 	}
 	d := day.Format(fleet.DayLayout)
@@ -141,7 +141,7 @@ func seedSqld(b *testing.B, p *sqld.Platform, srv *sqldtest.Server, db *central.
 		if err != nil {
 			b.Fatal(err)
 		}
-		m, err := collect.ReadSeed(ctx, tdb, name, day)
+		m, err := readSeed(ctx, tdb, name, day)
 		if err != nil {
 			b.Fatal(err)
 		}
