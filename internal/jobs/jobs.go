@@ -87,16 +87,6 @@ func (r *Runner) Kinds() []string {
 	return slices.Sorted(maps.Keys(r.handlers))
 }
 
-// Submit queues a job and wakes the workers.
-func (r *Runner) Submit(ctx context.Context, j *fleet.Job) (int64, error) {
-	id, err := r.db.InsertJob(ctx, j)
-	if err != nil {
-		return 0, err
-	}
-	r.Wake()
-	return id, nil
-}
-
 // Wake tells idle workers to look for work now.
 func (r *Runner) Wake() {
 	select {
