@@ -188,7 +188,7 @@ func TestFailedMigrationRollsBackAlone(t *testing.T) {
 		"00003_cart_owner.sql":  "-- +goose Up\nALTER TABLE carts ADD COLUMN owner TEXT;\nALTER TABLE carts ADD COLUMN total INTEGER;\n",
 	})
 	db := plainDB(t, filepath.Join(t.TempDir(), "t.db"))
-	if _, err := schema.Migrate(ctx, db); err != nil {
+	if _, err := schema.Embedded().Apply(ctx, db, schema.Embedded().Latest()); err != nil {
 		t.Fatal(err)
 	}
 	exec(t, db, `ALTER TABLE carts ADD COLUMN total INTEGER`) // drift: 00003's second statement will fail
