@@ -181,14 +181,6 @@ func (db *DB) FinishRun(ctx context.Context, id int64, tenants int64, errMsg str
 	return err
 }
 
-// FailStaleRuns marks runs left "running" by a job that no longer runs.
-func (db *DB) FailStaleRuns(ctx context.Context) error {
-	_, err := db.db.ExecContext(ctx, `UPDATE collection_runs SET state = ?, error = 'interrupted', finished_at = ?
-		WHERE state = ? AND job_id NOT IN (SELECT id FROM jobs WHERE state IN (?, ?))`,
-		RunFailed, ts(db.now()), RunRunning, fleet.JobQueued, fleet.JobRunning)
-	return err
-}
-
 // CollectRunByID returns one run.
 func (db *DB) CollectRunByID(ctx context.Context, id int64) (*CollectRun, error) {
 	r, err := scanRun(db.db.QueryRowContext(ctx, `SELECT `+runCols+` FROM collection_runs WHERE id = ?`, id))
