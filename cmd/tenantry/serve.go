@@ -225,7 +225,6 @@ func parseProxies(s string) ([]*net.IPNet, error) {
 	return nets, nil
 }
 
-// envOr is getenv(key), or def when it is unset.
 // sqlLimits reads the console's limits.
 func sqlLimits(timeout, maxRows string) (console.Limits, error) {
 	t, err := time.ParseDuration(timeout)
@@ -239,6 +238,7 @@ func sqlLimits(timeout, maxRows string) (console.Limits, error) {
 	return console.Limits{Timeout: t, MaxRows: n}, nil
 }
 
+// envOr is getenv(key), or def when it is unset.
 func envOr(getenv func(string) string, key, def string) string {
 	if v := getenv(key); v != "" {
 		return v

@@ -41,7 +41,11 @@ type Handler struct {
 // one runner can tell a sibling at work from one that stopped.
 var live sync.Map
 
-// MaxAttempts is how often a job is tried before it fails for good.
+// MaxAttempts bounds the runs of a job whose runner keeps dying under it
+// (a crash, a kill, a stall that lost the lease): the claim after the
+// last fails the job for good, and its GiveUp cleans up. A handler's
+// error fails the job at once, with no retry; a run handed back at a
+// shutdown or a lapsing lease uses up no attempt but the first.
 const MaxAttempts = 3
 
 // Runner claims and runs jobs.
