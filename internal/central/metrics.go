@@ -302,7 +302,7 @@ func (d *dayTotals) add(m fleet.Metrics, sign int64) {
 type monthKey struct{ month, tenant string }
 
 // WriteCollectBatch writes one batch in one transaction. Metrics are
-// upserted idempotently (the seed's ON CONFLICT … DO UPDATE; unchanged
+// upserted idempotently (seed 000's ON CONFLICT … DO UPDATE; unchanged
 // rows are not rewritten), and the daily and monthly rollups move by
 // exactly the difference between the old and the new rows, so they always
 // equal sums over the metrics table. It returns the metrics rows changed.

@@ -14,18 +14,19 @@ import (
 // metricsQuery reads a store's daily numbers for a range of days in one
 // statement: each table once, through its index, grouped by day.
 //
-// The seed wraps the column in DATE(), which no index can serve. Here the
-// index narrows first, to texts from the day before the range to two days
-// after it: a timestamp with a UTC offset (SQLite accepts at most ±14:59)
-// can fall on a neighbouring day once DATE() converts it to UTC, but never
-// two days away. DATE() then decides on the survivors, so the numbers are
-// the seed's for every text DATE() reads. Two more index ranges, empty in
+// Seed 000's query (the article Tenantry's metrics follow) wraps the
+// column in DATE(), which no index can serve. Here the index narrows
+// first, to texts from the day before the range to two days after it: a
+// timestamp with a UTC offset (SQLite accepts at most ±14:59) can fall on
+// a neighbouring day once DATE() converts it to UTC, but never two days
+// away. DATE() then decides on the survivors, so the numbers are
+// seed 000's for every text DATE() reads. Two more index ranges, empty in
 // a sane database, keep the rare values that sort outside any date text:
 // numbers (julian days: the TIMESTAMP columns' numeric affinity turns
 // number-like text into numbers, which sort before all text) and text that
 // sorts after the digits ('now'). NULLs match no range, and count for no
-// day, as in the seed. A day's group exists only if it has rows, so its
-// sum is never NULL.
+// day, as in seed 000's query. A day's group exists only if it has rows,
+// so its sum is never NULL.
 const metricsQuery = `
 SELECT 'o', DATE(created_at) AS d, count(*), sum(total_amount) FROM %[1]sorders
  WHERE (created_at >= ?1 AND created_at < ?2) OR created_at < '0000-' OR created_at >= ':'
@@ -42,8 +43,8 @@ SELECT 'p', DATE(created_at) AS d, count(*), 0 FROM %[1]sproducts
 
 // versionArm adds the tenant's schema version (goose's table) to the
 // metrics query as one more row, so that the registry's mirror costs no
-// statement of its own. A tenant without goose's table fails it with
-// errNoVersionTable and is read by the query without it.
+// statement of its own. On a tenant without goose's table the statement
+// fails ("no such table"), and the query is run again without it.
 const versionArm = `
 UNION ALL
 SELECT 'v', NULL, (SELECT coalesce(max(version_id), 0) FROM %[1]s` + schema.VersionTable + ` WHERE is_applied), 0`

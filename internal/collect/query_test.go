@@ -100,7 +100,7 @@ func oddTimestamp(r *rand.Rand, t time.Time) any {
 }
 
 // TestReadEqualsSeed is the property: on generated stores with every kind
-// of timestamp text, Read returns, for every day, exactly what the seed's
+// of timestamp text, Read returns, for every day, exactly what seed 000's
 // literal query returns.
 func TestReadEqualsSeed(t *testing.T) {
 	dir := t.TempDir()

@@ -281,7 +281,7 @@ func TestCloneKeepsSourceVersionAndParent(t *testing.T) {
 
 func TestImportBaselinesPlainSQLite(t *testing.T) {
 	e := newEnv(t)
-	// A store database made by plain SQLite with the seed's schema and data.
+	// A store database made by plain SQLite with seed 000's schema and data.
 	src := filepath.Join(t.TempDir(), "plain.db")
 	p2, _ := local.New(t.TempDir())
 	if _, err := p2.Create(t.Context(), "plain"); err != nil {

@@ -77,7 +77,7 @@ func exec(t testing.TB, db *sql.DB, stmts ...string) {
 	}
 }
 
-// seedSchema is the seed's store schema as a user would have made it by
+// seedSchema is seed 000's store schema as a user would have made it by
 // hand, without IF NOT EXISTS and without goose.
 var seedSchema = []string{
 	`CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price INTEGER NOT NULL, description TEXT,
