@@ -205,7 +205,7 @@ func TestCLIHelp(t *testing.T) {
 func TestAdoptAndMissing(t *testing.T) {
 	c := newCLI(t)
 	c.ok("tenants", "create", "store-1")
-	// A database made by plain SQLite with the seed's schema.
+	// A database made by plain SQLite with seed 000's schema.
 	src := filepath.Join(t.TempDir(), "x.db")
 	u, _ := tenantdb.FileURL(src, false)
 	db, _ := tenantdb.Open(u)

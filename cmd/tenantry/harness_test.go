@@ -118,3 +118,19 @@ func pageCSRF(t testing.TB, client *http.Client, base string) string {
 	}
 	return string(m[1])
 }
+
+// stage runs one stage of a scenario test as a subtest, so that a failure
+// names what broke. The stages share the scenario's setup and build on
+// one another in order: a stage that stops (t.Fatal) ends the scenario,
+// one that only reports errors lets the later stages go on.
+func stage(t *testing.T, name string, f func(t *testing.T)) {
+	t.Helper()
+	finished := false
+	t.Run(name, func(t *testing.T) {
+		f(t)
+		finished = true
+	})
+	if !finished {
+		t.FailNow()
+	}
+}

@@ -85,7 +85,7 @@ func TestCLIMigrate(t *testing.T) {
 	for _, n := range []string{"store-a", "store-b", "store-c"} {
 		c.ok("tenants", "create", n)
 	}
-	// A database made by plain SQLite with the seed's schema, dropped in.
+	// A database made by plain SQLite with seed 000's schema, dropped in.
 	plain, err := sql.Open("sqlite", "file:"+filepath.Join(c.data, "tenants", "plain.db"))
 	if err != nil {
 		t.Fatal(err)

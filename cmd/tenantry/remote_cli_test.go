@@ -118,7 +118,7 @@ func TestCLITurso(t *testing.T) {
 	t.Cleanup(func() { tursoHook = prev })
 	c := newCLI(t)
 	c.env = map[string]string{"TENANTRY_PLATFORM": "turso", "TURSO_ORG": api.Org, "TURSO_API_TOKEN": api.Token, "TURSO_GROUP": api.Group, "TURSO_API_URL": api.URL}
-	api.AddSchemaDatabase("parent-schema") // the seed skips schema databases, and so do we
+	api.AddSchemaDatabase("parent-schema") // seed 000 skips schema databases, and so do we
 
 	created := decode[tenantJSON](t, c.ok("tenants", "create", "store-1", "--json"))
 	if created.Status != "ready" || created.SchemaVersion != 1 || !strings.Contains(created.URL, api.Hostname("store-1")) {

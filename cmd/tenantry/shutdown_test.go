@@ -215,190 +215,204 @@ func TestGracefulShutdown(t *testing.T) {
 		"--log-format", "json", "--log-level", "debug", "--ops-addr", "127.0.0.1:0")
 	ops := srv.opsURL(t)
 	web := loginAs(t, srv.URL, DemoEmail, "crash-test-password")
-	if res := web.post("/collections", url.Values{"from": {from}, "to": {to}}); res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("collect now: %d", res.StatusCode)
-	}
 	cdb := openCentralDir(t, data)
 	defer cdb.Close()
-	var jobID int64
-	deadline := time.Now().Add(time.Minute)
-	for {
-		var state string
-		err := cdb.QueryRow(`SELECT id, state FROM jobs WHERE kind = 'metrics.collect' ORDER BY id DESC LIMIT 1`).Scan(&jobID, &state)
-		if err == nil && state == "running" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the collection did not start: job %d %q %v", jobID, state, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	// The scraper's view, on the ops address without login: the queue
-	// holds the running collection.
-	res, err := http.Get(ops + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if !strings.Contains(string(b), `tenantry_jobs{kind="metrics.collect",state="running"} 1`) {
-		t.Errorf("ops /metrics while collecting:\n%s", b)
-	}
-	// Interrupt it between batches: the first committed, the rest to do.
-	results := func() (n int) {
+	var jobID int64 // the collection's
+	var logs string // serve's, up to its exit after SIGTERM
+	// results counts the tenants the collection has committed.
+	results := func(t *testing.T) (n int) {
 		t.Helper()
 		if err := cdb.QueryRow(`SELECT count(*) FROM collection_results WHERE run_id = (SELECT id FROM collection_runs WHERE job_id = ?)`, jobID).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
 	}
-	for results() < 250 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the collection's first batch was not written within a minute\n%s", srv.stderr)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 
-	// The slow request: a query that counts to three million, seconds of
-	// work in the SQL console.
-	type answer struct {
-		status int
-		body   string
-		at     time.Time
-		err    error
+	if res := web.post("/collections", url.Values{"from": {from}, "to": {to}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("collect now: %d", res.StatusCode)
 	}
-	answered := make(chan answer, 1)
-	go func() {
-		q := url.Values{"scope": {"tenant"}, "tenant": {first}, "run": {"1"},
-			"sql": {`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) SELECT count(*) AS counted FROM n`}}
-		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/sql?"+q.Encode(), nil)
-		req.Header.Set("Accept", "application/json")
-		res, err := web.http.Do(req)
+	stage(t, "a year's collection runs and commits its first batch", func(t *testing.T) {
+		deadline := time.Now().Add(time.Minute)
+		for {
+			var state string
+			err := cdb.QueryRow(`SELECT id, state FROM jobs WHERE kind = 'metrics.collect' ORDER BY id DESC LIMIT 1`).Scan(&jobID, &state)
+			if err == nil && state == "running" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the collection did not start: job %d %q %v", jobID, state, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		// The scraper's view, on the ops address without login: the queue
+		// holds the running collection.
+		res, err := http.Get(ops + "/metrics")
 		if err != nil {
-			answered <- answer{err: err, at: time.Now()}
-			return
+			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		answered <- answer{status: res.StatusCode, body: string(b), at: time.Now()}
-	}()
-	time.Sleep(200 * time.Millisecond)
+		if !strings.Contains(string(b), `tenantry_jobs{kind="metrics.collect",state="running"} 1`) {
+			t.Errorf("ops /metrics while collecting:\n%s", b)
+		}
+		for results(t) < 250 {
+			if time.Now().After(deadline) {
+				t.Fatalf("the collection's first batch was not written within a minute\n%s", srv.stderr)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
 
-	sigAt := time.Now()
-	code, took := srv.terminate(t)
-	a := <-answered
-	logs := srv.stderr.String()
-	if a.err != nil || a.status != http.StatusOK || !strings.Contains(a.body, "3000000") {
-		t.Fatalf("the request in flight at SIGTERM: %v %d %s\n%s", a.err, a.status, a.body, logs)
-	}
-	if !a.at.After(sigAt) {
-		t.Fatalf("the slow request was answered %v before SIGTERM: it was not in flight", sigAt.Sub(a.at))
-	}
-	if code != 0 {
-		t.Fatalf("serve exited %d after SIGTERM\n%s", code, logs)
-	}
-	if _, err := http.Get(ops + "/healthz"); err == nil {
-		t.Error("the ops address still answers after the shutdown")
-	}
-	// Prompt: the request's remaining time, not the collection's.
-	if took > a.at.Sub(sigAt)+10*time.Second {
-		t.Errorf("serve took %v to exit, the request only %v", took, a.at.Sub(sigAt))
-	}
-	t.Logf("SIGTERM: in-flight request answered after %v more, process exited 0 after %v", a.at.Sub(sigAt).Round(time.Millisecond), took.Round(time.Millisecond))
+	stage(t, "SIGTERM lets the slow request finish and exits 0, without waiting for the collection", func(t *testing.T) {
+		// The slow request: a query that counts to three million, seconds of
+		// work in the SQL console.
+		type answer struct {
+			status int
+			body   string
+			at     time.Time
+			err    error
+		}
+		answered := make(chan answer, 1)
+		go func() {
+			q := url.Values{"scope": {"tenant"}, "tenant": {first}, "run": {"1"},
+				"sql": {`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) SELECT count(*) AS counted FROM n`}}
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/sql?"+q.Encode(), nil)
+			req.Header.Set("Accept", "application/json")
+			res, err := web.http.Do(req)
+			if err != nil {
+				answered <- answer{err: err, at: time.Now()}
+				return
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			answered <- answer{status: res.StatusCode, body: string(b), at: time.Now()}
+		}()
+		time.Sleep(200 * time.Millisecond)
 
-	var state, step string
-	var attempts, done, total int64
-	if err := cdb.QueryRow(`SELECT state, step, attempts, done, total FROM jobs WHERE id = ?`, jobID).Scan(&state, &step, &attempts, &done, &total); err != nil {
-		t.Fatal(err)
-	}
-	var runState string
-	if err := cdb.QueryRow(`SELECT state FROM collection_runs WHERE job_id = ?`, jobID).Scan(&runState); err != nil {
-		t.Fatal(err)
-	}
-	collected := results()
-	t.Logf("after SIGTERM: job %s (%q, attempt %d, %d/%d done), run %s with %d of 403 tenants' results", state, step, attempts, done, total, runState, collected)
-	if state != "queued" || runState != "running" || attempts != 1 {
-		t.Fatalf("the interrupted collection: job %s, attempts %d, run %s; want it queued to resume, its run open\n%s", state, attempts, runState, logs)
-	}
-	if collected >= 403 {
-		t.Fatalf("the collection had finished reading every tenant at SIGTERM; the test proves too little")
-	}
+		sigAt := time.Now()
+		code, took := srv.terminate(t)
+		a := <-answered
+		logs = srv.stderr.String()
+		if a.err != nil || a.status != http.StatusOK || !strings.Contains(a.body, "3000000") {
+			t.Fatalf("the request in flight at SIGTERM: %v %d %s\n%s", a.err, a.status, a.body, logs)
+		}
+		if !a.at.After(sigAt) {
+			t.Fatalf("the slow request was answered %v before SIGTERM: it was not in flight", sigAt.Sub(a.at))
+		}
+		if code != 0 {
+			t.Fatalf("serve exited %d after SIGTERM\n%s", code, logs)
+		}
+		if _, err := http.Get(ops + "/healthz"); err == nil {
+			t.Error("the ops address still answers after the shutdown")
+		}
+		// Prompt: the request's remaining time, not the collection's.
+		if took > a.at.Sub(sigAt)+10*time.Second {
+			t.Errorf("serve took %v to exit, the request only %v", took, a.at.Sub(sigAt))
+		}
+		t.Logf("SIGTERM: in-flight request answered after %v more, process exited 0 after %v", a.at.Sub(sigAt).Round(time.Millisecond), took.Round(time.Millisecond))
+	})
+
+	stage(t, "the interrupted collection is queued to resume, its run still open", func(t *testing.T) {
+		var state, step string
+		var attempts, done, total int64
+		if err := cdb.QueryRow(`SELECT state, step, attempts, done, total FROM jobs WHERE id = ?`, jobID).Scan(&state, &step, &attempts, &done, &total); err != nil {
+			t.Fatal(err)
+		}
+		var runState string
+		if err := cdb.QueryRow(`SELECT state FROM collection_runs WHERE job_id = ?`, jobID).Scan(&runState); err != nil {
+			t.Fatal(err)
+		}
+		collected := results(t)
+		t.Logf("after SIGTERM: job %s (%q, attempt %d, %d/%d done), run %s with %d of 403 tenants' results", state, step, attempts, done, total, runState, collected)
+		if state != "queued" || runState != "running" || attempts != 1 {
+			t.Fatalf("the interrupted collection: job %s, attempts %d, run %s; want it queued to resume, its run open\n%s", state, attempts, runState, logs)
+		}
+		if collected >= 403 {
+			t.Fatalf("the collection had finished reading every tenant at SIGTERM; the test proves too little")
+		}
+	})
 
 	// The logs: one JSON object per line; the shutdown, the interrupted
 	// job with its id and kind, and the slow request's own line.
-	var sawShutdown, sawJob, sawRequest bool
-	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line is not JSON: %q", line)
+	stage(t, "the logs are JSON lines that tell of the shutdown, the job and the request", func(t *testing.T) {
+		var sawShutdown, sawJob, sawRequest bool
+		for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(line), &m); err != nil {
+				t.Fatalf("log line is not JSON: %q", line)
+			}
+			switch {
+			case strings.HasPrefix(fmt.Sprint(m["msg"]), "shutting down"):
+				sawShutdown = true
+			case m["msg"] == "job interrupted; it resumes on the next start":
+				sawJob = m["job"] == float64(jobID) && m["kind"] == "metrics.collect"
+			case m["msg"] == "request" && m["route"] == "/sql":
+				sawRequest = m["status"] == 200.0 && m["request_id"] != ""
+			}
 		}
-		switch {
-		case strings.HasPrefix(fmt.Sprint(m["msg"]), "shutting down"):
-			sawShutdown = true
-		case m["msg"] == "job interrupted; it resumes on the next start":
-			sawJob = m["job"] == float64(jobID) && m["kind"] == "metrics.collect"
-		case m["msg"] == "request" && m["route"] == "/sql":
-			sawRequest = m["status"] == 200.0 && m["request_id"] != ""
+		if !sawShutdown || !sawJob || !sawRequest {
+			t.Errorf("logs: shutdown %v, interrupted job %v, slow request %v\n%s", sawShutdown, sawJob, sawRequest, logs)
 		}
-	}
-	if !sawShutdown || !sawJob || !sawRequest {
-		t.Errorf("logs: shutdown %v, interrupted job %v, slow request %v\n%s", sawShutdown, sawJob, sawRequest, logs)
-	}
+	})
 
 	phase("stopped")
-	// The next start resumes the collection at once and finishes it.
-	srv = startServe(t, bin, data, "--collect-every", "0")
-	deadline = time.Now().Add(2 * time.Minute)
-	for {
-		if err := cdb.QueryRow(`SELECT state FROM jobs WHERE id = ?`, jobID).Scan(&state); err != nil {
+	stage(t, "the next start resumes the collection at once and finishes it", func(t *testing.T) {
+		var state, runState string
+		restarted := startServe(t, bin, data, "--collect-every", "0")
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			if err := cdb.QueryRow(`SELECT state FROM jobs WHERE id = ?`, jobID).Scan(&state); err != nil {
+				t.Fatal(err)
+			}
+			if state == "succeeded" || state == "failed" || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if code, _ := restarted.terminate(t); code != 0 || state != "succeeded" {
+			t.Fatalf("after the restart: job %s, serve exited %d\n%s", state, code, restarted.stderr)
+		}
+		var tenants, ok, failed, skipped int64
+		if err := cdb.QueryRow(`SELECT state, tenants, ok, failed, skipped FROM collection_runs WHERE job_id = ?`, jobID).
+			Scan(&runState, &tenants, &ok, &failed, &skipped); err != nil {
 			t.Fatal(err)
 		}
-		if state == "succeeded" || state == "failed" || time.Now().After(deadline) {
-			break
+		// The tenants the first attempt committed are not read again.
+		if runState != "succeeded" || tenants != 403 || ok+skipped != tenants || failed != 0 || skipped < 250 {
+			t.Fatalf("resumed run: %s, %d tenants, %d ok, %d failed, %d skipped", runState, tenants, ok, failed, skipped)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if code, _ := srv.terminate(t); code != 0 || state != "succeeded" {
-		t.Fatalf("after the restart: job %s, serve exited %d\n%s", state, code, srv.stderr)
-	}
-	var tenants, ok, failed, skipped int64
-	if err := cdb.QueryRow(`SELECT state, tenants, ok, failed, skipped FROM collection_runs WHERE job_id = ?`, jobID).
-		Scan(&runState, &tenants, &ok, &failed, &skipped); err != nil {
-		t.Fatal(err)
-	}
-	// The tenants the first attempt committed are not read again.
-	if runState != "succeeded" || tenants != 403 || ok+skipped != tenants || failed != 0 || skipped < 250 {
-		t.Fatalf("resumed run: %s, %d tenants, %d ok, %d failed, %d skipped", runState, tenants, ok, failed, skipped)
-	}
+	})
 
 	phase("resumed")
 	binRun(t, bin, control, "collect", "--from", from, "--to", to)
 	phase("control collected")
-	ctl := openCentralDir(t, control)
-	defer ctl.Close()
-	// The metrics table's size and the rollups the collection writes with
-	// it, row for row: each tenant's months and the fleet's days. (Reading
-	// the 147,000 metrics rows themselves would take a minute under the
-	// race detector; TestKillMidCollection compares them one by one.)
-	for _, q := range []string{
-		`SELECT count(*) FROM metrics`,
-		`SELECT * FROM metrics_daily ORDER BY date`,
-		`SELECT * FROM metrics_monthly ORDER BY month, database_name`,
-	} {
-		got, want := tableRows(t, cdb, q), tableRows(t, ctl, q)
-		if n, _ := strconv.Atoi(want[0]); strings.HasSuffix(q, "FROM metrics") && n < 403*365 {
-			t.Fatalf("the uninterrupted run wrote %s metrics rows, want a year of 403 tenants", want[0])
-		}
-		if len(got) != len(want) {
-			t.Errorf("%s: %d rows after the shutdown, %d uninterrupted", q, len(got), len(want))
-		}
-		for i := range min(len(got), len(want)) {
-			if got[i] != want[i] {
-				t.Errorf("%s: row %d is %s after the shutdown, %s uninterrupted", q, i, got[i], want[i])
-				break
+	stage(t, "the metrics equal an uninterrupted collection's", func(t *testing.T) {
+		ctl := openCentralDir(t, control)
+		defer ctl.Close()
+		// The metrics table's size and the rollups the collection writes with
+		// it, row for row: each tenant's months and the fleet's days. (Reading
+		// the 147,000 metrics rows themselves would take a minute under the
+		// race detector; TestKillMidCollection compares them one by one.)
+		for _, q := range []string{
+			`SELECT count(*) FROM metrics`,
+			`SELECT * FROM metrics_daily ORDER BY date`,
+			`SELECT * FROM metrics_monthly ORDER BY month, database_name`,
+		} {
+			got, want := tableRows(t, cdb, q), tableRows(t, ctl, q)
+			if n, _ := strconv.Atoi(want[0]); strings.HasSuffix(q, "FROM metrics") && n < 403*365 {
+				t.Fatalf("the uninterrupted run wrote %s metrics rows, want a year of 403 tenants", want[0])
+			}
+			if len(got) != len(want) {
+				t.Errorf("%s: %d rows after the shutdown, %d uninterrupted", q, len(got), len(want))
+			}
+			for i := range min(len(got), len(want)) {
+				if got[i] != want[i] {
+					t.Errorf("%s: row %d is %s after the shutdown, %s uninterrupted", q, i, got[i], want[i])
+					break
+				}
 			}
 		}
-	}
+	})
 	phase("compared")
 }
 

@@ -139,8 +139,8 @@ func (db *DB) migrate(ctx context.Context) error {
 // Close closes the database.
 func (db *DB) Close() error { return db.db.Close() }
 
-// SQL exposes the handle for packages that own their own tables
-// (collection, metrics) and for tests.
+// SQL exposes the handle to tests, which plant and inspect rows behind
+// the methods' backs; the code itself goes through the methods.
 func (db *DB) SQL() *sql.DB { return db.db }
 
 // Ping checks that the database answers a query (over HTTP, Ping alone

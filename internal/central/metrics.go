@@ -181,14 +181,6 @@ func (db *DB) FinishRun(ctx context.Context, id int64, tenants int64, errMsg str
 	return err
 }
 
-// FailStaleRuns marks runs left "running" by a job that no longer runs.
-func (db *DB) FailStaleRuns(ctx context.Context) error {
-	_, err := db.db.ExecContext(ctx, `UPDATE collection_runs SET state = ?, error = 'interrupted', finished_at = ?
-		WHERE state = ? AND job_id NOT IN (SELECT id FROM jobs WHERE state IN (?, ?))`,
-		RunFailed, ts(db.now()), RunRunning, fleet.JobQueued, fleet.JobRunning)
-	return err
-}
-
 // CollectRunByID returns one run.
 func (db *DB) CollectRunByID(ctx context.Context, id int64) (*CollectRun, error) {
 	r, err := scanRun(db.db.QueryRowContext(ctx, `SELECT `+runCols+` FROM collection_runs WHERE id = ?`, id))
@@ -310,7 +302,7 @@ func (d *dayTotals) add(m fleet.Metrics, sign int64) {
 type monthKey struct{ month, tenant string }
 
 // WriteCollectBatch writes one batch in one transaction. Metrics are
-// upserted idempotently (the seed's ON CONFLICT … DO UPDATE; unchanged
+// upserted idempotently (seed 000's ON CONFLICT … DO UPDATE; unchanged
 // rows are not rewritten), and the daily and monthly rollups move by
 // exactly the difference between the old and the new rows, so they always
 // equal sums over the metrics table. It returns the metrics rows changed.

@@ -73,7 +73,7 @@ type StoreMonth struct {
 	HasPrev     bool   `json:"has_previous"`
 }
 
-// RankingSorts are the orders MonthRanking knows, and the SQL of each
+// rankingSorts are the orders MonthRanking knows, and the SQL of each
 // (descending order is the default; NULLs, stores without a previous
 // period, sort last either way).
 var rankingSorts = map[string]string{
@@ -115,7 +115,7 @@ const (
 // (YYYY-MM), each with its revenue over the days prevFrom..prevTo
 // (YYYY-MM-DD, within the month before), ordered by sort (revenue,
 // orders, aov, change or name; ties by name), and how many there are.
-// The revenue order is the seed's "top performing stores"
+// The revenue order is seed 000's "top performing stores"
 // (SUM(total_revenue) per store over the month).
 func (db *DB) MonthRanking(ctx context.Context, month, prevFrom, prevTo, sort string, desc bool, limit, offset int) ([]StoreMonth, int64, error) {
 	expr, ok := rankingSorts[sort]
@@ -223,10 +223,10 @@ type DayAverage struct {
 }
 
 // DailyAverages returns, for the days from..to with metrics (oldest
-// first), the seed's average revenue per store: ROUND(AVG(total_revenue),
+// first), seed 000's average revenue per store: ROUND(AVG(total_revenue),
 // 2) over the stores with a row that day. AVG of integers is their sum
 // over their count as doubles, which is what the rollup divides here, so
-// the numbers are the seed's to the last digit.
+// the numbers are seed 000's to the last digit.
 func (db *DB) DailyAverages(ctx context.Context, from, to string) ([]DayAverage, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT date, stores, total_revenue, ROUND(CAST(total_revenue AS REAL) / stores, 2)
 		FROM metrics_daily WHERE date BETWEEN ? AND ? AND stores > 0 ORDER BY date`, from, to)

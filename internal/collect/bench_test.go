@@ -69,7 +69,7 @@ func seedRun(b *testing.B, fleetDir, centralPath string, names []string, days []
 			b.Fatal(err)
 		}
 		for _, day := range days {
-			m, err := collect.ReadSeed(ctx, db, name, day)
+			m, err := readSeed(ctx, db, name, day)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -157,7 +157,7 @@ func touch(b *testing.B, fleetDir, name string) {
 //     (every store read), with its peak RSS;
 //   - re-collection after a write to 1% of the stores;
 //   - a 90-day backfill;
-//   - the seed: its literal query per store (and per day, for the
+//   - seed 000: its literal query per store (and per day, for the
 //     backfill), one store after another. Its backfill is timed on every
 //     50th store and scaled, since it would take long run whole.
 func BenchmarkCollect10k(b *testing.B) {
@@ -193,12 +193,12 @@ func BenchmarkCollect10k(b *testing.B) {
 		if back.sum.OK != int64(len(names)) || back.sum.RowsWritten != int64(len(names)*90) {
 			b.Fatalf("backfill: %+v", back.sum)
 		}
-		// The seed, one day, every store. It reads every page of every
+		// Seed 000's way, one day, every store. It reads every page of every
 		// store, more than the page cache holds here, so a warm-up cannot
 		// cache it; reading the files once at least starts it level.
 		warm(b, fleetDir, names)
 		seedOne := seedRun(b, fleetDir, freshCentral(b, fleetDir), names, []string{day})
-		// The seed, 90 days, every 50th store, scaled.
+		// Seed 000's way, 90 days, every 50th store, scaled.
 		var sample []string
 		for i := 0; i < len(names); i += 50 {
 			sample = append(sample, names[i])

@@ -111,7 +111,7 @@ func (f *fleetEnv) table() map[[2]string]fleet.Metrics {
 }
 
 // checkAgainstSeed proves the table holds, for every ready tenant and day,
-// exactly what the seed's query returns, and that the rollups equal sums
+// exactly what seed 000's query returns, and that the rollups equal sums
 // over the table.
 func (f *fleetEnv) checkAgainstSeed(from, to time.Time, skip map[string]bool) {
 	f.t.Helper()
@@ -131,7 +131,7 @@ func (f *fleetEnv) checkAgainstSeed(from, to time.Time, skip map[string]bool) {
 			f.t.Fatal(err)
 		}
 		for _, day := range fleet.Days(from, to) {
-			want, err := collect.ReadSeed(ctx, tdb, tn.Name, day)
+			want, err := readSeed(ctx, tdb, tn.Name, day)
 			if err != nil {
 				f.t.Fatal(err)
 			}

@@ -10,7 +10,7 @@ import (
 // The daily activity chart's second line is the fleet's active carts per
 // day. Demo shops, like real ones, leave abandoned carts active, so a
 // collection over the demo's history counts some on (nearly) every day,
-// not only on the last one or two; the counts still equal the seed's query.
+// not only on the last one or two; the counts still equal seed 000's query.
 func TestDemoHistoryHasActiveCartsEveryDay(t *testing.T) {
 	const days = 30
 	f := newFleet(t, 6, days, collect.Options{})

@@ -56,7 +56,7 @@ func benchFleet(b *testing.B, n, days int) string {
 		b.Fatal(err)
 	}
 	tdb, _ := p.Open(ctx, "template")
-	if _, err := schema.Migrate(ctx, tdb); err != nil {
+	if _, err := schema.Embedded().Apply(ctx, tdb, schema.Embedded().Latest()); err != nil {
 		b.Fatal(err)
 	}
 	tdb.Close()

@@ -14,18 +14,19 @@ import (
 // metricsQuery reads a store's daily numbers for a range of days in one
 // statement: each table once, through its index, grouped by day.
 //
-// The seed wraps the column in DATE(), which no index can serve. Here the
-// index narrows first, to texts from the day before the range to two days
-// after it: a timestamp with a UTC offset (SQLite accepts at most ±14:59)
-// can fall on a neighbouring day once DATE() converts it to UTC, but never
-// two days away. DATE() then decides on the survivors, so the numbers are
-// the seed's for every text DATE() reads. Two more index ranges, empty in
+// Seed 000's query (the article Tenantry's metrics follow) wraps the
+// column in DATE(), which no index can serve. Here the index narrows
+// first, to texts from the day before the range to two days after it: a
+// timestamp with a UTC offset (SQLite accepts at most ±14:59) can fall on
+// a neighbouring day once DATE() converts it to UTC, but never two days
+// away. DATE() then decides on the survivors, so the numbers are
+// seed 000's for every text DATE() reads. Two more index ranges, empty in
 // a sane database, keep the rare values that sort outside any date text:
 // numbers (julian days: the TIMESTAMP columns' numeric affinity turns
 // number-like text into numbers, which sort before all text) and text that
 // sorts after the digits ('now'). NULLs match no range, and count for no
-// day, as in the seed. A day's group exists only if it has rows, so its
-// sum is never NULL.
+// day, as in seed 000's query. A day's group exists only if it has rows,
+// so its sum is never NULL.
 const metricsQuery = `
 SELECT 'o', DATE(created_at) AS d, count(*), sum(total_amount) FROM %[1]sorders
  WHERE (created_at >= ?1 AND created_at < ?2) OR created_at < '0000-' OR created_at >= ':'
@@ -42,8 +43,8 @@ SELECT 'p', DATE(created_at) AS d, count(*), 0 FROM %[1]sproducts
 
 // versionArm adds the tenant's schema version (goose's table) to the
 // metrics query as one more row, so that the registry's mirror costs no
-// statement of its own. A tenant without goose's table fails it with
-// errNoVersionTable and is read by the query without it.
+// statement of its own. On a tenant without goose's table the statement
+// fails ("no such table"), and the query is run again without it.
 const versionArm = `
 UNION ALL
 SELECT 'v', NULL, (SELECT coalesce(max(version_id), 0) FROM %[1]s` + schema.VersionTable + ` WHERE is_applied), 0`
@@ -69,14 +70,6 @@ func noVersionTable(err error) bool {
 // bounds are the index range of a from..to collection.
 func bounds(from, to time.Time) (lo, hi string) {
 	return from.AddDate(0, 0, -1).Format(fleet.DayLayout), to.AddDate(0, 0, 2).Format(fleet.DayLayout)
-}
-
-// Read returns a store's metrics for every day from..to (inclusive), one
-// entry per day in order, zeros included: averages per store depend on a
-// row for every store and day.
-func Read(ctx context.Context, db *sql.DB, tenant string, from, to time.Time) ([]fleet.Metrics, error) {
-	r, err := readMain(ctx, db, tenant, from, to)
-	return r.metrics, err
 }
 
 // readMain reads a tenant's metrics and schema version in one statement
@@ -158,25 +151,4 @@ func scanMetrics(rows rowScanner, tenant string, from, to time.Time) (reading, e
 		return reading{}, err
 	}
 	return reading{metrics: out, version: version}, nil
-}
-
-// SeedQuery is seed 000's literal per-day query, kept as the reference the
-// tests prove Read against and the baseline the benchmarks beat.
-const SeedQuery = `
-SELECT
-(SELECT COUNT(*) FROM orders
-WHERE DATE(created_at) = DATE(?)) as total_orders,
-(SELECT COALESCE(SUM(total_amount), 0) FROM orders
-WHERE DATE(created_at) = DATE(?)) as total_revenue,
-(SELECT COUNT(*) FROM carts
-WHERE status = 'active'
-AND DATE(updated_at) = DATE(?)) as active_carts,
-(SELECT COUNT(*) FROM products
-WHERE DATE(created_at) = DATE(?)) as new_products`
-
-// ReadSeed runs the seed's query for one day.
-func ReadSeed(ctx context.Context, db *sql.DB, tenant, day string) (fleet.Metrics, error) {
-	m := fleet.Metrics{Date: day, Tenant: tenant}
-	err := db.QueryRowContext(ctx, SeedQuery, day, day, day, day).Scan(&m.Orders, &m.Revenue, &m.ActiveCarts, &m.NewProducts)
-	return m, err
 }

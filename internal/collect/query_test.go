@@ -28,10 +28,32 @@ func newStore(t testing.TB, dir, name string) *sql.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if _, err := schema.Migrate(context.Background(), db); err != nil {
+	if _, err := schema.Embedded().Apply(context.Background(), db, schema.Embedded().Latest()); err != nil {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// seedQuery is seed 000's literal per-day query (the article Tenantry's
+// collection comes from): the reference the tests prove Read against and
+// the baseline the benchmarks beat.
+const seedQuery = `
+SELECT
+(SELECT COUNT(*) FROM orders
+WHERE DATE(created_at) = DATE(?)) as total_orders,
+(SELECT COALESCE(SUM(total_amount), 0) FROM orders
+WHERE DATE(created_at) = DATE(?)) as total_revenue,
+(SELECT COUNT(*) FROM carts
+WHERE status = 'active'
+AND DATE(updated_at) = DATE(?)) as active_carts,
+(SELECT COUNT(*) FROM products
+WHERE DATE(created_at) = DATE(?)) as new_products`
+
+// readSeed runs seed 000's query for one day.
+func readSeed(ctx context.Context, db *sql.DB, tenant, day string) (fleet.Metrics, error) {
+	m := fleet.Metrics{Date: day, Tenant: tenant}
+	err := db.QueryRowContext(ctx, seedQuery, day, day, day, day).Scan(&m.Orders, &m.Revenue, &m.ActiveCarts, &m.NewProducts)
+	return m, err
 }
 
 // oddTimestamp writes a time in one of the many forms SQLite's DATE()
@@ -78,7 +100,7 @@ func oddTimestamp(r *rand.Rand, t time.Time) any {
 }
 
 // TestReadEqualsSeed is the property: on generated stores with every kind
-// of timestamp text, Read returns, for every day, exactly what the seed's
+// of timestamp text, Read returns, for every day, exactly what seed 000's
 // literal query returns.
 func TestReadEqualsSeed(t *testing.T) {
 	dir := t.TempDir()
@@ -124,7 +146,7 @@ func TestReadEqualsSeed(t *testing.T) {
 		}
 		var nonzero int
 		for _, m := range got {
-			want, err := collect.ReadSeed(ctx, db, name, m.Date)
+			want, err := readSeed(ctx, db, name, m.Date)
 			if err != nil {
 				t.Fatal(err)
 			}

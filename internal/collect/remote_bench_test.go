@@ -27,7 +27,7 @@ import (
 
 // BenchmarkCollectSqld1k collects one day from 1,000 sqld namespaces
 // behind a proxy that adds 25 ms to every round trip, twice in one run:
-// the seed's way (one store after another: open, its query, its upsert)
+// seed 000's way (one store after another: open, its query, its upsert)
 // and Tenantry's collector (32 workers, one statement per store, batched
 // central writes), and reports both and their ratio.
 // TENANTRY_BENCH_STORES and TENANTRY_BENCH_LATENCY (ms) change the fleet
@@ -101,7 +101,7 @@ func buildSqldFleet(b *testing.B, p *sqld.Platform, stores int, day time.Time) [
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := schema.Migrate(ctx, tdb); err != nil {
+	if _, err := schema.Embedded().Apply(ctx, tdb, schema.Embedded().Latest()); err != nil {
 		b.Fatal(err)
 	}
 	d := day.Format(fleet.DayLayout)
@@ -132,7 +132,7 @@ func buildSqldFleet(b *testing.B, p *sqld.Platform, stores int, day time.Time) [
 }
 
 // seedSqld is seed 000's collection over the network: one store after
-// another, a connection, the seed's query for the day, the upsert.
+// another, a connection, seed 000's query for the day, the upsert.
 func seedSqld(b *testing.B, p *sqld.Platform, srv *sqldtest.Server, db *central.DB, names []string, day string) time.Duration {
 	ctx := context.Background()
 	start := time.Now()
@@ -141,7 +141,7 @@ func seedSqld(b *testing.B, p *sqld.Platform, srv *sqldtest.Server, db *central.
 		if err != nil {
 			b.Fatal(err)
 		}
-		m, err := collect.ReadSeed(ctx, tdb, name, day)
+		m, err := readSeed(ctx, tdb, name, day)
 		if err != nil {
 			b.Fatal(err)
 		}

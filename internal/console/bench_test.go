@@ -45,7 +45,7 @@ func benchFleet(b *testing.B, n int) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := schema.Migrate(ctx, db); err != nil {
+	if _, err := schema.Embedded().Apply(ctx, db, schema.Embedded().Latest()); err != nil {
 		b.Fatal(err)
 	}
 	db.Close()

@@ -45,7 +45,7 @@ func FuzzReadOnlyGuard(f *testing.F) {
 				f.Fatal(err)
 			}
 		}
-		if _, err := schema.Migrate(ctx, db); err != nil {
+		if _, err := schema.Embedded().Apply(ctx, db, schema.Embedded().Latest()); err != nil {
 			f.Fatal(err)
 		}
 		now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)

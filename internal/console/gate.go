@@ -11,7 +11,7 @@ import (
 
 // How many console runs may be under way at once. A query holds its slot
 // for at most its time limit; a fan-out for as long as it runs. Each may
-// take up to MaxResultBytes (a fan-out a little more: its window of
+// take up to its Limits.MaxBytes (a fan-out a little more: its window of
 // finished tenants), so these also bound the console's memory.
 const (
 	MaxQueriesPerUser   = 2

@@ -136,8 +136,8 @@ func uniqueName(base string, used map[string]bool) string {
 
 func pick[T any](r *rand.Rand, s []T) T { return s[r.IntN(len(s))] }
 
-// traits are the per-store constants that depend only on the seed, so a
-// hand-made Profile gets a consistent store too.
+// traits are the per-store constants that depend only on the profile's
+// Seed, so a hand-made Profile gets a consistent store too.
 type traits struct {
 	cat        *category
 	priceLevel float64 // multiplies every list price: boutique vs discount
@@ -158,7 +158,7 @@ func traitsFor(seed int64) traits {
 		// Drawn last so the traits above stay what they were. Most shops
 		// have no job that expires carts, or one that misses many, so a
 		// good share of abandoned carts stays 'active' for ever: that is
-		// what the seed's active_carts counts on every past day.
+		// what seed 000's active_carts counts on every past day.
 		staleShare: 0.15 + 0.3*r.Float64(),
 	}
 }

@@ -14,8 +14,10 @@ const streamMetrics = 0xd6e8feb86659fd93
 // DailyMetrics returns what a collection would write for the store over
 // the days days ending on end: one row per day, zeros included, drawn
 // from the same model as Fill (volume, weekly seasonality, growth, idle
-// stores, price level, abandoned carts), without writing a store. The
-// dashboards' benchmarks load years of a large fleet's metrics this way.
+// stores, price level, abandoned carts), without writing a store. Only
+// the reports' tests and benchmarks (internal/web) call it, to load years
+// of a large fleet's metrics in seconds; it lives here rather than in a
+// test package because it draws on the model's unexported traits.
 func DailyMetrics(p Profile, days int, end time.Time) []fleet.Metrics {
 	tr := traitsFor(p.Seed)
 	r := rand.New(rand.NewPCG(uint64(p.Seed), streamMetrics))

@@ -41,7 +41,11 @@ type Handler struct {
 // one runner can tell a sibling at work from one that stopped.
 var live sync.Map
 
-// MaxAttempts is how often a job is tried before it fails for good.
+// MaxAttempts bounds the runs of a job whose runner keeps dying under it
+// (a crash, a kill, a stall that lost the lease): the claim after the
+// last fails the job for good, and its GiveUp cleans up. A handler's
+// error fails the job at once, with no retry; a run handed back at a
+// shutdown or a lapsing lease uses up no attempt but the first.
 const MaxAttempts = 3
 
 // Runner claims and runs jobs.
@@ -85,16 +89,6 @@ func (r *Runner) Handle(kind string, h Handler) { r.handlers[kind] = h }
 // Kinds lists the registered job kinds, sorted.
 func (r *Runner) Kinds() []string {
 	return slices.Sorted(maps.Keys(r.handlers))
-}
-
-// Submit queues a job and wakes the workers.
-func (r *Runner) Submit(ctx context.Context, j *fleet.Job) (int64, error) {
-	id, err := r.db.InsertJob(ctx, j)
-	if err != nil {
-		return 0, err
-	}
-	r.Wake()
-	return id, nil
 }
 
 // Wake tells idle workers to look for work now.

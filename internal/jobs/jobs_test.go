@@ -49,7 +49,7 @@ func TestNoJobRunsTwice(t *testing.T) {
 	}
 	const n = 40
 	for range n {
-		if _, err := runners[0].Submit(t.Context(), &fleet.Job{Kind: "test"}); err != nil {
+		if _, err := db.InsertJob(t.Context(), &fleet.Job{Kind: "test"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -86,7 +86,7 @@ func TestFailureAndPanicAreRecorded(t *testing.T) {
 	})
 	r.Handle("panic", jobs.Handler{Run: func(context.Context, *fleet.Job, jobs.Progress) error { panic("boom") }})
 	for kind, want := range map[string]string{"fail": "No such thing.", "panic": "boom", "unknown": "no handler"} {
-		id, err := r.Submit(t.Context(), &fleet.Job{Kind: kind})
+		id, err := db.InsertJob(t.Context(), &fleet.Job{Kind: kind})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,7 +173,7 @@ func TestLostLeaseLeavesJobToItsNewHolder(t *testing.T) {
 		},
 		GiveUp: func(context.Context, *fleet.Job, error) { gaveUp.Store(true) },
 	})
-	id, err := r.Submit(t.Context(), &fleet.Job{Kind: "test"})
+	id, err := db.InsertJob(t.Context(), &fleet.Job{Kind: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

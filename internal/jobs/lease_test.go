@@ -134,7 +134,7 @@ func TestLeaseRenewalSurvivesABusyDatabase(t *testing.T) {
 		},
 		GiveUp: func(context.Context, *fleet.Job, error) { gaveUp.Store(true) },
 	})
-	id, err := r.Submit(t.Context(), &fleet.Job{Kind: "test"})
+	id, err := db.InsertJob(t.Context(), &fleet.Job{Kind: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestLapsedLeaseRequeuesTheJob(t *testing.T) {
 		},
 		GiveUp: func(context.Context, *fleet.Job, error) { gaveUp.Store(true) },
 	})
-	id, err := r.Submit(t.Context(), &fleet.Job{Kind: "test"})
+	id, err := db.InsertJob(t.Context(), &fleet.Job{Kind: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,7 +92,7 @@ func TestCreateMigratesBeforeReady(t *testing.T) {
 	}
 	e.run()
 	got := e.tenant("store-1")
-	if got.Status != fleet.StatusReady || got.SchemaVersion != schema.Latest() || got.JobID != 0 {
+	if got.Status != fleet.StatusReady || got.SchemaVersion != schema.Embedded().Latest() || got.JobID != 0 {
 		t.Fatalf("after the job: %+v", got)
 	}
 	if j := e.job(j.ID); j.State != fleet.JobSucceeded {
@@ -133,7 +133,7 @@ func TestCreateResumesAfterCrash(t *testing.T) {
 		t.Fatalf("half-made tenant is %s", got.Status)
 	}
 	e.run()
-	if got := e.tenant("store-1"); got.Status != fleet.StatusReady || got.SchemaVersion != schema.Latest() {
+	if got := e.tenant("store-1"); got.Status != fleet.StatusReady || got.SchemaVersion != schema.Embedded().Latest() {
 		t.Fatalf("after resume: %+v", got)
 	}
 	if j := e.job(j.ID); j.State != fleet.JobSucceeded || j.Attempts != 2 {
@@ -195,7 +195,7 @@ func TestDeleteResumesAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.run()
-	if got := e.tenant("store-1"); got.Status != fleet.StatusReady || got.SchemaVersion != schema.Latest() {
+	if got := e.tenant("store-1"); got.Status != fleet.StatusReady || got.SchemaVersion != schema.Embedded().Latest() {
 		t.Fatalf("restored: %+v", got)
 	}
 }
@@ -251,7 +251,7 @@ func TestCloneKeepsSourceVersionAndParent(t *testing.T) {
 	e.crash(j.ID, 1) // died before copying anything
 	e.run()
 	got := e.tenant("dst")
-	if got.Status != fleet.StatusReady || got.Parent != "src" || got.SchemaVersion != schema.Latest() {
+	if got.Status != fleet.StatusReady || got.Parent != "src" || got.SchemaVersion != schema.Embedded().Latest() {
 		t.Fatalf("branch: %+v", got)
 	}
 	// Refusals touch nothing and are audited.
@@ -281,7 +281,7 @@ func TestCloneKeepsSourceVersionAndParent(t *testing.T) {
 
 func TestImportBaselinesPlainSQLite(t *testing.T) {
 	e := newEnv(t)
-	// A store database made by plain SQLite with the seed's schema and data.
+	// A store database made by plain SQLite with seed 000's schema and data.
 	src := filepath.Join(t.TempDir(), "plain.db")
 	p2, _ := local.New(t.TempDir())
 	if _, err := p2.Create(t.Context(), "plain"); err != nil {
@@ -308,7 +308,7 @@ func TestImportBaselinesPlainSQLite(t *testing.T) {
 	}
 	e.run()
 	got := e.tenant("imported")
-	if got.Status != fleet.StatusReady || got.SchemaVersion != schema.Latest() {
+	if got.Status != fleet.StatusReady || got.SchemaVersion != schema.Embedded().Latest() {
 		t.Fatalf("imported: %+v", got)
 	}
 	tdb, _ := e.p.Open(t.Context(), "imported")

@@ -15,7 +15,7 @@ import (
 // with the same message wherever it is sent.
 
 // TopStoresPageSize is how many stores a page of the ranking shows, as
-// the seed's "top 10"; per= asks for up to MaxTopStoresPage.
+// seed 000's "top 10"; per= asks for up to MaxTopStoresPage.
 const (
 	TopStoresPageSize = 10
 	MaxTopStoresPage  = 500

@@ -110,7 +110,7 @@ func TestDailyActivity(t *testing.T) {
 	}
 }
 
-// TestAverageRevenue is the seed's ROUND(AVG(total_revenue), 2) over the
+// TestAverageRevenue is seed 000's ROUND(AVG(total_revenue), 2) over the
 // stores with a row each day; days without rows are absent, and none is
 // an empty list, not null.
 func TestAverageRevenue(t *testing.T) {

@@ -7,7 +7,7 @@ package reports
 // Generation, never sent, is the metrics generation a result was computed
 // from: a front that keeps anything derived from it keys it on that.
 
-// Day is the platform's totals for one UTC day: the seed's "daily
+// Day is the platform's totals for one UTC day: seed 000's "daily
 // activity" (orders, active carts) plus what the other reports need.
 type Day struct {
 	Date        string `json:"date"`   // YYYY-MM-DD
@@ -39,13 +39,13 @@ type DailyActivity struct {
 	Generation int64  `json:"-"`
 }
 
-// DayAverage is the average revenue per store on one day: the seed's
+// DayAverage is the average revenue per store on one day: seed 000's
 // ROUND(AVG(total_revenue), 2) over the stores with a row that day.
 type DayAverage struct {
 	Date    string  `json:"date"` // YYYY-MM-DD
 	Stores  int64   `json:"stores"`
 	Revenue int64   `json:"total_revenue"`     // all stores
-	Average float64 `json:"avg_store_revenue"` // rounded to 2 decimals as the seed does
+	Average float64 `json:"avg_store_revenue"` // rounded to 2 decimals as seed 000 does
 }
 
 // AverageRevenue is the average revenue per store over a range of days.

@@ -55,7 +55,7 @@ func newFleet(t testing.TB, n int, set *schema.Set) *fleetEnv {
 	e.ro.Register(runner)
 	tmpl := filepath.Join(dir, "template.db")
 	tdb := plainDB(t, tmpl)
-	if _, err := schema.Migrate(ctx, tdb); err != nil {
+	if _, err := schema.Embedded().Apply(ctx, tdb, schema.Embedded().Latest()); err != nil {
 		t.Fatal(err)
 	}
 	exec(t, tdb, `INSERT INTO products(name, price) VALUES ('tea', 300)`)

@@ -154,9 +154,6 @@ func (s *Set) Source() string { return s.source }
 // Latest is the newest version.
 func (s *Set) Latest() int64 { return s.migrations[len(s.migrations)-1].Version }
 
-// Migrations are every migration, oldest first.
-func (s *Set) Migrations() []Migration { return s.migrations }
-
 // Name is a version's file name, or "" for an unknown version.
 func (s *Set) Name(v int64) string {
 	if i, ok := slices.BinarySearchFunc(s.migrations, v, func(m Migration, v int64) int { return cmp.Compare(m.Version, v) }); ok {
@@ -371,16 +368,6 @@ func userTables(ctx context.Context, db *sql.DB) ([]string, error) {
 	}
 	return out, rows.Err()
 }
-
-// Migrate brings a database to the embedded schema's latest version and
-// returns that version.
-func Migrate(ctx context.Context, db *sql.DB) (int64, error) {
-	o, err := Embedded().Apply(ctx, db, Embedded().Latest())
-	return o.After, err
-}
-
-// Latest is the embedded schema's newest version.
-func Latest() int64 { return Embedded().Latest() }
 
 // Version reads a tenant's schema version without writing anything: 0
 // when it has no goose table.

@@ -77,7 +77,7 @@ func exec(t testing.TB, db *sql.DB, stmts ...string) {
 	}
 }
 
-// seedSchema is the seed's store schema as a user would have made it by
+// seedSchema is seed 000's store schema as a user would have made it by
 // hand, without IF NOT EXISTS and without goose.
 var seedSchema = []string{
 	`CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price INTEGER NOT NULL, description TEXT,
@@ -188,7 +188,7 @@ func TestFailedMigrationRollsBackAlone(t *testing.T) {
 		"00003_cart_owner.sql":  "-- +goose Up\nALTER TABLE carts ADD COLUMN owner TEXT;\nALTER TABLE carts ADD COLUMN total INTEGER;\n",
 	})
 	db := plainDB(t, filepath.Join(t.TempDir(), "t.db"))
-	if _, err := schema.Migrate(ctx, db); err != nil {
+	if _, err := schema.Embedded().Apply(ctx, db, schema.Embedded().Latest()); err != nil {
 		t.Fatal(err)
 	}
 	exec(t, db, `ALTER TABLE carts ADD COLUMN total INTEGER`) // drift: 00003's second statement will fail

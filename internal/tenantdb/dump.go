@@ -266,17 +266,6 @@ func (d *Dump) Write(ctx context.Context, w io.Writer) error {
 	return bw.Flush()
 }
 
-// WriteDump writes the SQLite file at path as SQL text; see Dump.Write.
-// Virtual tables are refused, as OpenDump refuses them.
-func WriteDump(ctx context.Context, path string, w io.Writer) error {
-	d, err := OpenDump(ctx, path)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Write(ctx, w)
-}
-
 // A statement of a replay holds at most this many rows and about this
 // many bytes: few round trips, and requests of a modest size.
 const (

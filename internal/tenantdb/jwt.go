@@ -69,23 +69,3 @@ func LoadSigningKey(path string) (ed25519.PrivateKey, error) {
 	}
 	return ek, nil
 }
-
-// PublicKeyPEM is the PKIX PEM of a signing key's public half, as sqld's
-// --auth-jwt-key-file reads it.
-func PublicKeyPEM(key ed25519.PrivateKey) ([]byte, error) {
-	der, err := x509.MarshalPKIXPublicKey(key.Public())
-	if err != nil {
-		return nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
-}
-
-// PrivateKeyPEM encodes a signing key as PKCS #8 PEM, as LoadSigningKey
-// reads it.
-func PrivateKeyPEM(key ed25519.PrivateKey) ([]byte, error) {
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
-}

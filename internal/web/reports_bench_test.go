@@ -30,7 +30,7 @@ import (
 // stores over days days ending today, written through the collector's own
 // path (rollups included), and its registry. It is made once a day and kept
 // under .bench/ (or $TENANTRY_BENCH_DIR): 3.65 million rows take a minute
-// or two to write. The seed's queries are relative to 'now', so the data
+// or two to write. Seed 000's queries are relative to 'now', so the data
 // must end today for them to do their real work.
 func benchMetrics(b *testing.B, stores, days int) string {
 	b.Helper()
@@ -305,9 +305,9 @@ func pageWeight(b *testing.B, e *env, cookies []*http.Cookie, path string) (page
 // days (3.65 million metrics rows) in the central database: 32 concurrent
 // clients on loopback fetch the overview and every report, and the
 // server's own time per request (its Server-Timing header) gives p50 and
-// p99. The seed's three report queries run on the same table in the same
+// p99. Seed 000's three report queries run on the same table in the same
 // benchmark; each page's compressed weight, scripts and styles included,
-// is reported too. Targets: p99 under 10 ms, 20x the seed, under 150 KB.
+// is reported too. Targets: p99 under 10 ms, 20x seed 000's, under 150 KB.
 func BenchmarkReports10kx365(b *testing.B) {
 	stores, days := 10_000, 365
 	if v, err := strconv.Atoi(os.Getenv("TENANTRY_BENCH_STORES")); err == nil && v > 0 {
@@ -333,7 +333,7 @@ func BenchmarkReports10kx365(b *testing.B) {
 		"/tenants/" + first,
 	}
 
-	// The seed's queries, each run a few times on the same table.
+	// Seed 000's queries, each run a few times on the same table.
 	seedTimes := map[string]time.Duration{}
 	for name, q := range map[string]string{"top-stores": seedTopStores, "daily-activity": seedDailyActivity, "average-revenue": seedAverageRevenue} {
 		var ts []time.Duration

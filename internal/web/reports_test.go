@@ -47,7 +47,7 @@ func loadMetricsBatched(t testing.TB, db *central.DB, n, days int, end time.Time
 	return ps
 }
 
-// seedRows runs one of the seed's literal report queries.
+// seedRows runs one of seed 000's literal report queries.
 func seedRows(t testing.TB, db *central.DB, query string) [][]string {
 	t.Helper()
 	rows, err := db.SQL().Query(query)
@@ -82,7 +82,7 @@ func seedRows(t testing.TB, db *central.DB, query string) [][]string {
 	return out
 }
 
-// The seed's three report queries, literally (seed 000).
+// Seed 000's three report queries, literally.
 const (
 	seedTopStores = `SELECT
 database_name,
@@ -131,7 +131,7 @@ func TestReportsEqualSeedQueries(t *testing.T) {
 	loadMetrics(t, e.db, 40, 75, today)
 	// Rewrite some stores' days, as a re-collection would: the rollups must
 	// follow the difference. Some are dated after today (within the month,
-	// where the seed's "this month" and ours agree).
+	// where seed 000's "this month" and ours agree).
 	end := today.AddDate(0, 0, 3)
 	if end.Month() != today.Month() {
 		end = today
@@ -176,7 +176,7 @@ func TestReportsEqualSeedQueries(t *testing.T) {
 			t.Errorf("top stores CSV: %d rows (want %d), first %v", len(recs)-1, top.Total, recs[1])
 		}
 
-		// Daily activity over the seed's window: from 30 days ago.
+		// Daily activity over seed 000's window: from 30 days ago.
 		from, to := today.AddDate(0, 0, -30).Format(fleet.DayLayout), end.Format(fleet.DayLayout)
 		q := "?from=" + from + "&to=" + to
 		want = seedRows(t, e.db, seedDailyActivity)
@@ -202,7 +202,7 @@ func TestReportsEqualSeedQueries(t *testing.T) {
 			t.Errorf("daily activity CSV: %d rows for %d days, header %v", len(recs), len(act.Days), recs[0])
 		}
 
-		// Average revenue per store: the seed's last 30 days with rows.
+		// Average revenue per store: seed 000's last 30 days with rows.
 		want = seedRows(t, e.db, seedAverageRevenue)
 		avg := jsonBody[struct {
 			Days []struct {

@@ -1,5 +1,5 @@
 -- The central database: tenant registry, jobs, users, sessions, audit log,
--- and the seed's metrics table.
+-- and seed 000's metrics table.
 
 -- +goose Up
 CREATE TABLE tenants (

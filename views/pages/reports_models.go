@@ -28,7 +28,7 @@ func (t Tile) Change() (pct float64, ok bool) {
 	return float64(t.Value-t.Prev) * 100 / float64(t.Prev), true
 }
 
-// DayActivity is the platform's totals for one day: the seed's "daily
+// DayActivity is the platform's totals for one day: seed 000's "daily
 // activity" (orders, active carts) plus what the other reports need.
 type DayActivity struct {
 	Date        string // YYYY-MM-DD
@@ -52,13 +52,13 @@ func SumDays(days []DayActivity) DayActivity {
 	return t
 }
 
-// DayAverage is the average revenue per store on one day: the seed's
+// DayAverage is the average revenue per store on one day: seed 000's
 // ROUND(AVG(total_revenue), 2) over the stores with a row that day.
 type DayAverage struct {
 	Date    string // YYYY-MM-DD
 	Stores  int64
 	Revenue int64   // minor units, all stores
-	Average float64 // minor units, rounded to 2 decimals as the seed does
+	Average float64 // minor units, rounded to 2 decimals as seed 000 does
 }
 
 // Preset is a ready-made date range for a range picker.

@@ -280,10 +280,11 @@ func TestAPIClientAwaitJobFailed(t *testing.T) {
 		<-release
 		return errors.New("the disk caught fire")
 	}})
-	id, err := c.runner.Submit(ctx, &fleet.Job{Kind: "test-fail", CreatedBy: "test"})
+	id, err := c.db.InsertJob(ctx, &fleet.Job{Kind: "test-fail", CreatedBy: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.runner.Wake()
 	// The job ends only once the client is polling it.
 	var polled atomic.Bool
 	f := func(r *http.Request) {

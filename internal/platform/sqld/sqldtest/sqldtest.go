@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
@@ -93,18 +95,20 @@ func Start(t testing.TB, o Options) *Server {
 			t.Fatal(err)
 		}
 		s.Key = priv
-		pub, err := tenantdb.PublicKeyPEM(priv)
+		// sqld reads the public half as PKIX PEM; Tenantry reads the key
+		// as PKCS #8 PEM, as openssl genpkey writes it.
+		pub, err := x509.MarshalPKIXPublicKey(priv.Public())
 		if err != nil {
 			t.Fatal(err)
 		}
 		pubFile := filepath.Join(dir, "jwt.pub")
-		if err := os.WriteFile(pubFile, pub, 0o600); err != nil {
+		writePEM(t, pubFile, "PUBLIC KEY", pub)
+		der, err := x509.MarshalPKCS8PrivateKey(priv)
+		if err != nil {
 			t.Fatal(err)
 		}
 		s.KeyFile = filepath.Join(dir, "jwt.pem")
-		if err := os.WriteFile(s.KeyFile, PrivateKeyPEM(t, priv), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		writePEM(t, s.KeyFile, "PRIVATE KEY", der)
 		args = append(args, "--auth-jwt-key-file", pubFile)
 	}
 	if o.AdminKey != "" {
@@ -189,14 +193,12 @@ func (s *Server) Token(t testing.TB, claims map[string]any) string {
 	return tok
 }
 
-// PrivateKeyPEM encodes a key as TENANTRY_SQLD_JWT_KEY_FILE holds it.
-func PrivateKeyPEM(t testing.TB, k ed25519.PrivateKey) []byte {
+// writePEM writes der to path as one PEM block of the type given.
+func writePEM(t testing.TB, path, typ string, der []byte) {
 	t.Helper()
-	b, err := tenantdb.PrivateKeyPEM(k)
-	if err != nil {
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return b
 }
 
 func freePort(t testing.TB) int {
