@@ -41,16 +41,17 @@ func (s *Server) sqlRoutes(g *echo.Group) {
 
 // sqlForm is a console request as the form (or a shared link) sends it.
 type sqlForm struct {
-	Scope, Tenant, Pattern, List string
-	SQL                          string
-	Params                       map[string]string
-	Run, Write                   bool
-	Confirm                      string
+	Scope                 pages.SQLScope
+	Tenant, Pattern, List string
+	SQL                   string
+	Params                map[string]string
+	Run, Write            bool
+	Confirm               string
 }
 
 func readSQLForm(c echo.Context) sqlForm {
 	f := sqlForm{
-		Scope:   c.FormValue("scope"),
+		Scope:   pages.SQLScopeOf(c.FormValue("scope")),
 		Tenant:  strings.TrimSpace(c.FormValue("tenant")),
 		Pattern: c.FormValue("pattern"),
 		List:    c.FormValue("list"),
@@ -59,11 +60,6 @@ func readSQLForm(c echo.Context) sqlForm {
 		Write:   c.FormValue("write") != "",
 		Confirm: strings.TrimSpace(c.FormValue("confirm")),
 		Params:  map[string]string{},
-	}
-	switch f.Scope {
-	case "all", "pattern", "list":
-	default:
-		f.Scope = "tenant"
 	}
 	form, _ := c.FormParams()
 	for _, name := range console.Params(f.SQL) {
@@ -76,29 +72,40 @@ func readSQLForm(c echo.Context) sqlForm {
 
 func (f sqlForm) request() console.Request { return console.Request{SQL: f.SQL, Params: f.Params} }
 
-func (f sqlForm) scope() console.Scope {
+func (f sqlForm) scope() fleet.Scope {
 	switch f.Scope {
-	case "pattern":
-		return console.Scope{Pattern: f.Pattern}
-	case "list":
-		return console.Scope{List: f.List}
+	case pages.ScopePattern:
+		return fleet.Scope{Pattern: f.Pattern}
+	case pages.ScopeList:
+		return fleet.Scope{List: f.List}
 	}
-	return console.Scope{}
+	return fleet.Scope{}
+}
+
+// fanOutForm is the form of a fan-out over sc.
+func fanOutForm(sc fleet.Scope) sqlForm {
+	switch {
+	case sc.Pattern != "":
+		return sqlForm{Scope: pages.ScopePattern, Pattern: sc.Pattern}
+	case sc.List != "":
+		return sqlForm{Scope: pages.ScopeList, List: sc.List}
+	}
+	return sqlForm{Scope: pages.ScopeAll}
 }
 
 // query returns the URL query of the form: the console with this query,
 // run (a shareable link) or not.
 func (f sqlForm) query(run bool) url.Values {
 	q := url.Values{}
-	q.Set("scope", f.Scope)
+	q.Set("scope", string(f.Scope))
 	switch f.Scope {
-	case "tenant":
+	case pages.ScopeTenant:
 		if f.Tenant != "" {
 			q.Set("tenant", f.Tenant)
 		}
-	case "pattern":
+	case pages.ScopePattern:
 		q.Set("pattern", f.Pattern)
-	case "list":
+	case pages.ScopeList:
 		q.Set("list", f.List)
 	}
 	q.Set("sql", f.SQL)
@@ -116,7 +123,7 @@ func (s *Server) sqlPage(c echo.Context, f sqlForm) pages.SQLConsole {
 	ctx := c.Request().Context()
 	l := s.Console.CurrentLimits()
 	vm := pages.SQLConsole{Scope: f.Scope, Tenant: f.Tenant, Pattern: f.Pattern, List: f.List, SQL: f.SQL,
-		CanWrite: userFrom(c).IsAdmin() && f.Scope == "tenant", Write: f.Write && userFrom(c).IsAdmin(),
+		CanWrite: userFrom(c).IsAdmin() && f.Scope == pages.ScopeTenant, Write: f.Write && userFrom(c).IsAdmin(),
 		Timeout: l.Timeout.String(), MaxRows: l.MaxRows}
 	for _, n := range console.Params(f.SQL) {
 		vm.Params = append(vm.Params, pages.SQLParam{Name: n, Value: f.Params[n]})
@@ -124,15 +131,15 @@ func (s *Server) sqlPage(c echo.Context, f sqlForm) pages.SQLConsole {
 	if saved, err := s.DB.SavedQueries(ctx); err == nil {
 		u := userFrom(c)
 		for _, q := range saved {
-			sf := sqlForm{Scope: "tenant", Tenant: q.Tenant, SQL: q.SQL}
+			sf := sqlForm{Scope: pages.ScopeTenant, Tenant: q.Tenant, SQL: q.SQL}
 			if q.Tenant == "" {
-				sf.Scope = "all"
+				sf.Scope = pages.ScopeAll
 			}
 			vm.Saved = append(vm.Saved, pages.SQLSavedRow{ID: q.ID, Name: q.Name, SQL: q.SQL, Tenant: q.Tenant, CreatedBy: q.CreatedBy,
 				URL: "/sql?" + sf.query(false).Encode(), CanDelete: u.IsAdmin() || u.Email == q.CreatedBy})
 		}
 	}
-	if f.Scope == "tenant" && f.Tenant != "" {
+	if f.Scope == pages.ScopeTenant && f.Tenant != "" {
 		vm.Schema = s.sqlSchema(ctx, f.Tenant)
 	}
 	return vm
@@ -147,16 +154,12 @@ func (s *Server) sqlHistory(c echo.Context) []pages.SQLHistoryRow {
 		return nil
 	}
 	for _, h := range hist {
-		hf := sqlForm{Scope: "tenant", Tenant: h.Tenant, SQL: h.SQL, Params: h.Params}
+		hf := sqlForm{Scope: pages.ScopeTenant, Tenant: h.Tenant}
 		target := h.Tenant
-		if h.Tenant == "" {
-			hf.Scope, target = "all", h.Scope
-			if p, ok := strings.CutPrefix(h.Scope, "pattern "); ok {
-				hf.Scope, hf.Pattern = "pattern", p
-			} else if l, ok := strings.CutPrefix(h.Scope, "list "); ok {
-				hf.Scope, hf.List = "list", l
-			}
+		if h.Scope != nil {
+			hf, target = fanOutForm(*h.Scope), h.Scope.String()
 		}
+		hf.SQL, hf.Params = h.SQL, h.Params
 		out = append(out, pages.SQLHistoryRow{At: h.At.UTC().Format("2006-01-02 15:04 UTC"), Target: target, SQL: h.SQL,
 			Write: h.Write, OK: h.Outcome == "ok", Error: h.Error, Rows: h.Rows, Elapsed: elapsed(h.Duration), URL: "/sql?" + hf.query(false).Encode()})
 	}
@@ -173,7 +176,7 @@ func (s *Server) sqlSchema(ctx context.Context, tenant string) *pages.SQLSchema 
 	}
 	for _, t := range tables {
 		tv := pages.SQLTable{Name: t.Name, Kind: t.Kind,
-			QueryURL: "/sql?" + sqlForm{Scope: "tenant", Tenant: tenant, SQL: "SELECT * FROM " + quoteIdent(t.Name) + " LIMIT 100"}.query(true).Encode()}
+			QueryURL: "/sql?" + sqlForm{Scope: pages.ScopeTenant, Tenant: tenant, SQL: "SELECT * FROM " + quoteIdent(t.Name) + " LIMIT 100"}.query(true).Encode()}
 		for _, col := range t.Columns {
 			tv.Columns = append(tv.Columns, pages.SQLSchemaColumn{Name: col.Name, Type: col.Type, NotNull: col.NotNull, PK: col.PK})
 		}
@@ -214,15 +217,15 @@ func (s *Server) handleSQL(c echo.Context, post bool) error {
 	status := http.StatusOK
 	if f.Run && strings.TrimSpace(f.SQL) != "" {
 		switch {
-		case f.Scope == "tenant" && f.Tenant == "":
+		case f.Scope == pages.ScopeTenant && f.Tenant == "":
 			vm.Error, status = "Choose a tenant to run the query on.", http.StatusBadRequest
-		case f.Scope != "tenant" && !post:
+		case f.Scope != pages.ScopeTenant && !post:
 			if wantsJSON(c) {
 				return errFanOutGET
 			}
 			vm.Notice = "This query runs on " + f.scope().String() + ": check it and press Run to start it."
 			f.Run = false
-		case f.Scope == "tenant":
+		case f.Scope == pages.ScopeTenant:
 			res, err := s.Console.Query(c.Request().Context(), actor(c), f.Tenant, f.request(), false)
 			if err != nil {
 				code, ok := inlineError(c, err)
@@ -279,7 +282,7 @@ func (s *Server) renderSQL(c echo.Context, status int, vm pages.SQLConsole) erro
 // handleSQLWrite runs a write after the admin typed the tenant's name.
 func (s *Server) handleSQLWrite(c echo.Context) error {
 	f := readSQLForm(c)
-	f.Scope, f.Write = "tenant", true
+	f.Scope, f.Write = pages.ScopeTenant, true
 	vm := s.sqlPage(c, f)
 	switch {
 	case f.Tenant == "":
@@ -434,10 +437,10 @@ func (s *Server) handleSQLExport(c echo.Context, format string) error {
 	if err := f.request().Check(); err != nil {
 		return err
 	}
-	if f.Scope == "tenant" && f.Tenant == "" {
+	if f.Scope == pages.ScopeTenant && f.Tenant == "" {
 		return fleet.Errorf(fleet.EINVALID, "Choose a tenant to run the query on.")
 	}
-	if f.Scope != "tenant" && c.Request().Method != http.MethodPost {
+	if f.Scope != pages.ScopeTenant && c.Request().Method != http.MethodPost {
 		return errFanOutGET
 	}
 	ctx := c.Request().Context()
@@ -453,7 +456,7 @@ func (s *Server) handleSQLExport(c echo.Context, format string) error {
 		res.WriteHeader(http.StatusOK)
 	}}
 	var err error
-	if f.Scope == "tenant" {
+	if f.Scope == pages.ScopeTenant {
 		err = s.Console.Export(ctx, actor(c), f.Tenant, f.request(), x.Header, x.Write)
 	} else {
 		_, err = s.Console.FanOut(ctx, actor(c), f.scope(), f.request(), x)
@@ -496,7 +499,7 @@ func (s *Server) handleSQLRun(c echo.Context) error {
 func (s *Server) handleSQLSave(c echo.Context) error {
 	f := readSQLForm(c)
 	tenant := ""
-	if f.Scope == "tenant" {
+	if f.Scope == pages.ScopeTenant {
 		tenant = f.Tenant
 	}
 	q, err := s.Console.SaveQuery(c.Request().Context(), actor(c), c.FormValue("name"), f.SQL, tenant)
