@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/a-h/templ"
+	"github.com/tenantry/tenantry/internal/fleet"
 )
 
 // tenantURL is a tenant's page. Names are validated to [a-z0-9-] long
@@ -119,7 +120,7 @@ func (l TenantList) filtered() bool { return l.Query != "" || l.Status != "" }
 
 // behind reports whether a ready tenant lags the latest schema.
 func (r TenantRow) behind() bool {
-	return r.Status == "ready" && r.SchemaVersion < r.LatestVersion
+	return r.Status == fleet.StatusReady && r.SchemaVersion < r.LatestVersion
 }
 
 // sqlURL is the SQL console with a tenant chosen.
