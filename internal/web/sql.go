@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/console"
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/paths"
 	"github.com/tenantry/tenantry/views/pages"
 )
 
@@ -24,19 +25,19 @@ import (
 // them: 429 with Retry-After).
 
 func (s *Server) sqlRoutes(g *echo.Group) {
-	g.GET("/sql", func(c echo.Context) error { return s.handleSQL(c, false) })
-	g.POST("/sql", func(c echo.Context) error { return s.handleSQL(c, true) })
-	g.POST("/sql/write", s.handleSQLWrite, requireAdmin)
-	g.GET("/sql/tenants", s.handleSQLTenants)
-	g.GET("/sql/schema", s.handleSQLSchema)
-	g.GET("/sql/runs/:id", s.handleSQLRun)
+	g.GET(paths.SQL, func(c echo.Context) error { return s.handleSQL(c, false) })
+	g.POST(paths.SQL, func(c echo.Context) error { return s.handleSQL(c, true) })
+	g.POST(paths.SQLWrite, s.handleSQLWrite, requireAdmin)
+	g.GET(paths.SQLTenants, s.handleSQLTenants)
+	g.GET(paths.SQLSchema, s.handleSQLSchema)
+	g.GET(paths.SQLRunRoute, s.handleSQLRun)
 	for _, format := range []string{"csv", "json"} {
 		h := func(c echo.Context) error { return s.handleSQLExport(c, format) }
-		g.GET("/sql."+format, h)
-		g.POST("/sql."+format, h)
+		g.GET(paths.Export(paths.SQL, format), h)
+		g.POST(paths.Export(paths.SQL, format), h)
 	}
-	g.POST("/sql/saved", s.handleSQLSave)
-	g.POST("/sql/saved/:id/delete", s.handleSQLSavedDelete)
+	g.POST(paths.SQLSaved, s.handleSQLSave)
+	g.POST(paths.SQLSavedDeleteRoute, s.handleSQLSavedDelete)
 }
 
 // sqlForm is a console request as the form (or a shared link) sends it.
@@ -136,7 +137,7 @@ func (s *Server) sqlPage(c echo.Context, f sqlForm) pages.SQLConsole {
 				sf.Scope = pages.ScopeAll
 			}
 			vm.Saved = append(vm.Saved, pages.SQLSavedRow{ID: q.ID, Name: q.Name, SQL: q.SQL, Tenant: q.Tenant, CreatedBy: q.CreatedBy,
-				URL: "/sql?" + sf.query(false).Encode(), CanDelete: u.IsAdmin() || u.Email == q.CreatedBy})
+				URL: paths.WithQuery(paths.SQL, sf.query(false)), CanDelete: u.IsAdmin() || u.Email == q.CreatedBy})
 		}
 	}
 	if f.Scope == pages.ScopeTenant && f.Tenant != "" {
@@ -161,7 +162,7 @@ func (s *Server) sqlHistory(c echo.Context) []pages.SQLHistoryRow {
 		}
 		hf.SQL, hf.Params = h.SQL, h.Params
 		out = append(out, pages.SQLHistoryRow{At: h.At.UTC().Format("2006-01-02 15:04 UTC"), Target: target, SQL: h.SQL,
-			Write: h.Write, OK: h.Outcome == "ok", Error: h.Error, Rows: h.Rows, Elapsed: elapsed(h.Duration), URL: "/sql?" + hf.query(false).Encode()})
+			Write: h.Write, OK: h.Outcome == "ok", Error: h.Error, Rows: h.Rows, Elapsed: elapsed(h.Duration), URL: paths.WithQuery(paths.SQL, hf.query(false))})
 	}
 	return out
 }
@@ -176,7 +177,7 @@ func (s *Server) sqlSchema(ctx context.Context, tenant string) *pages.SQLSchema 
 	}
 	for _, t := range tables {
 		tv := pages.SQLTable{Name: t.Name, Kind: t.Kind,
-			QueryURL: "/sql?" + sqlForm{Scope: pages.ScopeTenant, Tenant: tenant, SQL: "SELECT * FROM " + quoteIdent(t.Name) + " LIMIT 100"}.query(true).Encode()}
+			QueryURL: paths.WithQuery(paths.SQL, sqlForm{Scope: pages.ScopeTenant, Tenant: tenant, SQL: "SELECT * FROM " + quoteIdent(t.Name) + " LIMIT 100"}.query(true))}
 		for _, col := range t.Columns {
 			tv.Columns = append(tv.Columns, pages.SQLSchemaColumn{Name: col.Name, Type: col.Type, NotNull: col.NotNull, PK: col.PK})
 		}
@@ -264,9 +265,9 @@ func (s *Server) handleSQL(c echo.Context, post bool) error {
 			vm.FanOut = &fo
 		}
 		if vm.Error == "" && f.Run {
-			vm.ShareURL = "/sql?" + f.query(true).Encode()
-			vm.CSVURL = "/sql.csv?" + f.query(false).Encode()
-			vm.JSONURL = "/sql.json?" + f.query(false).Encode()
+			vm.ShareURL = paths.WithQuery(paths.SQL, f.query(true))
+			vm.CSVURL = paths.WithQuery(paths.Export(paths.SQL, "csv"), f.query(false))
+			vm.JSONURL = paths.WithQuery(paths.Export(paths.SQL, "json"), f.query(false))
 		}
 	}
 	return s.renderSQL(c, status, vm)
@@ -469,7 +470,7 @@ func (s *Server) handleSQLExport(c echo.Context, format string) error {
 
 // fanOutView is a background fan-out's model for the page.
 func fanOutView(r console.RunState) pages.SQLFanOut {
-	v := pages.SQLFanOut{ID: r.ID, PollURL: "/sql/runs/" + r.ID, Done: r.Done, Total: r.Total, Finished: r.Finished,
+	v := pages.SQLFanOut{ID: r.ID, PollURL: paths.SQLRun(r.ID), Done: r.Done, Total: r.Total, Finished: r.Finished,
 		Failed: r.Failed, Stopped: r.Stopped, TruncatedTenants: r.TruncatedTenants, Elapsed: elapsed(r.Elapsed)}
 	if r.Elapsed > 0 && r.Finished > 0 {
 		v.Rate = strconv.FormatFloat(float64(r.Finished)/r.Elapsed.Seconds(), 'f', 0, 64) + " tenants/s"
@@ -507,7 +508,7 @@ func (s *Server) handleSQLSave(c echo.Context) error {
 		return err
 	}
 	s.setFlash(c, "success", fmt.Sprintf("Saved the query as %q for the whole team.", q.Name))
-	return c.Redirect(http.StatusSeeOther, "/sql?"+f.query(false).Encode())
+	return c.Redirect(http.StatusSeeOther, paths.WithQuery(paths.SQL, f.query(false)))
 }
 
 // handleSQLSavedDelete deletes a saved query: its author or an admin.
@@ -521,5 +522,5 @@ func (s *Server) handleSQLSavedDelete(c echo.Context) error {
 		return err
 	}
 	s.setFlash(c, "success", fmt.Sprintf("Deleted the saved query %q.", q.Name))
-	return c.Redirect(http.StatusSeeOther, "/sql")
+	return c.Redirect(http.StatusSeeOther, paths.SQL)
 }

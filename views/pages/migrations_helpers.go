@@ -8,23 +8,17 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/paths"
 	"github.com/tenantry/tenantry/views/components"
 )
 
 // rolloutURL is a rollout's page.
-func rolloutURL(id int64) templ.SafeURL {
-	return templ.URL(fmt.Sprintf("/migrations/runs/%d", id))
-}
-
-// rolloutAction is a POST target under a rollout, e.g. "stop".
-func rolloutAction(id int64, action string) templ.SafeURL {
-	return templ.URL(fmt.Sprintf("/migrations/runs/%d/%s", id, action))
-}
+func rolloutURL(id int64) templ.SafeURL { return templ.URL(paths.Rollout(id)) }
 
 // rolloutProgressURL is the fragment htmx polls while a rollout goes on;
 // compact is the copy on "/migrations".
 func rolloutProgressURL(id int64, compact bool) string {
-	u := fmt.Sprintf("/migrations/runs/%d/progress", id)
+	u := paths.RolloutProgress(id)
 	if compact {
 		u += "?compact=1"
 	}
@@ -44,11 +38,7 @@ func rolloutPageURL(id int64, outcome, after, failedAfter string) templ.SafeURL 
 	if failedAfter != "" {
 		q.Set("failed_after", failedAfter)
 	}
-	u := fmt.Sprintf("/migrations/runs/%d", id)
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return templ.URL(u)
+	return templ.URL(paths.WithQuery(paths.Rollout(id), q))
 }
 
 // modeLabel names a rollout's mode for people.

@@ -11,14 +11,8 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/paths"
 	"github.com/tenantry/tenantry/views/components"
-)
-
-// The report pages' paths; the CSV of each is the same path with ".csv".
-const (
-	topStoresPath      = "/reports/top-stores"
-	dailyActivityPath  = "/reports/daily-activity"
-	averageRevenuePath = "/reports/average-revenue"
 )
 
 // reportTab is one entry of the reports' sub-navigation.
@@ -27,9 +21,9 @@ type reportTab struct {
 }
 
 var reportTabs = []reportTab{
-	{topStoresPath, "Top stores"},
-	{dailyActivityPath, "Daily activity"},
-	{averageRevenuePath, "Average revenue"},
+	{paths.TopStores, "Top stores"},
+	{paths.DailyActivity, "Daily activity"},
+	{paths.AverageRevenue, "Average revenue"},
 }
 
 // rangeURL is a report over the days from..to.
@@ -64,7 +58,7 @@ func backfillCommand(from, to string) string {
 
 // topStoresURL is the ranking of a month.
 func topStoresURL(month string) templ.SafeURL {
-	return templ.URL(topStoresPath + "?" + url.Values{"month": {month}}.Encode())
+	return templ.URL(paths.WithQuery(paths.TopStores, url.Values{"month": {month}}))
 }
 
 // topStoresPageSize is the handler's page size when per= is absent, so
@@ -113,18 +107,18 @@ func (r TopStoresReport) link(path, query string) string {
 
 // monthURL is another month's ranking in the same order, from page 1.
 func (r TopStoresReport) monthURL(month string) templ.SafeURL {
-	return templ.URL(r.link(topStoresPath, r.query(month, r.Sort, r.Desc, 1)))
+	return templ.URL(r.link(paths.TopStores, r.query(month, r.Sort, r.Desc, 1)))
 }
 
 // pageURL is another page of this ranking.
 func (r TopStoresReport) pageURL(page int) string {
-	return r.link(topStoresPath, r.query(r.Month, r.Sort, r.Desc, page))
+	return r.link(paths.TopStores, r.query(r.Month, r.Sort, r.Desc, page))
 }
 
 // csvURL downloads the whole ranking in the order shown; the CSV has every
 // store, so there is no page.
 func (r TopStoresReport) csvURL() templ.SafeURL {
-	return templ.URL(r.link(topStoresPath+".csv", r.query(r.Month, r.Sort, r.Desc, 1)))
+	return templ.URL(r.link(paths.Export(paths.TopStores, "csv"), r.query(r.Month, r.Sort, r.Desc, 1)))
 }
 
 // sortURL is where a column header links. A new column starts with the
@@ -135,7 +129,7 @@ func (r TopStoresReport) sortURL(col fleet.RankBy) templ.SafeURL {
 	if r.activeSort() == col {
 		desc = !r.Desc
 	}
-	return templ.URL(r.link(topStoresPath, r.query(r.Month, col, desc, 1)))
+	return templ.URL(r.link(paths.TopStores, r.query(r.Month, col, desc, 1)))
 }
 
 // sortArrow is the arrow shown on the active column, "" on the others.

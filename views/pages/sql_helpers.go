@@ -1,13 +1,13 @@
 package pages
 
 import (
-	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/a-h/templ"
 
+	"github.com/tenantry/tenantry/internal/paths"
 	"github.com/tenantry/tenantry/views/components"
 )
 
@@ -44,7 +44,7 @@ func (vm SQLConsole) cancelURL() templ.SafeURL {
 	if vm.ShareURL != "" {
 		return templ.URL(vm.ShareURL)
 	}
-	return templ.URL("/sql?" + url.Values{"tenant": {vm.Tenant}}.Encode())
+	return sqlURL(vm.Tenant)
 }
 
 // limitsText is the line under the editor's buttons, after its mode.
@@ -157,7 +157,7 @@ func historyStatus(h SQLHistoryRow) string {
 
 // savedDeleteURL is where a saved query's "Delete" posts.
 func savedDeleteURL(id int64) templ.SafeURL {
-	return templ.URL("/sql/saved/" + strconv.FormatInt(id, 10) + "/delete")
+	return templ.URL(paths.SQLSavedDelete(id))
 }
 
 // progressMax is a <progress>'s max, which must be above zero.
