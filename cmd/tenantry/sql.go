@@ -11,6 +11,7 @@ import (
 
 	"github.com/tenantry/tenantry/internal/api"
 	"github.com/tenantry/tenantry/internal/console"
+	"github.com/tenantry/tenantry/internal/fleet"
 )
 
 // paramFlags collects repeated --param name=value flags.
@@ -106,7 +107,7 @@ func (e *env) sql(args []string) error {
 	defer a.Close()
 	svc := &console.Service{DB: a.db, Platform: a.p, Limits: console.Limits{Timeout: *timeout, MaxRows: *maxRows}, Log: a.log}
 	if fanOut {
-		sc := console.Scope{Pattern: *pattern, List: *list}
+		sc := fleet.Scope{Pattern: *pattern, List: *list}
 		return e.sqlFanOut(func(sink console.Sink) (int, error) { return svc.FanOut(e.ctx, e.cliActor(), sc, req, sink) }, *format)
 	}
 	res, err := svc.Query(e.ctx, e.cliActor(), tenant, req, *write)

@@ -88,20 +88,20 @@ type (
 
 // scope checks the body's choice of tenants: one tenant, or a fan-out
 // scope.
-func (q Query) scope() (console.Scope, bool, error) {
+func (q Query) scope() (fleet.Scope, bool, error) {
 	bad := func(format string, args ...any) error {
 		return unprocessable{fleet.Errorf(fleet.EINVALID, format, args...)}
 	}
 	switch {
 	case q.Tenant != "" && q.Tenants != nil:
-		return console.Scope{}, false, bad("Give \"tenant\" or \"tenants\", not both.")
+		return fleet.Scope{}, false, bad("Give \"tenant\" or \"tenants\", not both.")
 	case q.Tenant != "":
 		if err := fleet.ValidateName(q.Tenant); err != nil {
-			return console.Scope{}, false, unprocessable{err}
+			return fleet.Scope{}, false, unprocessable{err}
 		}
-		return console.Scope{}, false, nil
+		return fleet.Scope{}, false, nil
 	case q.Tenants == nil:
-		return console.Scope{}, false, bad("Say where to run the query: \"tenant\": NAME, or \"tenants\": {\"all\": true}, {\"pattern\": GLOB} or {\"list\": [NAMES]}.")
+		return fleet.Scope{}, false, bad("Say where to run the query: \"tenant\": NAME, or \"tenants\": {\"all\": true}, {\"pattern\": GLOB} or {\"list\": [NAMES]}.")
 	}
 	t := q.Tenants
 	n := 0
@@ -111,22 +111,22 @@ func (q Query) scope() (console.Scope, bool, error) {
 		}
 	}
 	if n != 1 {
-		return console.Scope{}, false, bad("\"tenants\" takes one of \"all\": true, \"pattern\" or \"list\".")
+		return fleet.Scope{}, false, bad("\"tenants\" takes one of \"all\": true, \"pattern\" or \"list\".")
 	}
 	if t.List != nil {
 		if len(t.List) == 0 {
-			return console.Scope{}, false, bad("\"tenants\".\"list\" is empty: name at least one tenant.")
+			return fleet.Scope{}, false, bad("\"tenants\".\"list\" is empty: name at least one tenant.")
 		}
 		for _, name := range t.List {
 			if err := fleet.ValidateName(name); err != nil {
-				return console.Scope{}, false, unprocessable{err}
+				return fleet.Scope{}, false, unprocessable{err}
 			}
 		}
 	}
 	if q.Write {
-		return console.Scope{}, false, bad("A write runs on one tenant only: a query over many tenants is read-only.")
+		return fleet.Scope{}, false, bad("A write runs on one tenant only: a query over many tenants is read-only.")
 	}
-	return console.Scope{Pattern: t.Pattern, List: strings.Join(t.List, ",")}, true, nil
+	return fleet.Scope{Pattern: t.Pattern, List: strings.Join(t.List, ",")}, true, nil
 }
 
 func (s *Server) handleQuery(c echo.Context) error {
@@ -185,7 +185,7 @@ func columnsOf(cols []console.Column) (names, types []string) {
 // collectFanOut answers a fan-out at once, within the console's limits
 // for one result: past its row cap or byte cap the rest is left out and
 // the answer says truncated.
-func (s *Server) collectFanOut(c echo.Context, sc console.Scope, req console.Request) error {
+func (s *Server) collectFanOut(c echo.Context, sc fleet.Scope, req console.Request) error {
 	l := s.Console.CurrentLimits()
 	sink := &boundedSink{maxRows: l.MaxRows, maxBytes: l.MaxBytes,
 		out: FanOutResult{Rows: [][]any{}, Errors: []console.TenantError{}, TruncatedTenants: []string{}}}
@@ -240,7 +240,7 @@ func (b *boundedSink) Progress(done, failed, total int) { b.out.Tenants = total 
 // as its turn comes, so memory holds the console's window of tenants
 // and not the result. Until the first line an error is a problem
 // document; after it, the last line says why the stream stopped.
-func (s *Server) streamFanOut(c echo.Context, sc console.Scope, req console.Request) error {
+func (s *Server) streamFanOut(c echo.Context, sc fleet.Scope, req console.Request) error {
 	w := &ndjsonSink{c: c}
 	failed, err := s.Console.FanOut(c.Request().Context(), actor(c), sc, req, w)
 	if !w.started {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tenantry/tenantry/internal/api"
 	"github.com/tenantry/tenantry/internal/console"
+	"github.com/tenantry/tenantry/internal/fleet"
 )
 
 // tenants creates ready tenants through the API.
@@ -184,7 +185,7 @@ func TestQueryAPIBusy(t *testing.T) {
 
 	var plans []console.Plan
 	for range console.MaxFanOutsPerUser {
-		p, err := cons.Plan(ctx, "backend", console.Scope{}, console.Request{SQL: "SELECT 1"})
+		p, err := cons.Plan(ctx, "backend", fleet.Scope{}, console.Request{SQL: "SELECT 1"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,13 +3,16 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tenantry/tenantry/internal/api"
 	"github.com/tenantry/tenantry/internal/fleet"
 )
 
@@ -72,4 +75,41 @@ func pageJSON(t *testing.T, e *env, session, path string) []byte {
 		t.Fatalf("page %s: %d %s", path, res.StatusCode, b)
 	}
 	return b
+}
+
+// TestDocumentRankBys: the document offers the ranking's orders, and its
+// default, as the reports know them.
+func TestDocumentRankBys(t *testing.T) {
+	var doc struct {
+		Paths map[string]json.RawMessage `json:"paths"`
+	}
+	var path struct {
+		Get struct {
+			Parameters []struct {
+				Name   string `json:"name"`
+				Schema struct {
+					Enum    []fleet.RankBy  `json:"enum"`
+					Default json.RawMessage `json:"default"`
+				} `json:"schema"`
+			} `json:"parameters"`
+		} `json:"get"`
+	}
+	if err := json.Unmarshal(api.Document, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(doc.Paths[api.Prefix+"/reports/top-stores"], &path); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range path.Get.Parameters {
+		if p.Name == "sort" {
+			found = true
+			if !slices.Equal(p.Schema.Enum, fleet.RankBys) || string(p.Schema.Default) != `"`+string(fleet.DefaultRankBy)+`"` {
+				t.Errorf("the document sorts by %v (default %s), the reports by %v (default %q)", p.Schema.Enum, p.Schema.Default, fleet.RankBys, fleet.DefaultRankBy)
+			}
+		}
+	}
+	if !found {
+		t.Error("the document has no sort parameter for the top stores")
+	}
 }

@@ -40,12 +40,12 @@ func (r *CollectRun) Duration() time.Duration {
 	return end.Sub(r.StartedAt)
 }
 
-// Run states.
+// Run states, as fleet says them.
 const (
-	RunQueued    = "queued"
-	RunRunning   = "running"
-	RunSucceeded = "succeeded"
-	RunFailed    = "failed"
+	RunQueued    = fleet.RunQueued
+	RunRunning   = fleet.RunRunning
+	RunSucceeded = fleet.RunSucceeded
+	RunFailed    = fleet.RunFailed
 )
 
 const runCols = `id, job_id, from_day, to_day, trigger, started_by, shard, state, tenants, ok, failed, skipped, rows_written, error, started_at, finished_at`

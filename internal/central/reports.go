@@ -73,15 +73,14 @@ type StoreMonth struct {
 	HasPrev     bool   `json:"has_previous"`
 }
 
-// rankingSorts are the orders MonthRanking knows, and the SQL of each
-// (descending order is the default; NULLs, stores without a previous
-// period, sort last either way).
-var rankingSorts = map[string]string{
-	"revenue": "m.total_revenue",
-	"orders":  "m.total_orders",
-	"aov":     "CASE WHEN m.total_orders > 0 THEN m.total_revenue * 1.0 / m.total_orders ELSE 0 END",
-	"change":  "CASE WHEN p.total_revenue > 0 THEN (m.total_revenue - p.total_revenue) * 1.0 / p.total_revenue END",
-	"name":    "m.database_name",
+// rankingSorts is the SQL of each order of MonthRanking (NULLs, stores
+// without a previous period, sort last either way).
+var rankingSorts = map[fleet.RankBy]string{
+	fleet.RankByRevenue: "m.total_revenue",
+	fleet.RankByOrders:  "m.total_orders",
+	fleet.RankByAOV:     "CASE WHEN m.total_orders > 0 THEN m.total_revenue * 1.0 / m.total_orders ELSE 0 END",
+	fleet.RankByChange:  "CASE WHEN p.total_revenue > 0 THEN (m.total_revenue - p.total_revenue) * 1.0 / p.total_revenue END",
+	fleet.RankByName:    "m.database_name",
 }
 
 // The ranking's previous period: a whole month reads its rollup; the
@@ -113,20 +112,20 @@ const (
 
 // MonthRanking returns a page of the stores with metrics in month
 // (YYYY-MM), each with its revenue over the days prevFrom..prevTo
-// (YYYY-MM-DD, within the month before), ordered by sort (revenue,
-// orders, aov, change or name; ties by name), and how many there are.
+// (YYYY-MM-DD, within the month before), ordered by sort (ties by name),
+// and how many there are.
 // The revenue order is seed 000's "top performing stores"
 // (SUM(total_revenue) per store over the month).
-func (db *DB) MonthRanking(ctx context.Context, month, prevFrom, prevTo, sort string, desc bool, limit, offset int) ([]StoreMonth, int64, error) {
-	expr, ok := rankingSorts[sort]
-	if !ok {
-		return nil, 0, fleet.Errorf(fleet.EINVALID, "Cannot sort by %q: use revenue, orders, aov, change or name.", fleet.Truncate(sort, 20))
+func (db *DB) MonthRanking(ctx context.Context, month, prevFrom, prevTo string, sort fleet.RankBy, desc bool, limit, offset int) ([]StoreMonth, int64, error) {
+	if _, err := fleet.ParseRankBy(string(sort)); err != nil {
+		return nil, 0, err
 	}
+	expr := rankingSorts[sort]
 	order := expr + " ASC"
 	if desc {
 		order = expr + " DESC"
 	}
-	if sort == "change" { // stores without a previous period last, either way
+	if sort == fleet.RankByChange { // stores without a previous period last, either way
 		order = "(" + expr + ") IS NULL, " + order
 	}
 	var total int64
@@ -138,7 +137,7 @@ func (db *DB) MonthRanking(ctx context.Context, month, prevFrom, prevTo, sort st
 	switch prevMonth := prevFrom[:min(7, len(prevFrom))]; {
 	case wholeMonth(prevFrom, prevTo):
 		query, args = fmt.Sprintf(rankingWhole, order), []any{prevMonth, month, limit, offset}
-	case sort == "change":
+	case sort == fleet.RankByChange:
 		query, args = fmt.Sprintf(rankingDaysAll, order), []any{prevFrom, prevTo, month, month, limit, offset}
 	default:
 		query, args = fmt.Sprintf(rankingDaysPage, order), []any{month, limit, offset, prevFrom, prevTo}

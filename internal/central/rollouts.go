@@ -25,15 +25,15 @@ const (
 )
 
 // Rollout states beyond the run states: stopped at the first failure or
-// on request, with tenants left unvisited.
-const RunStopped = "stopped"
+// on request, with tenants left unvisited (fleet.RunStopped).
+const RunStopped = fleet.RunStopped
 
-// Per-tenant outcomes.
+// Per-tenant outcomes, as fleet says them.
 const (
-	OutcomeMigrated = "migrated"
-	OutcomeFailed   = "failed"
-	OutcomeSkipped  = "skipped" // already at the target
-	OutcomePending  = "pending" // a dry run: would migrate
+	OutcomeMigrated = fleet.OutcomeMigrated
+	OutcomeFailed   = fleet.OutcomeFailed
+	OutcomeSkipped  = fleet.OutcomeSkipped
+	OutcomePending  = fleet.OutcomePending
 )
 
 // MigrationRun is one schema rollout.

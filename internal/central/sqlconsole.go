@@ -17,7 +17,7 @@ type QueryRecord struct {
 	Actor    string            `json:"actor"`
 	At       time.Time         `json:"at"`
 	Tenant   string            `json:"tenant,omitempty"` // one tenant; "" for a fan-out
-	Scope    string            `json:"scope,omitempty"`  // a fan-out's tenants
+	Scope    *fleet.Scope      `json:"scope,omitempty"`  // a fan-out's tenants; nil for one tenant's
 	SQL      string            `json:"sql"`
 	Params   map[string]string `json:"params,omitempty"`
 	Write    bool              `json:"write"`
@@ -40,6 +40,10 @@ func (db *DB) AddQuery(ctx context.Context, r QueryRecord) error {
 	if err != nil {
 		return err
 	}
+	scope := ""
+	if r.Scope != nil {
+		scope = r.Scope.String()
+	}
 	ctx = context.WithoutCancel(ctx) // the run happened; record it even if the client left
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -47,7 +51,7 @@ func (db *DB) AddQuery(ctx context.Context, r QueryRecord) error {
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO sql_history(actor, at, tenant, scope, sql, params, write, outcome, error, rows, duration_ms)
-		VALUES(?,?,?,?,?,?,?,?,?,?,?)`, r.Actor, ts(r.At), r.Tenant, r.Scope, r.SQL, string(params), r.Write, r.Outcome,
+		VALUES(?,?,?,?,?,?,?,?,?,?,?)`, r.Actor, ts(r.At), r.Tenant, scope, r.SQL, string(params), r.Write, r.Outcome,
 		fleet.Truncate(r.Error, 2000), r.Rows, float64(r.Duration.Microseconds())/1000); err != nil {
 		return err
 	}
@@ -69,10 +73,17 @@ func (db *DB) QueryHistory(ctx context.Context, actor string, limit int) ([]Quer
 	var out []QueryRecord
 	for rows.Next() {
 		var r QueryRecord
-		var params string
+		var scope, params string
 		var ms float64
-		if err := rows.Scan(&r.ID, &r.Actor, nullTime{&r.At}, &r.Tenant, &r.Scope, &r.SQL, &params, &r.Write, &r.Outcome, &r.Error, &r.Rows, &ms); err != nil {
+		if err := rows.Scan(&r.ID, &r.Actor, nullTime{&r.At}, &r.Tenant, &scope, &r.SQL, &params, &r.Write, &r.Outcome, &r.Error, &r.Rows, &ms); err != nil {
 			return nil, err
+		}
+		if scope != "" {
+			sc, err := fleet.ParseScope(scope) // written by AddQuery
+			if err != nil {
+				return nil, err
+			}
+			r.Scope = &sc
 		}
 		_ = json.Unmarshal([]byte(params), &r.Params) // written by AddQuery
 		r.Duration = time.Duration(ms * float64(time.Millisecond))

@@ -53,7 +53,7 @@ func NewRuns(svc *Service) *Runs { return &Runs{svc: svc} }
 // bgRun is one background fan-out.
 type bgRun struct {
 	id, actor string
-	scope     string
+	scope     fleet.Scope
 	started   time.Time
 	limits    Limits
 	merge     *Merge
@@ -69,7 +69,7 @@ type bgRun struct {
 // and, once done, its merged result (capped in all at Limits).
 type RunState struct {
 	ID    string
-	Scope string // as Scope.String says
+	Scope fleet.Scope
 	// Started and Ended (zero while it runs); Elapsed is up to now or
 	// to the end.
 	Started, Ended time.Time
@@ -133,7 +133,7 @@ func (rs *Runs) idle() time.Duration {
 // Start plans a fan-out of req over sc for actor (checks, a fan-out slot,
 // the tenants: a refusal is returned, and recorded like FanOut's) and
 // runs it in the background. ctx bounds the planning only.
-func (rs *Runs) Start(ctx context.Context, actor string, sc Scope, req Request) (RunState, error) {
+func (rs *Runs) Start(ctx context.Context, actor string, sc fleet.Scope, req Request) (RunState, error) {
 	plan, err := rs.svc.plan(ctx, actor, sc, req)
 	if err != nil {
 		return RunState{}, err
@@ -142,7 +142,7 @@ func (rs *Runs) Start(ctx context.Context, actor string, sc Scope, req Request) 
 	_, _ = rand.Read(id)
 	l := rs.svc.limits()
 	now := time.Now()
-	r := &bgRun{id: hex.EncodeToString(id), actor: actor, scope: sc.String(), started: now, seen: now, limits: l, merge: NewMerge(l)}
+	r := &bgRun{id: hex.EncodeToString(id), actor: actor, scope: sc, started: now, seen: now, limits: l, merge: NewMerge(l)}
 	r.merge.setTotal(len(plan.Tenants))
 	runCtx, cancel := context.WithCancelCause(rs.base())
 	r.cancel = cancel

@@ -62,11 +62,11 @@ func TestRunsLifecycle(t *testing.T) {
 	runs := console.NewRuns(svc)
 	t.Cleanup(runs.CancelAll)
 	ctx := context.Background()
-	st, err := runs.Start(ctx, "a@example.com", console.Scope{}, console.Request{SQL: "SELECT count(*) AS n FROM orders"})
+	st, err := runs.Start(ctx, "a@example.com", fleet.Scope{}, console.Request{SQL: "SELECT count(*) AS n FROM orders"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.ID == "" || st.Total != 3 || st.Scope != "all tenants" {
+	if st.ID == "" || st.Total != 3 || st.Scope != (fleet.Scope{}) {
 		t.Fatalf("started as %+v", st)
 	}
 	if _, err := runs.Get("b@example.com", st.ID); fleet.ErrorCode(err) != fleet.ENOTFOUND {
@@ -89,14 +89,14 @@ func TestRunsLifecycle(t *testing.T) {
 		t.Errorf("%d fan-out slots still held", f)
 	}
 	hist, err := db.QueryHistory(ctx, "a@example.com", 10)
-	if err != nil || len(hist) != 1 || hist[0].Scope != "all tenants" || hist[0].Outcome != "ok" || hist[0].Rows != 3 {
+	if err != nil || len(hist) != 1 || hist[0].Scope == nil || *hist[0].Scope != (fleet.Scope{}) || hist[0].Outcome != "ok" || hist[0].Rows != 3 {
 		t.Fatalf("history %+v %v", hist, err)
 	}
 	// A scope matching nothing is refused at once, and recorded.
-	if _, err := runs.Start(ctx, "a@example.com", console.Scope{Pattern: "shop-*"}, console.Request{SQL: "SELECT 1"}); fleet.ErrorCode(err) != fleet.EINVALID {
+	if _, err := runs.Start(ctx, "a@example.com", fleet.Scope{Pattern: "shop-*"}, console.Request{SQL: "SELECT 1"}); fleet.ErrorCode(err) != fleet.EINVALID {
 		t.Fatalf("a scope matching nothing: %v", err)
 	}
-	if hist, _ := db.QueryHistory(ctx, "a@example.com", 10); len(hist) != 2 || hist[0].Outcome != "failed" {
+	if hist, _ := db.QueryHistory(ctx, "a@example.com", 10); len(hist) != 2 || hist[0].Outcome != "failed" || hist[0].Scope == nil || hist[0].Scope.Pattern != "shop-*" {
 		t.Errorf("the refused run's history %+v", hist)
 	}
 }
@@ -109,7 +109,7 @@ func TestRunsIdleCancel(t *testing.T) {
 	runs := console.NewRuns(svc)
 	runs.Idle = 200 * time.Millisecond
 	t.Cleanup(runs.CancelAll)
-	st, err := runs.Start(context.Background(), "a@example.com", console.Scope{}, console.Request{SQL: endless})
+	st, err := runs.Start(context.Background(), "a@example.com", fleet.Scope{}, console.Request{SQL: endless})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestRunsCancelAll(t *testing.T) {
 	ctx := context.Background()
 	var ids []string
 	for _, actor := range []string{"a@example.com", "b@example.com"} {
-		st, err := runs.Start(ctx, actor, console.Scope{}, console.Request{SQL: endless})
+		st, err := runs.Start(ctx, actor, fleet.Scope{}, console.Request{SQL: endless})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,7 +145,7 @@ func TestRunsCancelAll(t *testing.T) {
 	if err != nil || !st.Done || !strings.Contains(st.Stopped, "shutting down") {
 		t.Fatalf("a run after CancelAll: %+v %v", st, err)
 	}
-	st, err = runs.Start(ctx, "a@example.com", console.Scope{}, console.Request{SQL: endless})
+	st, err = runs.Start(ctx, "a@example.com", fleet.Scope{}, console.Request{SQL: endless})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,16 +164,16 @@ func TestFanOutHoldsSlotsLikeRuns(t *testing.T) {
 	t.Cleanup(runs.CancelAll)
 	ctx := context.Background()
 	for range console.MaxFanOutsPerUser {
-		if _, err := runs.Start(ctx, "a@example.com", console.Scope{}, console.Request{SQL: endless}); err != nil {
+		if _, err := runs.Start(ctx, "a@example.com", fleet.Scope{}, console.Request{SQL: endless}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := svc.FanOut(ctx, "a@example.com", console.Scope{}, console.Request{SQL: "SELECT 1"}, console.NewMerge(svc.CurrentLimits())); err == nil {
+	if _, err := svc.FanOut(ctx, "a@example.com", fleet.Scope{}, console.Request{SQL: "SELECT 1"}, console.NewMerge(svc.CurrentLimits())); err == nil {
 		t.Fatal("a streamed fan-out past the user's slots ran")
 	} else if _, busy := console.AsBusy(err); !busy {
 		t.Fatalf("a streamed fan-out past the user's slots: %v", err)
 	}
-	if _, err := runs.Start(ctx, "a@example.com", console.Scope{}, console.Request{SQL: "SELECT 1"}); err == nil {
+	if _, err := runs.Start(ctx, "a@example.com", fleet.Scope{}, console.Request{SQL: "SELECT 1"}); err == nil {
 		t.Fatal("a run past the user's slots started")
 	}
 }
@@ -183,7 +183,7 @@ func TestFanOutHoldsSlotsLikeRuns(t *testing.T) {
 func TestGatherCapsMergedRows(t *testing.T) {
 	svc, _ := service(t, 3)
 	svc.Limits.MaxRows = 4
-	out, err := svc.Gather(context.Background(), "a@example.com", console.Scope{}, console.Request{SQL: "SELECT id FROM orders"})
+	out, err := svc.Gather(context.Background(), "a@example.com", fleet.Scope{}, console.Request{SQL: "SELECT id FROM orders"})
 	if err != nil {
 		t.Fatal(err)
 	}

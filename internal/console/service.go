@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/tenantry/tenantry/internal/central"
@@ -162,28 +161,10 @@ func (s *Service) Export(ctx context.Context, actor, tenant string, req Request,
 	return err
 }
 
-// Scope picks a fan-out's tenants: all ready ones, a glob pattern over
-// names or a list (see Select).
-type Scope struct {
-	Pattern string
-	List    string
-}
-
-// String describes the scope for history and progress lines.
-func (sc Scope) String() string {
-	switch {
-	case strings.TrimSpace(sc.Pattern) != "":
-		return "pattern " + strings.TrimSpace(sc.Pattern)
-	case strings.TrimSpace(sc.List) != "":
-		return "list " + strings.Join(strings.Fields(strings.ReplaceAll(sc.List, ",", " ")), ", ")
-	}
-	return "all tenants"
-}
-
 // Plan is a fan-out checked and resolved to its tenants, holding one of
 // its actor's fan-out slots (MaxFanOutsPerUser) until Run ends or Release.
 type Plan struct {
-	Scope   Scope
+	Scope   fleet.Scope
 	Tenants []string
 	Request Request
 
@@ -200,7 +181,7 @@ func (p Plan) Release() {
 // Plan checks req, takes a fan-out slot for actor (a *Busy error when
 // there is none) and resolves the scope to ready tenant names; a scope
 // matching none is an error.
-func (s *Service) Plan(ctx context.Context, actor string, sc Scope, req Request) (p Plan, err error) {
+func (s *Service) Plan(ctx context.Context, actor string, sc fleet.Scope, req Request) (p Plan, err error) {
 	if err := req.Check(); err != nil {
 		return Plan{}, err
 	}
@@ -233,7 +214,7 @@ func (s *Service) Plan(ctx context.Context, actor string, sc Scope, req Request)
 // connections, deadline and history record as a background run (Runs).
 // Rows go to sink as they come, in tenant order; a plan that fails is
 // recorded too.
-func (s *Service) FanOut(ctx context.Context, actor string, sc Scope, req Request, sink Sink) (failed int, err error) {
+func (s *Service) FanOut(ctx context.Context, actor string, sc fleet.Scope, req Request, sink Sink) (failed int, err error) {
 	p, err := s.plan(ctx, actor, sc, req)
 	if err != nil {
 		return 0, err
@@ -243,7 +224,7 @@ func (s *Service) FanOut(ctx context.Context, actor string, sc Scope, req Reques
 
 // Gather runs a fan-out like FanOut and answers it at once: the merged
 // rows, capped in all at the limits (see Merge), and the failures.
-func (s *Service) Gather(ctx context.Context, actor string, sc Scope, req Request) (*FanOutResult, error) {
+func (s *Service) Gather(ctx context.Context, actor string, sc fleet.Scope, req Request) (*FanOutResult, error) {
 	m := NewMerge(s.limits())
 	if _, err := s.FanOut(ctx, actor, sc, req, m); err != nil {
 		return nil, err
@@ -253,11 +234,11 @@ func (s *Service) Gather(ctx context.Context, actor string, sc Scope, req Reques
 
 // plan is Plan, recording a refusal in actor's history (but not a busy
 // console's: the user did nothing wrong).
-func (s *Service) plan(ctx context.Context, actor string, sc Scope, req Request) (Plan, error) {
+func (s *Service) plan(ctx context.Context, actor string, sc fleet.Scope, req Request) (Plan, error) {
 	p, err := s.Plan(ctx, actor, sc, req)
 	if err != nil {
 		if _, busy := AsBusy(err); !busy {
-			s.record(ctx, central.QueryRecord{Actor: actor, Scope: sc.String(), SQL: req.SQL, Params: req.Params, Outcome: "failed", Error: fleet.ErrorMessage(err)})
+			s.record(ctx, central.QueryRecord{Actor: actor, Scope: &sc, SQL: req.SQL, Params: req.Params, Outcome: "failed", Error: fleet.ErrorMessage(err)})
 		}
 		return Plan{}, err
 	}
@@ -277,7 +258,7 @@ func (s *Service) Run(ctx context.Context, actor string, p Plan, sink Sink) (fai
 	start := time.Now()
 	rows := &countingSink{Sink: sink}
 	defer func() {
-		rec := central.QueryRecord{Actor: actor, Scope: p.Scope.String(), SQL: p.Request.SQL, Params: p.Request.Params, Outcome: "ok", Rows: rows.n, Duration: time.Since(start)}
+		rec := central.QueryRecord{Actor: actor, Scope: &p.Scope, SQL: p.Request.SQL, Params: p.Request.Params, Outcome: "ok", Rows: rows.n, Duration: time.Since(start)}
 		if err != nil {
 			rec.Outcome, rec.Error = "failed", fleet.ErrorMessage(err)
 		} else if failed > 0 {

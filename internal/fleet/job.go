@@ -19,6 +19,25 @@ const (
 	JobFailed    = "failed"
 )
 
+// Run states: a metrics collection and a schema rollout, each carried out
+// by a job, go through a job's states; a rollout may also stop, at its
+// first failure or on request, with tenants left unvisited.
+const (
+	RunQueued    = JobQueued
+	RunRunning   = JobRunning
+	RunSucceeded = JobSucceeded
+	RunFailed    = JobFailed
+	RunStopped   = "stopped"
+)
+
+// A schema rollout's outcome on each tenant.
+const (
+	OutcomeMigrated = "migrated"
+	OutcomeFailed   = "failed"
+	OutcomeSkipped  = "skipped" // already at the target
+	OutcomePending  = "pending" // a dry run: would migrate
+)
+
 // Job is a durable unit of background work with progress.
 type Job struct {
 	ID         int64     `json:"id"`

@@ -41,7 +41,7 @@ func (s *Service) Dashboard(ctx context.Context) (Dashboard, error) {
 			return d, err
 		}
 		d.Activity, d.ActivityFrom, d.ActivityTo = padDays(actFrom, today, act), day(actFrom), day(today)
-		top, err := s.topStores(ctx, gen, TopStoresQuery{Month: monthFrom, Sort: "revenue", Desc: true, Page: 1, PerPage: 10})
+		top, err := s.topStores(ctx, gen, TopStoresQuery{Month: monthFrom, Sort: fleet.RankByRevenue, Desc: true, Page: 1, PerPage: 10})
 		if err != nil {
 			return d, err
 		}

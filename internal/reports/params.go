@@ -3,7 +3,6 @@ package reports
 import (
 	"fmt"
 	"net/url"
-	"slices"
 	"strconv"
 	"time"
 
@@ -22,13 +21,10 @@ const (
 	maxPage           = 1_000_000
 )
 
-// TopStoresSorts are the columns the ranking can be sorted by.
-var TopStoresSorts = []string{"revenue", "orders", "aov", "change", "name"}
-
 // TopStoresQuery asks for a page of a month's ranking of stores.
 type TopStoresQuery struct {
 	Month   time.Time // the month's first day (UTC)
-	Sort    string    // one of TopStoresSorts
+	Sort    fleet.RankBy
 	Desc    bool
 	Page    int // 1-based
 	PerPage int
@@ -44,7 +40,7 @@ func (q TopStoresQuery) Key() string {
 // (default revenue), desc (default: descending but for name), page and
 // per (default TopStoresPageSize, at most MaxTopStoresPage).
 func ParseTopStores(v url.Values, today time.Time) (TopStoresQuery, error) {
-	q := TopStoresQuery{Month: today.AddDate(0, 0, 1-today.Day()), Sort: "revenue", Page: 1, PerPage: TopStoresPageSize}
+	q := TopStoresQuery{Month: today.AddDate(0, 0, 1-today.Day()), Sort: fleet.DefaultRankBy, Page: 1, PerPage: TopStoresPageSize}
 	if m := v.Get("month"); m != "" {
 		t, err := fleet.ParseMonth(m)
 		if err != nil {
@@ -53,12 +49,12 @@ func ParseTopStores(v url.Values, today time.Time) (TopStoresQuery, error) {
 		q.Month = t
 	}
 	if s := v.Get("sort"); s != "" {
-		if !slices.Contains(TopStoresSorts, s) {
-			return q, fleet.Errorf(fleet.EINVALID, "Cannot sort by %q: use revenue, orders, aov, change or name.", fleet.Truncate(s, 20))
+		var err error
+		if q.Sort, err = fleet.ParseRankBy(s); err != nil {
+			return q, err
 		}
-		q.Sort = s
 	}
-	q.Desc = q.Sort != "name"
+	q.Desc = q.Sort.DescByDefault()
 	if s := v.Get("desc"); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {

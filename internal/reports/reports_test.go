@@ -198,6 +198,13 @@ func TestTopStores(t *testing.T) {
 		`"previous_from":"2019-12-01","previous_to":"2019-12-31","sort":"revenue","stores":[],"total":0}` {
 		t.Errorf("a month without metrics: %s", j)
 	}
+	// Every order ranks through its own SQL.
+	for _, by := range fleet.RankBys {
+		r, err := s.TopStores(ctx, reports.TopStoresQuery{Month: date("2026-11-01"), Sort: by, Desc: by.DescByDefault(), Page: 1, PerPage: 10})
+		if err != nil || r.Sort != by || len(r.Stores) != 3 || r.Stores[0].Name != "a" {
+			t.Errorf("by %s: %+v, %v", by, r, err)
+		}
+	}
 	if _, err := s.TopStores(ctx, reports.TopStoresQuery{Month: date("2026-11-01"), Sort: "bogus", Page: 1, PerPage: 10}); fleet.ErrorCode(err) != fleet.EINVALID {
 		t.Errorf("an unknown sort: %v", err)
 	}
@@ -230,7 +237,7 @@ func TestTopStoresMonthToDate(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		today, prevTo string
-		sort          string
+		sort          fleet.RankBy
 		desc          bool
 		want          []store
 	}{

@@ -1,5 +1,7 @@
 package reports
 
+import "github.com/tenantry/tenantry/internal/fleet"
+
 // The results are what both fronts return as JSON: the pages for
 // "Accept: application/json" and the API. Their fields keep the names
 // and the order the pages' JSON has always had (the top-level keys in
@@ -73,20 +75,20 @@ type TopStore struct {
 // before (as the overview's month tiles), any other month whole with the
 // whole month before.
 type TopStores struct {
-	CompareFrom string     `json:"compare_from"` // YYYY-MM-DD, the month's first day
-	CompareTo   string     `json:"compare_to"`   // YYYY-MM-DD, today or the month's last day
-	Desc        bool       `json:"desc"`
-	Month       string     `json:"month"` // YYYY-MM
-	Page        int        `json:"page"`  // 1-based
-	PerPage     int        `json:"per_page"`
-	PrevFrom    string     `json:"previous_from"` // YYYY-MM-DD, the month before's first day
-	PrevTo      string     `json:"previous_to"`   // YYYY-MM-DD
-	Sort        string     `json:"sort"`
-	Stores      []TopStore `json:"stores"`
-	Total       int64      `json:"total"` // stores with metrics in the month
-	PrevMonth   string     `json:"-"`     // YYYY-MM
-	NextMonth   string     `json:"-"`     // YYYY-MM, "" when Month is the current month or later
-	Generation  int64      `json:"-"`
+	CompareFrom string       `json:"compare_from"` // YYYY-MM-DD, the month's first day
+	CompareTo   string       `json:"compare_to"`   // YYYY-MM-DD, today or the month's last day
+	Desc        bool         `json:"desc"`
+	Month       string       `json:"month"` // YYYY-MM
+	Page        int          `json:"page"`  // 1-based
+	PerPage     int          `json:"per_page"`
+	PrevFrom    string       `json:"previous_from"` // YYYY-MM-DD, the month before's first day
+	PrevTo      string       `json:"previous_to"`   // YYYY-MM-DD
+	Sort        fleet.RankBy `json:"sort"`
+	Stores      []TopStore   `json:"stores"`
+	Total       int64        `json:"total"` // stores with metrics in the month
+	PrevMonth   string       `json:"-"`     // YYYY-MM
+	NextMonth   string       `json:"-"`     // YYYY-MM, "" when Month is the current month or later
+	Generation  int64        `json:"-"`
 }
 
 // Tile is one figure on the dashboard, with what it is compared against.

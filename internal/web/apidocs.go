@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/api"
+	"github.com/tenantry/tenantry/internal/paths"
 	"github.com/tenantry/tenantry/views/pages"
 )
 
@@ -23,7 +24,7 @@ import (
 // are read, into the small structs below.
 
 func (s *Server) apiDocRoutes(g *echo.Group) {
-	g.GET("/api", s.handleAPIDoc)
+	g.GET(paths.APIDoc, s.handleAPIDoc)
 }
 
 func (s *Server) handleAPIDoc(c echo.Context) error {

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/paths"
 	"github.com/tenantry/tenantry/views/pages"
 )
 
@@ -17,7 +18,7 @@ import (
 const AuditPageSize = 500
 
 func (s *Server) auditRoutes(g *echo.Group) {
-	g.GET("/audit", s.handleAudit)
+	g.GET(paths.Audit, s.handleAudit)
 }
 
 // auditQuery reads the audit page's filters. Unlike the tenant list's
@@ -70,10 +71,7 @@ func auditURL(vm pages.Audit, before int64) string {
 	if before > 0 {
 		q.Set("before", strconv.FormatInt(before, 10))
 	}
-	if len(q) == 0 {
-		return "/audit"
-	}
-	return "/audit?" + q.Encode()
+	return paths.WithQuery(paths.Audit, q)
 }
 
 func (s *Server) handleAudit(c echo.Context) error {

@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/paths"
 	"github.com/tenantry/tenantry/views/layouts"
 	"github.com/tenantry/tenantry/views/pages"
 )
@@ -87,7 +88,7 @@ func (s *Server) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		r := c.Request()
 		if r.Method == http.MethodGet && !wantsJSON(c) && r.Header.Get("HX-Request") == "" {
-			return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(r.URL.RequestURI()))
+			return c.Redirect(http.StatusSeeOther, paths.WithQuery(paths.Login, url.Values{"next": {r.URL.RequestURI()}}))
 		}
 		return fleet.Errorf(fleet.EUNAUTHORIZED, "Please log in.")
 	}
@@ -233,9 +234,9 @@ func takeFlash(c echo.Context) *layouts.Flash {
 }
 
 func (s *Server) authRoutes(e *echo.Echo) {
-	e.GET("/login", s.handleLoginForm)
-	e.POST("/login", s.handleLogin)
-	e.POST("/logout", s.handleLogout)
+	e.GET(paths.Login, s.handleLoginForm)
+	e.POST(paths.Login, s.handleLogin)
+	e.POST(paths.Logout, s.handleLogout)
 }
 
 // safeNext keeps post-login redirects on this site. It judges the value
@@ -318,5 +319,5 @@ func (s *Server) handleLogout(c echo.Context) error {
 		_ = s.DB.Audit(c.Request().Context(), fleet.AuditEntry{Actor: u.Email, Action: "user.logout"})
 	}
 	c.SetCookie(s.cookie(sessionCookie, "", -1))
-	return c.Redirect(http.StatusSeeOther, "/login")
+	return c.Redirect(http.StatusSeeOther, paths.Login)
 }

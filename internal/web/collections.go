@@ -10,6 +10,7 @@ import (
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/collect"
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/paths"
 	"github.com/tenantry/tenantry/views/pages"
 )
 
@@ -20,10 +21,10 @@ const RunsPageSize = 25
 const resultLimit = 500
 
 func (s *Server) collectionRoutes(g *echo.Group) {
-	g.GET("/collections", s.handleCollectionList)
-	g.POST("/collections", s.handleCollectionCreate, requireAdmin)
-	g.GET("/collections/:id", s.handleCollectionShow)
-	g.GET("/collections/:id/progress", s.handleCollectionProgress)
+	g.GET(paths.Collections, s.handleCollectionList)
+	g.POST(paths.Collections, s.handleCollectionCreate, requireAdmin)
+	g.GET(paths.CollectionRoute, s.handleCollectionShow)
+	g.GET(paths.CollectionProgressRoute, s.handleCollectionProgress)
 }
 
 func runRow(r central.CollectRun, j *fleet.Job) pages.RunRow {
@@ -113,7 +114,7 @@ func (s *Server) handleCollectionCreate(c echo.Context) error {
 	if wantsJSON(c) {
 		return c.JSON(http.StatusAccepted, run)
 	}
-	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/collections/%d", run.ID))
+	return c.Redirect(http.StatusSeeOther, paths.Collection(run.ID))
 }
 
 func (s *Server) collectionRun(c echo.Context) (pages.CollectionRun, error) {

@@ -8,13 +8,14 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/paths"
 	"github.com/tenantry/tenantry/views/pages"
 )
 
 func (s *Server) jobRoutes(g *echo.Group) {
-	g.GET("/jobs", s.handleJobList)
-	g.GET("/jobs/:id", s.handleJobShow)
-	g.GET("/jobs/:id/progress", s.handleJobProgress)
+	g.GET(paths.Jobs, s.handleJobList)
+	g.GET(paths.JobRoute, s.handleJobShow)
+	g.GET(paths.JobProgressRoute, s.handleJobProgress)
 }
 
 // JobLabel describes a job for people.
@@ -43,10 +44,10 @@ func jobRow(j fleet.Job) pages.JobRow {
 	r := pages.JobRow{ID: j.ID, Kind: j.Kind, Label: JobLabel(j), Tenant: j.Tenant, State: j.State, Step: j.Step,
 		Done: j.Done, Total: j.Total, Error: j.Error, CreatedBy: j.CreatedBy, CreatedAt: j.CreatedAt, FinishedAt: j.FinishedAt}
 	if j.Tenant != "" {
-		r.Link = "/tenants/" + j.Tenant
+		r.Link = paths.Tenant(j.Tenant)
 	}
 	if id := rolloutRunID(j); j.Kind == central.RolloutJob && id != 0 {
-		r.Link = fmt.Sprintf("/migrations/runs/%d", id)
+		r.Link = paths.Rollout(id)
 	}
 	return r
 }

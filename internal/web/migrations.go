@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/paths"
 	"github.com/tenantry/tenantry/internal/schema"
 	"github.com/tenantry/tenantry/views/layouts"
 	"github.com/tenantry/tenantry/views/pages"
@@ -25,13 +26,13 @@ const rolloutPageSize = 500
 const tenantSchemaTimeout = 10 * time.Second
 
 func (s *Server) migrationRoutes(g *echo.Group) {
-	g.GET("/migrations", s.handleMigrationStatus)
-	g.POST("/migrations", s.handleRolloutCreate, requireAdmin)
-	g.GET("/migrations/runs/:id", s.handleRolloutShow)
-	g.GET("/migrations/runs/:id/progress", s.handleRolloutProgress)
-	g.POST("/migrations/runs/:id/stop", s.handleRolloutStop, requireAdmin)
-	g.POST("/migrations/runs/:id/retry", s.handleRolloutRetry, requireAdmin)
-	g.GET("/tenants/:name/schema", s.handleTenantSchema)
+	g.GET(paths.Migrations, s.handleMigrationStatus)
+	g.POST(paths.Migrations, s.handleRolloutCreate, requireAdmin)
+	g.GET(paths.RolloutRoute, s.handleRolloutShow)
+	g.GET(paths.RolloutProgressRoute, s.handleRolloutProgress)
+	g.POST(paths.RolloutStopRoute, s.handleRolloutStop, requireAdmin)
+	g.POST(paths.RolloutRetryRoute, s.handleRolloutRetry, requireAdmin)
+	g.GET(paths.TenantSchemaRoute, s.handleTenantSchema)
 }
 
 // schemaSet is the tenant schema the console rolls out.
@@ -177,7 +178,7 @@ func (s *Server) handleRolloutCreate(c echo.Context) error {
 	if wantsJSON(c) {
 		return c.JSON(http.StatusAccepted, run)
 	}
-	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/migrations/runs/%d", run.ID))
+	return c.Redirect(http.StatusSeeOther, paths.Rollout(run.ID))
 }
 
 // rolloutParam reads the :id path parameter and its rollout.
@@ -365,7 +366,7 @@ func (s *Server) handleRolloutStop(c echo.Context) error {
 		return c.JSON(http.StatusAccepted, stopped)
 	}
 	s.setFlash(c, "info", fmt.Sprintf("Stop requested: rollout %d starts no new tenant; those in progress finish.", r.ID))
-	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/migrations/runs/%d", r.ID))
+	return c.Redirect(http.StatusSeeOther, paths.Rollout(r.ID))
 }
 
 // handleRolloutRetry rolls out again to the tenants a rollout failed on,
@@ -386,7 +387,7 @@ func (s *Server) handleRolloutRetry(c echo.Context) error {
 	if wantsJSON(c) {
 		return c.JSON(http.StatusAccepted, run)
 	}
-	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/migrations/runs/%d", run.ID))
+	return c.Redirect(http.StatusSeeOther, paths.Rollout(run.ID))
 }
 
 // rolloutRunID is the rollout a rollout job runs, 0 if its arguments do

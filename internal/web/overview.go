@@ -7,12 +7,13 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/paths"
 	"github.com/tenantry/tenantry/internal/reports"
 	"github.com/tenantry/tenantry/views/pages"
 )
 
 func (s *Server) overviewRoutes(g *echo.Group) {
-	s.splicedRoute(g, "/", s.handleOverview)
+	s.splicedRoute(g, paths.Overview, s.handleOverview)
 }
 
 func (s *Server) handleOverview(c echo.Context) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/console"
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/paths"
 	"github.com/tenantry/tenantry/internal/reports"
 	"github.com/tenantry/tenantry/views/pages"
 )
@@ -27,14 +28,14 @@ import (
 const maxCSVRows = 1_000_000
 
 func (s *Server) reportRoutes(g *echo.Group) {
-	g.GET("/reports", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/reports/top-stores") })
+	g.GET(paths.Reports, func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, paths.TopStores) })
 	for path, h := range map[string]func(echo.Context, bool) error{
-		"/reports/top-stores":      s.handleTopStores,
-		"/reports/daily-activity":  s.handleDailyActivity,
-		"/reports/average-revenue": s.handleAverageRevenue,
+		paths.TopStores:      s.handleTopStores,
+		paths.DailyActivity:  s.handleDailyActivity,
+		paths.AverageRevenue: s.handleAverageRevenue,
 	} {
 		s.splicedRoute(g, path, func(c echo.Context) error { return h(c, false) })
-		g.GET(path+".csv", func(c echo.Context) error { return h(c, true) })
+		g.GET(paths.Export(path, "csv"), func(c echo.Context) error { return h(c, true) })
 	}
 }
 

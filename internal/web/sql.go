@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/console"
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/paths"
 	"github.com/tenantry/tenantry/views/pages"
 )
 
@@ -24,33 +25,34 @@ import (
 // them: 429 with Retry-After).
 
 func (s *Server) sqlRoutes(g *echo.Group) {
-	g.GET("/sql", func(c echo.Context) error { return s.handleSQL(c, false) })
-	g.POST("/sql", func(c echo.Context) error { return s.handleSQL(c, true) })
-	g.POST("/sql/write", s.handleSQLWrite, requireAdmin)
-	g.GET("/sql/tenants", s.handleSQLTenants)
-	g.GET("/sql/schema", s.handleSQLSchema)
-	g.GET("/sql/runs/:id", s.handleSQLRun)
+	g.GET(paths.SQL, func(c echo.Context) error { return s.handleSQL(c, false) })
+	g.POST(paths.SQL, func(c echo.Context) error { return s.handleSQL(c, true) })
+	g.POST(paths.SQLWrite, s.handleSQLWrite, requireAdmin)
+	g.GET(paths.SQLTenants, s.handleSQLTenants)
+	g.GET(paths.SQLSchema, s.handleSQLSchema)
+	g.GET(paths.SQLRunRoute, s.handleSQLRun)
 	for _, format := range []string{"csv", "json"} {
 		h := func(c echo.Context) error { return s.handleSQLExport(c, format) }
-		g.GET("/sql."+format, h)
-		g.POST("/sql."+format, h)
+		g.GET(paths.Export(paths.SQL, format), h)
+		g.POST(paths.Export(paths.SQL, format), h)
 	}
-	g.POST("/sql/saved", s.handleSQLSave)
-	g.POST("/sql/saved/:id/delete", s.handleSQLSavedDelete)
+	g.POST(paths.SQLSaved, s.handleSQLSave)
+	g.POST(paths.SQLSavedDeleteRoute, s.handleSQLSavedDelete)
 }
 
 // sqlForm is a console request as the form (or a shared link) sends it.
 type sqlForm struct {
-	Scope, Tenant, Pattern, List string
-	SQL                          string
-	Params                       map[string]string
-	Run, Write                   bool
-	Confirm                      string
+	Scope                 pages.SQLScope
+	Tenant, Pattern, List string
+	SQL                   string
+	Params                map[string]string
+	Run, Write            bool
+	Confirm               string
 }
 
 func readSQLForm(c echo.Context) sqlForm {
 	f := sqlForm{
-		Scope:   c.FormValue("scope"),
+		Scope:   pages.SQLScopeOf(c.FormValue("scope")),
 		Tenant:  strings.TrimSpace(c.FormValue("tenant")),
 		Pattern: c.FormValue("pattern"),
 		List:    c.FormValue("list"),
@@ -59,11 +61,6 @@ func readSQLForm(c echo.Context) sqlForm {
 		Write:   c.FormValue("write") != "",
 		Confirm: strings.TrimSpace(c.FormValue("confirm")),
 		Params:  map[string]string{},
-	}
-	switch f.Scope {
-	case "all", "pattern", "list":
-	default:
-		f.Scope = "tenant"
 	}
 	form, _ := c.FormParams()
 	for _, name := range console.Params(f.SQL) {
@@ -76,29 +73,40 @@ func readSQLForm(c echo.Context) sqlForm {
 
 func (f sqlForm) request() console.Request { return console.Request{SQL: f.SQL, Params: f.Params} }
 
-func (f sqlForm) scope() console.Scope {
+func (f sqlForm) scope() fleet.Scope {
 	switch f.Scope {
-	case "pattern":
-		return console.Scope{Pattern: f.Pattern}
-	case "list":
-		return console.Scope{List: f.List}
+	case pages.ScopePattern:
+		return fleet.Scope{Pattern: f.Pattern}
+	case pages.ScopeList:
+		return fleet.Scope{List: f.List}
 	}
-	return console.Scope{}
+	return fleet.Scope{}
+}
+
+// fanOutForm is the form of a fan-out over sc.
+func fanOutForm(sc fleet.Scope) sqlForm {
+	switch {
+	case sc.Pattern != "":
+		return sqlForm{Scope: pages.ScopePattern, Pattern: sc.Pattern}
+	case sc.List != "":
+		return sqlForm{Scope: pages.ScopeList, List: sc.List}
+	}
+	return sqlForm{Scope: pages.ScopeAll}
 }
 
 // query returns the URL query of the form: the console with this query,
 // run (a shareable link) or not.
 func (f sqlForm) query(run bool) url.Values {
 	q := url.Values{}
-	q.Set("scope", f.Scope)
+	q.Set("scope", string(f.Scope))
 	switch f.Scope {
-	case "tenant":
+	case pages.ScopeTenant:
 		if f.Tenant != "" {
 			q.Set("tenant", f.Tenant)
 		}
-	case "pattern":
+	case pages.ScopePattern:
 		q.Set("pattern", f.Pattern)
-	case "list":
+	case pages.ScopeList:
 		q.Set("list", f.List)
 	}
 	q.Set("sql", f.SQL)
@@ -116,7 +124,7 @@ func (s *Server) sqlPage(c echo.Context, f sqlForm) pages.SQLConsole {
 	ctx := c.Request().Context()
 	l := s.Console.CurrentLimits()
 	vm := pages.SQLConsole{Scope: f.Scope, Tenant: f.Tenant, Pattern: f.Pattern, List: f.List, SQL: f.SQL,
-		CanWrite: userFrom(c).IsAdmin() && f.Scope == "tenant", Write: f.Write && userFrom(c).IsAdmin(),
+		CanWrite: userFrom(c).IsAdmin() && f.Scope == pages.ScopeTenant, Write: f.Write && userFrom(c).IsAdmin(),
 		Timeout: l.Timeout.String(), MaxRows: l.MaxRows}
 	for _, n := range console.Params(f.SQL) {
 		vm.Params = append(vm.Params, pages.SQLParam{Name: n, Value: f.Params[n]})
@@ -124,15 +132,15 @@ func (s *Server) sqlPage(c echo.Context, f sqlForm) pages.SQLConsole {
 	if saved, err := s.DB.SavedQueries(ctx); err == nil {
 		u := userFrom(c)
 		for _, q := range saved {
-			sf := sqlForm{Scope: "tenant", Tenant: q.Tenant, SQL: q.SQL}
+			sf := sqlForm{Scope: pages.ScopeTenant, Tenant: q.Tenant, SQL: q.SQL}
 			if q.Tenant == "" {
-				sf.Scope = "all"
+				sf.Scope = pages.ScopeAll
 			}
 			vm.Saved = append(vm.Saved, pages.SQLSavedRow{ID: q.ID, Name: q.Name, SQL: q.SQL, Tenant: q.Tenant, CreatedBy: q.CreatedBy,
-				URL: "/sql?" + sf.query(false).Encode(), CanDelete: u.IsAdmin() || u.Email == q.CreatedBy})
+				URL: paths.WithQuery(paths.SQL, sf.query(false)), CanDelete: u.IsAdmin() || u.Email == q.CreatedBy})
 		}
 	}
-	if f.Scope == "tenant" && f.Tenant != "" {
+	if f.Scope == pages.ScopeTenant && f.Tenant != "" {
 		vm.Schema = s.sqlSchema(ctx, f.Tenant)
 	}
 	return vm
@@ -147,18 +155,14 @@ func (s *Server) sqlHistory(c echo.Context) []pages.SQLHistoryRow {
 		return nil
 	}
 	for _, h := range hist {
-		hf := sqlForm{Scope: "tenant", Tenant: h.Tenant, SQL: h.SQL, Params: h.Params}
+		hf := sqlForm{Scope: pages.ScopeTenant, Tenant: h.Tenant}
 		target := h.Tenant
-		if h.Tenant == "" {
-			hf.Scope, target = "all", h.Scope
-			if p, ok := strings.CutPrefix(h.Scope, "pattern "); ok {
-				hf.Scope, hf.Pattern = "pattern", p
-			} else if l, ok := strings.CutPrefix(h.Scope, "list "); ok {
-				hf.Scope, hf.List = "list", l
-			}
+		if h.Scope != nil {
+			hf, target = fanOutForm(*h.Scope), h.Scope.String()
 		}
+		hf.SQL, hf.Params = h.SQL, h.Params
 		out = append(out, pages.SQLHistoryRow{At: h.At.UTC().Format("2006-01-02 15:04 UTC"), Target: target, SQL: h.SQL,
-			Write: h.Write, OK: h.Outcome == "ok", Error: h.Error, Rows: h.Rows, Elapsed: elapsed(h.Duration), URL: "/sql?" + hf.query(false).Encode()})
+			Write: h.Write, OK: h.Outcome == "ok", Error: h.Error, Rows: h.Rows, Elapsed: elapsed(h.Duration), URL: paths.WithQuery(paths.SQL, hf.query(false))})
 	}
 	return out
 }
@@ -173,7 +177,7 @@ func (s *Server) sqlSchema(ctx context.Context, tenant string) *pages.SQLSchema 
 	}
 	for _, t := range tables {
 		tv := pages.SQLTable{Name: t.Name, Kind: t.Kind,
-			QueryURL: "/sql?" + sqlForm{Scope: "tenant", Tenant: tenant, SQL: "SELECT * FROM " + quoteIdent(t.Name) + " LIMIT 100"}.query(true).Encode()}
+			QueryURL: paths.WithQuery(paths.SQL, sqlForm{Scope: pages.ScopeTenant, Tenant: tenant, SQL: "SELECT * FROM " + quoteIdent(t.Name) + " LIMIT 100"}.query(true))}
 		for _, col := range t.Columns {
 			tv.Columns = append(tv.Columns, pages.SQLSchemaColumn{Name: col.Name, Type: col.Type, NotNull: col.NotNull, PK: col.PK})
 		}
@@ -214,15 +218,15 @@ func (s *Server) handleSQL(c echo.Context, post bool) error {
 	status := http.StatusOK
 	if f.Run && strings.TrimSpace(f.SQL) != "" {
 		switch {
-		case f.Scope == "tenant" && f.Tenant == "":
+		case f.Scope == pages.ScopeTenant && f.Tenant == "":
 			vm.Error, status = "Choose a tenant to run the query on.", http.StatusBadRequest
-		case f.Scope != "tenant" && !post:
+		case f.Scope != pages.ScopeTenant && !post:
 			if wantsJSON(c) {
 				return errFanOutGET
 			}
 			vm.Notice = "This query runs on " + f.scope().String() + ": check it and press Run to start it."
 			f.Run = false
-		case f.Scope == "tenant":
+		case f.Scope == pages.ScopeTenant:
 			res, err := s.Console.Query(c.Request().Context(), actor(c), f.Tenant, f.request(), false)
 			if err != nil {
 				code, ok := inlineError(c, err)
@@ -261,9 +265,9 @@ func (s *Server) handleSQL(c echo.Context, post bool) error {
 			vm.FanOut = &fo
 		}
 		if vm.Error == "" && f.Run {
-			vm.ShareURL = "/sql?" + f.query(true).Encode()
-			vm.CSVURL = "/sql.csv?" + f.query(false).Encode()
-			vm.JSONURL = "/sql.json?" + f.query(false).Encode()
+			vm.ShareURL = paths.WithQuery(paths.SQL, f.query(true))
+			vm.CSVURL = paths.WithQuery(paths.Export(paths.SQL, "csv"), f.query(false))
+			vm.JSONURL = paths.WithQuery(paths.Export(paths.SQL, "json"), f.query(false))
 		}
 	}
 	return s.renderSQL(c, status, vm)
@@ -279,7 +283,7 @@ func (s *Server) renderSQL(c echo.Context, status int, vm pages.SQLConsole) erro
 // handleSQLWrite runs a write after the admin typed the tenant's name.
 func (s *Server) handleSQLWrite(c echo.Context) error {
 	f := readSQLForm(c)
-	f.Scope, f.Write = "tenant", true
+	f.Scope, f.Write = pages.ScopeTenant, true
 	vm := s.sqlPage(c, f)
 	switch {
 	case f.Tenant == "":
@@ -434,10 +438,10 @@ func (s *Server) handleSQLExport(c echo.Context, format string) error {
 	if err := f.request().Check(); err != nil {
 		return err
 	}
-	if f.Scope == "tenant" && f.Tenant == "" {
+	if f.Scope == pages.ScopeTenant && f.Tenant == "" {
 		return fleet.Errorf(fleet.EINVALID, "Choose a tenant to run the query on.")
 	}
-	if f.Scope != "tenant" && c.Request().Method != http.MethodPost {
+	if f.Scope != pages.ScopeTenant && c.Request().Method != http.MethodPost {
 		return errFanOutGET
 	}
 	ctx := c.Request().Context()
@@ -453,7 +457,7 @@ func (s *Server) handleSQLExport(c echo.Context, format string) error {
 		res.WriteHeader(http.StatusOK)
 	}}
 	var err error
-	if f.Scope == "tenant" {
+	if f.Scope == pages.ScopeTenant {
 		err = s.Console.Export(ctx, actor(c), f.Tenant, f.request(), x.Header, x.Write)
 	} else {
 		_, err = s.Console.FanOut(ctx, actor(c), f.scope(), f.request(), x)
@@ -466,7 +470,7 @@ func (s *Server) handleSQLExport(c echo.Context, format string) error {
 
 // fanOutView is a background fan-out's model for the page.
 func fanOutView(r console.RunState) pages.SQLFanOut {
-	v := pages.SQLFanOut{ID: r.ID, PollURL: "/sql/runs/" + r.ID, Done: r.Done, Total: r.Total, Finished: r.Finished,
+	v := pages.SQLFanOut{ID: r.ID, PollURL: paths.SQLRun(r.ID), Done: r.Done, Total: r.Total, Finished: r.Finished,
 		Failed: r.Failed, Stopped: r.Stopped, TruncatedTenants: r.TruncatedTenants, Elapsed: elapsed(r.Elapsed)}
 	if r.Elapsed > 0 && r.Finished > 0 {
 		v.Rate = strconv.FormatFloat(float64(r.Finished)/r.Elapsed.Seconds(), 'f', 0, 64) + " tenants/s"
@@ -496,7 +500,7 @@ func (s *Server) handleSQLRun(c echo.Context) error {
 func (s *Server) handleSQLSave(c echo.Context) error {
 	f := readSQLForm(c)
 	tenant := ""
-	if f.Scope == "tenant" {
+	if f.Scope == pages.ScopeTenant {
 		tenant = f.Tenant
 	}
 	q, err := s.Console.SaveQuery(c.Request().Context(), actor(c), c.FormValue("name"), f.SQL, tenant)
@@ -504,7 +508,7 @@ func (s *Server) handleSQLSave(c echo.Context) error {
 		return err
 	}
 	s.setFlash(c, "success", fmt.Sprintf("Saved the query as %q for the whole team.", q.Name))
-	return c.Redirect(http.StatusSeeOther, "/sql?"+f.query(false).Encode())
+	return c.Redirect(http.StatusSeeOther, paths.WithQuery(paths.SQL, f.query(false)))
 }
 
 // handleSQLSavedDelete deletes a saved query: its author or an admin.
@@ -518,5 +522,5 @@ func (s *Server) handleSQLSavedDelete(c echo.Context) error {
 		return err
 	}
 	s.setFlash(c, "success", fmt.Sprintf("Deleted the saved query %q.", q.Name))
-	return c.Redirect(http.StatusSeeOther, "/sql")
+	return c.Redirect(http.StatusSeeOther, paths.SQL)
 }

@@ -267,6 +267,21 @@ func TestSQLFanOut(t *testing.T) {
 	if fmt.Sprint(body.Columns) != "[tenant n]" || fmt.Sprint(body.Rows) != "[[store-1 100] [store-2 200]]" || len(body.Errors) != 0 {
 		t.Fatalf("pattern fan-out JSON: %+v", body)
 	}
+	// The history links each fan-out back to its scope.
+	c.postJSON("/sql", url.Values{"scope": {"list"}, "list": {"store-2,store-1"}, "run": {"1"}, "sql": {"SELECT 2"}})
+	doc = c.doc(c.get("/sql"))
+	for i, want := range []struct{ target, scope, key, value string }{
+		{"list store-2, store-1", "list", "list", "store-2, store-1"},
+		{"pattern store-[12]", "pattern", "pattern", "store-[12]"},
+	} {
+		row := doc.Find(`[data-testid="history-row"]`).Eq(i)
+		href, _ := row.Find(`[data-testid="history-item"]`).Attr("href")
+		u, err := url.Parse(href)
+		if err != nil || row.Find(".sql-history-target").Text() != want.target ||
+			u.Query().Get("scope") != want.scope || u.Query().Get(want.key) != want.value {
+			t.Errorf("history row %d: %q links to %q, want %+v", i, row.Find(".sql-history-target").Text(), href, want)
+		}
+	}
 	// A streamed JSON export of all of them.
 	res := c.post("/sql.json", url.Values{"scope": {"all"}, "sql": {"SELECT count(*) AS n FROM orders"}})
 	b, _ := io.ReadAll(res.Body)

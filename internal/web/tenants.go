@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/paths"
 	"github.com/tenantry/tenantry/internal/platform"
 	"github.com/tenantry/tenantry/views/pages"
 )
@@ -18,15 +19,15 @@ import (
 const PageSize = 50
 
 func (s *Server) tenantRoutes(g *echo.Group) {
-	g.GET("/tenants", s.handleTenantList)
-	g.POST("/tenants", s.handleTenantCreate, requireAdmin)
-	g.POST("/tenants/rescan", s.handleTenantRescan, requireAdmin)
-	s.splicedRoute(g, "/tenants/:name", s.handleTenantShow)
-	g.POST("/tenants/:name/clone", s.handleTenantClone, requireAdmin)
-	g.POST("/tenants/:name/delete", s.handleTenantDelete, requireAdmin)
-	g.POST("/tenants/:name/restore", s.handleTenantRestore, requireAdmin)
-	g.GET("/tenants/:name/export", s.handleTenantExport)
-	g.GET("/tenants/:name/usage", s.handleTenantUsage)
+	g.GET(paths.Tenants, s.handleTenantList)
+	g.POST(paths.Tenants, s.handleTenantCreate, requireAdmin)
+	g.POST(paths.TenantsRescan, s.handleTenantRescan, requireAdmin)
+	s.splicedRoute(g, paths.TenantRoute, s.handleTenantShow)
+	g.POST(paths.TenantCloneRoute, s.handleTenantClone, requireAdmin)
+	g.POST(paths.TenantDeleteRoute, s.handleTenantDelete, requireAdmin)
+	g.POST(paths.TenantRestoreRoute, s.handleTenantRestore, requireAdmin)
+	g.GET(paths.TenantExportRoute, s.handleTenantExport)
+	g.GET(paths.TenantUsageRoute, s.handleTenantUsage)
 }
 
 func (s *Server) tenantRow(t fleet.Tenant) pages.TenantRow {
@@ -123,7 +124,7 @@ func (s *Server) accepted(c echo.Context, j *fleet.Job) error {
 	if wantsJSON(c) {
 		return c.JSON(http.StatusAccepted, j)
 	}
-	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/jobs/%d", j.ID))
+	return c.Redirect(http.StatusSeeOther, paths.Job(j.ID))
 }
 
 func (s *Server) handleTenantCreate(c echo.Context) error {
@@ -153,7 +154,7 @@ func (s *Server) handleTenantRescan(c echo.Context) error {
 		return c.JSON(http.StatusOK, res)
 	}
 	s.setFlash(c, "success", msg)
-	return c.Redirect(http.StatusSeeOther, "/tenants")
+	return c.Redirect(http.StatusSeeOther, paths.Tenants)
 }
 
 // tenantParam validates the :name path parameter.
@@ -234,7 +235,7 @@ func (s *Server) tenantFormError(c echo.Context, name string, err error, set fun
 // error response silently.
 func (s *Server) refusedAction(c echo.Context, name string, err error) error {
 	s.setFlash(c, "error", fleet.ErrorMessage(err))
-	to := "/tenants/" + name
+	to := paths.Tenant(name)
 	if c.Request().Header.Get("HX-Request") == "true" {
 		c.Response().Header().Set("HX-Redirect", to)
 		return c.NoContent(fleet.HTTPStatus(fleet.ErrorCode(err)))

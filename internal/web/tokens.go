@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/paths"
 	"github.com/tenantry/tenantry/internal/tokens"
 	"github.com/tenantry/tenantry/views/pages"
 )
@@ -18,10 +19,10 @@ import (
 // that one page ever holds it.
 
 func (s *Server) tokenRoutes(g *echo.Group) {
-	t := g.Group("/tokens", requireAdmin)
+	t := g.Group(paths.Tokens, requireAdmin)
 	t.GET("", s.handleTokenList)
 	t.POST("", s.handleTokenCreate)
-	t.POST("/:name/revoke", s.handleTokenRevoke)
+	t.POST(below(paths.Tokens, paths.TokenRevokeRoute), s.handleTokenRevoke)
 }
 
 func (s *Server) tokens() *tokens.Service { return tokens.New(s.DB) }
@@ -120,5 +121,5 @@ func (s *Server) handleTokenRevoke(c echo.Context) error {
 		return c.JSON(http.StatusOK, tokenJSON{*t, tokens.StatusRevoked})
 	}
 	s.setFlash(c, "success", fmt.Sprintf("Revoked token %s: its calls are refused from now on.", t.Name))
-	return c.Redirect(http.StatusSeeOther, "/tokens")
+	return c.Redirect(http.StatusSeeOther, paths.Tokens)
 }

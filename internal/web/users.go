@@ -11,6 +11,7 @@ import (
 	"github.com/tenantry/tenantry/internal/accounts"
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/paths"
 	"github.com/tenantry/tenantry/views/pages"
 )
 
@@ -20,14 +21,25 @@ import (
 // demotion or a disable is asked for again before it is done.
 
 func (s *Server) userRoutes(g *echo.Group) {
-	u := g.Group("/users", requireAdmin)
+	u := g.Group(paths.Users, requireAdmin)
 	u.GET("", s.handleUserList)
 	u.POST("", s.handleUserCreate)
-	u.GET("/:id", s.handleUserShow)
-	u.POST("/:id/role", s.handleUserRole)
-	u.POST("/:id/disable", s.handleUserDisable)
-	u.POST("/:id/enable", s.handleUserEnable)
-	u.POST("/:id/password", s.handleUserPassword)
+	u.GET(below(paths.Users, paths.UserRoute), s.handleUserShow)
+	u.POST(below(paths.Users, paths.UserRoleRoute), s.handleUserRole)
+	u.POST(below(paths.Users, paths.UserDisableRoute), s.handleUserDisable)
+	u.POST(below(paths.Users, paths.UserEnableRoute), s.handleUserEnable)
+	u.POST(below(paths.Users, paths.UserPasswordRoute), s.handleUserPassword)
+}
+
+// below is route as a route of the group at prefix: an admins' group
+// (users, tokens) answers every path under it only to admins, even one no
+// route serves.
+func below(prefix, route string) string {
+	rel, ok := strings.CutPrefix(route, prefix)
+	if !ok {
+		panic(route + " is not under " + prefix)
+	}
+	return rel
 }
 
 func userRow(u central.UserInfo) pages.UserRow {
@@ -80,7 +92,7 @@ func (s *Server) handleUserCreate(c echo.Context) error {
 		return c.JSON(http.StatusCreated, u)
 	}
 	s.setFlash(c, "success", fmt.Sprintf("Added %s as %s. Give them their password by a safe channel.", u.Email, article(u.Role)))
-	return c.Redirect(http.StatusSeeOther, "/users")
+	return c.Redirect(http.StatusSeeOther, paths.Users)
 }
 
 // userParam reads the :id path parameter and its user.
@@ -148,7 +160,7 @@ func (s *Server) done(c echo.Context, id int64, msg string) error {
 		return c.JSON(http.StatusOK, u)
 	}
 	s.setFlash(c, "success", msg)
-	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/users/%d", id))
+	return c.Redirect(http.StatusSeeOther, paths.User(id))
 }
 
 func (s *Server) handleUserRole(c echo.Context) error {
@@ -163,7 +175,7 @@ func (s *Server) handleUserRole(c echo.Context) error {
 	_, err = s.Accounts.SetRole(c.Request().Context(), actor(c), u.ID, role, confirmed(c, u))
 	switch {
 	case errors.Is(err, accounts.ErrUnconfirmed):
-		return s.ask(c, u, pages.UserConfirm{Action: "role", Role: role, Button: "Make " + article(role),
+		return s.ask(c, u, pages.UserConfirm{Action: "role", Target: paths.UserRole(u.ID), Role: role, Button: "Make " + article(role),
 			Question: fmt.Sprintf("Make %s %s? From their next click they can no longer change tenants, run rollouts, write SQL or manage users.", u.Email, article(role))})
 	case err != nil:
 		return s.userActionError(c, u, err, func(vm *pages.UserDetail, m string) { vm.RoleError = m })
@@ -179,7 +191,7 @@ func (s *Server) handleUserDisable(c echo.Context) error {
 	was, ended, err := s.Accounts.Disable(c.Request().Context(), actor(c), u.ID, confirmed(c, u))
 	switch {
 	case errors.Is(err, accounts.ErrUnconfirmed):
-		return s.ask(c, u, pages.UserConfirm{Action: "disable", Button: "Disable " + u.Email,
+		return s.ask(c, u, pages.UserConfirm{Action: "disable", Target: paths.UserDisable(u.ID), Button: "Disable " + u.Email,
 			Question: fmt.Sprintf("Disable %s? They are logged out at once and cannot log in until an admin enables them again.", u.Email)})
 	case err != nil:
 		return s.userActionError(c, u, err, func(vm *pages.UserDetail, m string) { vm.AccessError = m })

@@ -1,6 +1,10 @@
 package layouts
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/tenantry/tenantry/internal/paths"
+)
 
 // navItem is one sidebar entry; Name matches Page.Nav.
 type navItem struct {
@@ -13,17 +17,17 @@ type navItem struct {
 // navItems is the sidebar, top to bottom. Add an entry here (and an icon in
 // navIcon) when a new section of the console gets a page.
 var navItems = []navItem{
-	{Name: "overview", Label: "Overview", Href: "/"},
-	{Name: "reports", Label: "Reports", Href: "/reports/top-stores"},
-	{Name: "tenants", Label: "Tenants", Href: "/tenants"},
-	{Name: "sql", Label: "SQL", Href: "/sql"},
-	{Name: "migrations", Label: "Migrations", Href: "/migrations"},
-	{Name: "collections", Label: "Collections", Href: "/collections"},
-	{Name: "jobs", Label: "Jobs", Href: "/jobs"},
-	{Name: "audit", Label: "Audit", Href: "/audit"},
-	{Name: "api", Label: "API", Href: "/api"},
-	{Name: "users", Label: "Users", Href: "/users", Admin: true},
-	{Name: "tokens", Label: "API tokens", Href: "/tokens", Admin: true},
+	{Name: "overview", Label: "Overview", Href: paths.Overview},
+	{Name: "reports", Label: "Reports", Href: paths.TopStores},
+	{Name: "tenants", Label: "Tenants", Href: paths.Tenants},
+	{Name: "sql", Label: "SQL", Href: paths.SQL},
+	{Name: "migrations", Label: "Migrations", Href: paths.Migrations},
+	{Name: "collections", Label: "Collections", Href: paths.Collections},
+	{Name: "jobs", Label: "Jobs", Href: paths.Jobs},
+	{Name: "audit", Label: "Audit", Href: paths.Audit},
+	{Name: "api", Label: "API", Href: paths.APIDoc},
+	{Name: "users", Label: "Users", Href: paths.Users, Admin: true},
+	{Name: "tokens", Label: "API tokens", Href: paths.Tokens, Admin: true},
 }
 
 func navClass(item navItem, active string) string {

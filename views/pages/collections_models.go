@@ -1,6 +1,10 @@
 package pages
 
-import "time"
+import (
+	"time"
+
+	"github.com/tenantry/tenantry/internal/fleet"
+)
 
 // RunRow is one metrics collection run.
 type RunRow struct {
@@ -26,11 +30,11 @@ type RunRow struct {
 func (r RunRow) Done() int64 { return r.OK + r.Failed + r.Skipped }
 
 // Finished reports whether the run ended.
-func (r RunRow) Finished() bool { return r.State == "succeeded" || r.State == "failed" }
+func (r RunRow) Finished() bool { return r.State == fleet.RunSucceeded || r.State == fleet.RunFailed }
 
 // Percent is the run's progress 0..100.
 func (r RunRow) Percent() int {
-	if r.State == "succeeded" {
+	if r.State == fleet.RunSucceeded {
 		return 100
 	}
 	if r.Tenants <= 0 {

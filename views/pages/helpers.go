@@ -3,6 +3,7 @@ package pages
 import (
 	"fmt"
 
+	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/views/components"
 	"github.com/tenantry/tenantry/views/layouts"
 )
@@ -46,7 +47,7 @@ func jobCounts(j JobRow) string {
 // hasSideCards reports whether a tenant's page has action cards next to its
 // details; without any the details take the full width.
 func hasSideCards(p layouts.Page, t TenantRow) bool {
-	return t.Status == "ready" || (t.Status == "archived" || t.Status == "missing") && p.IsAdmin()
+	return t.Status == fleet.StatusReady || (t.Status == fleet.StatusArchived || t.Status == fleet.StatusMissing) && p.IsAdmin()
 }
 
 // sizeText is a tenant's size, or a dash where the platform does not tell

@@ -1,38 +1,27 @@
 package pages
 
 import (
-	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/a-h/templ"
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/paths"
 )
 
-// tenantURL is a tenant's page. Names are validated to [a-z0-9-] long
-// before they reach a view, but escape anyway.
-func tenantURL(name string) templ.SafeURL {
-	return templ.URL(fmt.Sprintf("/tenants/%s", url.PathEscape(name)))
-}
+// The pages' links are those of package paths, as templ.SafeURL where an
+// attribute takes a URL.
 
-// tenantAction is a POST target or link under a tenant, e.g. "clone".
-func tenantAction(name, action string) templ.SafeURL {
-	return templ.URL(fmt.Sprintf("/tenants/%s/%s", url.PathEscape(name), action))
-}
+// tenantURL is a tenant's page.
+func tenantURL(name string) templ.SafeURL { return templ.URL(paths.Tenant(name)) }
 
 // jobURL is a job's page.
-func jobURL(id int64) templ.SafeURL {
-	return templ.URL(fmt.Sprintf("/jobs/%d", id))
-}
-
-// jobProgressURL is the fragment htmx polls while a job runs.
-func jobProgressURL(id int64) string {
-	return fmt.Sprintf("/jobs/%d/progress", id)
-}
+func jobURL(id int64) templ.SafeURL { return templ.URL(paths.Job(id)) }
 
 // auditTenantURL filters the audit log by tenant.
 func auditTenantURL(name string) templ.SafeURL {
-	return templ.URL("/audit?" + url.Values{"tenant": {name}}.Encode())
+	return templ.URL(paths.WithQuery(paths.Audit, url.Values{"tenant": {name}}))
 }
 
 // tenantsQuery builds "/tenants?q=…&status=…&sort=…&desc=1|0&page=…",
@@ -55,9 +44,9 @@ func tenantsQuery(q, status, sort string, desc bool, page int) string {
 		add("page", strconv.Itoa(page))
 	}
 	if len(params) == 0 {
-		return "/tenants"
+		return paths.Tenants
 	}
-	return "/tenants?" + strings.Join(params, "&")
+	return paths.Tenants + "?" + strings.Join(params, "&")
 }
 
 func boolParam(b bool) string {
@@ -119,15 +108,15 @@ func (l TenantList) filtered() bool { return l.Query != "" || l.Status != "" }
 
 // behind reports whether a ready tenant lags the latest schema.
 func (r TenantRow) behind() bool {
-	return r.Status == "ready" && r.SchemaVersion < r.LatestVersion
+	return r.Status == fleet.StatusReady && r.SchemaVersion < r.LatestVersion
 }
 
 // sqlURL is the SQL console with a tenant chosen.
 func sqlURL(name string) templ.SafeURL {
-	return templ.URL("/sql?tenant=" + url.QueryEscape(name))
+	return templ.URL(paths.WithQuery(paths.SQL, url.Values{"tenant": {name}}))
 }
 
 // branchURL is the branch (clone) form on a tenant's page.
 func branchURL(name string) templ.SafeURL {
-	return templ.URL(fmt.Sprintf("/tenants/%s#branch", url.PathEscape(name)))
+	return templ.URL(paths.Tenant(name) + "#branch")
 }

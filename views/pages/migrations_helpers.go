@@ -7,23 +7,18 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/paths"
 	"github.com/tenantry/tenantry/views/components"
 )
 
 // rolloutURL is a rollout's page.
-func rolloutURL(id int64) templ.SafeURL {
-	return templ.URL(fmt.Sprintf("/migrations/runs/%d", id))
-}
-
-// rolloutAction is a POST target under a rollout, e.g. "stop".
-func rolloutAction(id int64, action string) templ.SafeURL {
-	return templ.URL(fmt.Sprintf("/migrations/runs/%d/%s", id, action))
-}
+func rolloutURL(id int64) templ.SafeURL { return templ.URL(paths.Rollout(id)) }
 
 // rolloutProgressURL is the fragment htmx polls while a rollout goes on;
 // compact is the copy on "/migrations".
 func rolloutProgressURL(id int64, compact bool) string {
-	u := fmt.Sprintf("/migrations/runs/%d/progress", id)
+	u := paths.RolloutProgress(id)
 	if compact {
 		u += "?compact=1"
 	}
@@ -43,11 +38,7 @@ func rolloutPageURL(id int64, outcome, after, failedAfter string) templ.SafeURL 
 	if failedAfter != "" {
 		q.Set("failed_after", failedAfter)
 	}
-	u := fmt.Sprintf("/migrations/runs/%d", id)
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return templ.URL(u)
+	return templ.URL(paths.WithQuery(paths.Rollout(id), q))
 }
 
 // modeLabel names a rollout's mode for people.
@@ -114,7 +105,7 @@ func canRetry(r RolloutRow) bool {
 // canContinue reports whether a rollout was a good rehearsal for the full
 // rollout: a canary or dry run that succeeded.
 func canContinue(r RolloutRow) bool {
-	return r.State == "succeeded" && (r.Mode == RolloutCanary || r.DryRun())
+	return r.State == fleet.RunSucceeded && (r.Mode == RolloutCanary || r.DryRun())
 }
 
 // versionChange is "v1 → v2", "v2" when it did not change, "v1 → ?" when
@@ -139,11 +130,11 @@ type outcomeTab struct{ Outcome, Label string }
 func outcomeTabs(r RolloutRow) []outcomeTab {
 	tabs := []outcomeTab{{"", "All but failed"}}
 	if r.DryRun() {
-		tabs = append(tabs, outcomeTab{"pending", "Would migrate"})
+		tabs = append(tabs, outcomeTab{fleet.OutcomePending, "Would migrate"})
 	} else {
-		tabs = append(tabs, outcomeTab{"migrated", "Migrated"})
+		tabs = append(tabs, outcomeTab{fleet.OutcomeMigrated, "Migrated"})
 	}
-	return append(tabs, outcomeTab{"skipped", "Skipped"}, outcomeTab{"failed", "Failed"})
+	return append(tabs, outcomeTab{fleet.OutcomeSkipped, "Skipped"}, outcomeTab{fleet.OutcomeFailed, "Failed"})
 }
 
 func tabID(outcome string) string {
@@ -182,7 +173,7 @@ func (vm Migrations) behindMore() int64 { return max(0, vm.Behind-int64(len(vm.B
 // outcomeClass is the badge class of a result's outcome.
 func outcomeClass(outcome string) string {
 	switch outcome {
-	case "migrated", "failed", "skipped", "pending":
+	case fleet.OutcomeMigrated, fleet.OutcomeFailed, fleet.OutcomeSkipped, fleet.OutcomePending:
 		return "badge-" + outcome
 	}
 	return "badge-unknown"
@@ -190,7 +181,7 @@ func outcomeClass(outcome string) string {
 
 // outcomeLabel names an outcome for people.
 func outcomeLabel(outcome string) string {
-	if outcome == "pending" {
+	if outcome == fleet.OutcomePending {
 		return "would migrate"
 	}
 	return dash(outcome)

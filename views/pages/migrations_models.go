@@ -1,6 +1,10 @@
 package pages
 
-import "time"
+import (
+	"time"
+
+	"github.com/tenantry/tenantry/internal/fleet"
+)
 
 // ConfirmWord is what an admin types before a rollout changes tenant
 // databases (the server checks it too).
@@ -48,11 +52,11 @@ func (r RolloutRow) Done() int64 { return r.Migrated + r.Failed + r.Skipped }
 
 // Finished reports whether the rollout ended.
 func (r RolloutRow) Finished() bool {
-	return r.State == "succeeded" || r.State == "failed" || r.State == "stopped"
+	return r.State == fleet.RunSucceeded || r.State == fleet.RunFailed || r.State == fleet.RunStopped
 }
 
 // Partial reports a rollout that ended failed with some tenants done well.
-func (r RolloutRow) Partial() bool { return r.State == "failed" && r.Failed < r.Done() }
+func (r RolloutRow) Partial() bool { return r.State == fleet.RunFailed && r.Failed < r.Done() }
 
 // DryRun reports whether the rollout changes nothing.
 func (r RolloutRow) DryRun() bool { return r.Mode == RolloutDryRun }
@@ -67,7 +71,7 @@ func (r RolloutRow) NotVisited() int64 {
 
 // Percent is the rollout's progress 0..100.
 func (r RolloutRow) Percent() int {
-	if r.State == "succeeded" {
+	if r.State == fleet.RunSucceeded {
 		return 100
 	}
 	if r.Total <= 0 {

@@ -6,6 +6,7 @@ package pages
 import (
 	"time"
 
+	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/views/components"
 )
 
@@ -150,11 +151,11 @@ type JobRow struct {
 }
 
 // Finished reports whether the job reached a final state.
-func (j JobRow) Finished() bool { return j.State == "succeeded" || j.State == "failed" }
+func (j JobRow) Finished() bool { return j.State == fleet.JobSucceeded || j.State == fleet.JobFailed }
 
 // Percent is the job's progress 0..100.
 func (j JobRow) Percent() int {
-	if j.State == "succeeded" {
+	if j.State == fleet.JobSucceeded {
 		return 100
 	}
 	if j.Total <= 0 {

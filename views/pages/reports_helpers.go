@@ -10,14 +10,9 @@ import (
 
 	"github.com/a-h/templ"
 
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/paths"
 	"github.com/tenantry/tenantry/views/components"
-)
-
-// The report pages' paths; the CSV of each is the same path with ".csv".
-const (
-	topStoresPath      = "/reports/top-stores"
-	dailyActivityPath  = "/reports/daily-activity"
-	averageRevenuePath = "/reports/average-revenue"
 )
 
 // reportTab is one entry of the reports' sub-navigation.
@@ -26,9 +21,9 @@ type reportTab struct {
 }
 
 var reportTabs = []reportTab{
-	{topStoresPath, "Top stores"},
-	{dailyActivityPath, "Daily activity"},
-	{averageRevenuePath, "Average revenue"},
+	{paths.TopStores, "Top stores"},
+	{paths.DailyActivity, "Daily activity"},
+	{paths.AverageRevenue, "Average revenue"},
 }
 
 // rangeURL is a report over the days from..to.
@@ -63,37 +58,35 @@ func backfillCommand(from, to string) string {
 
 // topStoresURL is the ranking of a month.
 func topStoresURL(month string) templ.SafeURL {
-	return templ.URL(topStoresPath + "?" + url.Values{"month": {month}}.Encode())
+	return templ.URL(paths.WithQuery(paths.TopStores, url.Values{"month": {month}}))
 }
 
 // topStoresPageSize is the handler's page size when per= is absent, so
 // links leave it out at that size.
 const topStoresPageSize = 10
 
-// topStoresDefaultSort is the order when none is asked: most revenue first.
-const topStoresDefaultSort = "revenue"
-
-func (r TopStoresReport) activeSort() string {
+func (r TopStoresReport) activeSort() fleet.RankBy {
 	if r.Sort == "" {
-		return topStoresDefaultSort
+		return fleet.DefaultRankBy
 	}
 	return r.Sort
 }
 
 // query is "month=…&sort=…&desc=…&page=…&per=…" for this report at another
-// month, order or page. The default order (revenue, descending), page 1
-// and the default page size are left out so URLs stay short.
-func (r TopStoresReport) query(month, sort string, desc bool, page int) string {
+// month, order or page. The default order (fleet.DefaultRankBy, in its
+// direction), page 1 and the default page size are left out so URLs stay
+// short.
+func (r TopStoresReport) query(month string, sort fleet.RankBy, desc bool, page int) string {
 	var params []string
 	add := func(k, v string) { params = append(params, k+"="+url.QueryEscape(v)) }
 	if month != "" {
 		add("month", month)
 	}
 	if sort == "" {
-		sort, desc = topStoresDefaultSort, true
+		sort, desc = fleet.DefaultRankBy, fleet.DefaultRankBy.DescByDefault()
 	}
-	if sort != topStoresDefaultSort || !desc {
-		add("sort", sort)
+	if sort != fleet.DefaultRankBy || desc != sort.DescByDefault() {
+		add("sort", string(sort))
 		add("desc", boolParam(desc))
 	}
 	if page > 1 {
@@ -114,33 +107,33 @@ func (r TopStoresReport) link(path, query string) string {
 
 // monthURL is another month's ranking in the same order, from page 1.
 func (r TopStoresReport) monthURL(month string) templ.SafeURL {
-	return templ.URL(r.link(topStoresPath, r.query(month, r.Sort, r.Desc, 1)))
+	return templ.URL(r.link(paths.TopStores, r.query(month, r.Sort, r.Desc, 1)))
 }
 
 // pageURL is another page of this ranking.
 func (r TopStoresReport) pageURL(page int) string {
-	return r.link(topStoresPath, r.query(r.Month, r.Sort, r.Desc, page))
+	return r.link(paths.TopStores, r.query(r.Month, r.Sort, r.Desc, page))
 }
 
 // csvURL downloads the whole ranking in the order shown; the CSV has every
 // store, so there is no page.
 func (r TopStoresReport) csvURL() templ.SafeURL {
-	return templ.URL(r.link(topStoresPath+".csv", r.query(r.Month, r.Sort, r.Desc, 1)))
+	return templ.URL(r.link(paths.Export(paths.TopStores, "csv"), r.query(r.Month, r.Sort, r.Desc, 1)))
 }
 
 // sortURL is where a column header links. A new column starts with the
 // most first (a ranking), except the store name, which starts at A;
 // clicking the active column again flips the order. Paging restarts.
-func (r TopStoresReport) sortURL(col string) templ.SafeURL {
-	desc := col != "name"
+func (r TopStoresReport) sortURL(col fleet.RankBy) templ.SafeURL {
+	desc := col.DescByDefault()
 	if r.activeSort() == col {
 		desc = !r.Desc
 	}
-	return templ.URL(r.link(topStoresPath, r.query(r.Month, col, desc, 1)))
+	return templ.URL(r.link(paths.TopStores, r.query(r.Month, col, desc, 1)))
 }
 
 // sortArrow is the arrow shown on the active column, "" on the others.
-func (r TopStoresReport) sortArrow(col string) string {
+func (r TopStoresReport) sortArrow(col fleet.RankBy) string {
 	if r.activeSort() != col {
 		return ""
 	}
@@ -151,7 +144,7 @@ func (r TopStoresReport) sortArrow(col string) string {
 }
 
 // ariaSort is the th's aria-sort value, "" when not sorted by it.
-func (r TopStoresReport) ariaSort(col string) string {
+func (r TopStoresReport) ariaSort(col fleet.RankBy) string {
 	if r.activeSort() != col {
 		return ""
 	}
@@ -163,7 +156,7 @@ func (r TopStoresReport) ariaSort(col string) string {
 
 // keepsOrder reports whether the month form must carry sort and desc.
 func (r TopStoresReport) keepsOrder() bool {
-	return r.Sort != "" && (r.Sort != topStoresDefaultSort || !r.Desc)
+	return r.Sort != "" && (r.Sort != fleet.DefaultRankBy || r.Desc != r.Sort.DescByDefault())
 }
 
 // newestFirst returns days in reverse: tables put the latest day on top,
@@ -342,11 +335,11 @@ func (r TopStoresReport) chartRows() []TopStoreRow {
 // column, or revenue when sorted by name.
 func (r TopStoresReport) measure() string {
 	switch r.activeSort() {
-	case "orders":
+	case fleet.RankByOrders:
 		return "Orders"
-	case "aov":
+	case fleet.RankByAOV:
 		return "Average order value"
-	case "change":
+	case fleet.RankByChange:
 		return "Change against " + r.prevLabel()
 	}
 	return "Revenue"
@@ -360,16 +353,16 @@ func topStoresChart(r TopStoresReport, currency string) components.ChartSpec {
 	spec := components.ChartSpec{Title: s.Label + " by store", X: make([]string, len(rows)), Bars: true, Currency: currency,
 		Height: 48 + 28*len(rows)}
 	sort := r.activeSort()
-	s.Money = sort == "revenue" || sort == "aov" || sort == "name"
-	s.Percent = sort == "change"
+	s.Money = sort == fleet.RankByRevenue || sort == fleet.RankByAOV || sort == fleet.RankByName
+	s.Percent = sort == fleet.RankByChange
 	for i, row := range rows {
 		spec.X[i] = row.Name
 		switch sort {
-		case "orders":
+		case fleet.RankByOrders:
 			s.Values[i] = float64(row.Orders)
-		case "aov":
+		case fleet.RankByAOV:
 			s.Values[i] = row.AverageOrder()
-		case "change":
+		case fleet.RankByChange:
 			s.Values[i] = math.NaN()
 			if pct, ok := row.Change(); ok {
 				s.Values[i] = pct

@@ -1,6 +1,10 @@
 package pages
 
-import "time"
+import (
+	"time"
+
+	"github.com/tenantry/tenantry/internal/fleet"
+)
 
 // Money amounts are integers in minor units (cents). Views format them with
 // components.Money and the page's currency (layouts.Page.Currency).
@@ -118,7 +122,7 @@ type TopStoresReport struct {
 	Month     string // YYYY-MM
 	PrevMonth string // YYYY-MM
 	NextMonth string // YYYY-MM, "" when Month is the current month or later
-	Sort      string // revenue, orders, aov, change, name
+	Sort      fleet.RankBy
 	Desc      bool
 	Page      int // 1-based
 	PageSize  int

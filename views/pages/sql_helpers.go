@@ -1,41 +1,38 @@
 package pages
 
 import (
-	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/a-h/templ"
 
+	"github.com/tenantry/tenantry/internal/paths"
 	"github.com/tenantry/tenantry/views/components"
 )
 
 // sqlScopes are the scope choices of the SQL console, in display order.
-var sqlScopes = []struct{ Value, Label string }{
-	{"tenant", "One tenant"},
-	{"all", "All tenants"},
-	{"pattern", "Name pattern"},
-	{"list", "List"},
+var sqlScopes = []struct {
+	Value SQLScope
+	Label string
+}{
+	{ScopeTenant, "One tenant"},
+	{ScopeAll, "All tenants"},
+	{ScopePattern, "Name pattern"},
+	{ScopeList, "List"},
 }
 
-// scope is the chosen scope, "tenant" when none (or an unknown one) is set.
-func (vm SQLConsole) scope() string {
-	for _, s := range sqlScopes {
-		if s.Value == vm.Scope {
-			return vm.Scope
-		}
-	}
-	return "tenant"
-}
+// scope is the chosen scope, ScopeTenant when none (or an unknown one) is
+// set.
+func (vm SQLConsole) scope() SQLScope { return SQLScopeOf(string(vm.Scope)) }
 
 // writing reports whether the form is rendered in write mode: it then
 // posts to /sql/write with its CSRF token enabled.
-func (vm SQLConsole) writing() bool { return vm.CanWrite && vm.Write && vm.scope() == "tenant" }
+func (vm SQLConsole) writing() bool { return vm.CanWrite && vm.Write && vm.scope() == ScopeTenant }
 
 // scopeClass is the class of a scope's input block: hidden unless it is the
 // chosen scope (static/sql.js switches them as the radios change).
-func (vm SQLConsole) scopeClass(base, scope string) string {
+func (vm SQLConsole) scopeClass(base string, scope SQLScope) string {
 	if vm.scope() != scope {
 		return base + " hidden"
 	}
@@ -47,7 +44,7 @@ func (vm SQLConsole) cancelURL() templ.SafeURL {
 	if vm.ShareURL != "" {
 		return templ.URL(vm.ShareURL)
 	}
-	return templ.URL("/sql?" + url.Values{"tenant": {vm.Tenant}}.Encode())
+	return sqlURL(vm.Tenant)
 }
 
 // limitsText is the line under the editor's buttons, after its mode.
@@ -160,7 +157,7 @@ func historyStatus(h SQLHistoryRow) string {
 
 // savedDeleteURL is where a saved query's "Delete" posts.
 func savedDeleteURL(id int64) templ.SafeURL {
-	return templ.URL("/sql/saved/" + strconv.FormatInt(id, 10) + "/delete")
+	return templ.URL(paths.SQLSavedDelete(id))
 }
 
 // progressMax is a <progress>'s max, which must be above zero.

@@ -1,10 +1,32 @@
 package pages
 
+// SQLScope is what a console query runs on, as the form's scope field
+// and the console's links say it.
+type SQLScope string
+
+// The console's scopes.
+const (
+	ScopeTenant  SQLScope = "tenant"  // one tenant: SQLConsole.Tenant
+	ScopeAll     SQLScope = "all"     // every ready tenant
+	ScopePattern SQLScope = "pattern" // the names matching SQLConsole.Pattern
+	ScopeList    SQLScope = "list"    // the names in SQLConsole.List
+)
+
+// SQLScopeOf is s as a scope: ScopeTenant unless s names another.
+func SQLScopeOf(s string) SQLScope {
+	for _, sc := range sqlScopes {
+		if string(sc.Value) == s {
+			return sc.Value
+		}
+	}
+	return ScopeTenant
+}
+
 // SQLConsole is the SQL console page "/sql".
 type SQLConsole struct {
-	// Scope is what the query runs on: "tenant" (Tenant), "all" ready
-	// tenants, "pattern" (a glob over names, Pattern) or "list" (List).
-	Scope   string
+	// Scope is what the query runs on: one tenant (Tenant), all ready
+	// tenants, a glob over names (Pattern) or a list of them (List).
+	Scope   SQLScope
 	Tenant  string
 	Pattern string
 	List    string
@@ -12,7 +34,7 @@ type SQLConsole struct {
 	// Params are the SQL's named parameters (:name), each a form field
 	// named "p_"+Name.
 	Params []SQLParam
-	// CanWrite: the user is an admin and Scope is "tenant", so the write
+	// CanWrite: the user is an admin and Scope is ScopeTenant, so the write
 	// switch is offered.
 	CanWrite bool
 	// Write: the write switch is on (the form posts to /sql/write).

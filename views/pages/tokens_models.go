@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/tenantry/tenantry/internal/paths"
 	"github.com/tenantry/tenantry/views/components"
 )
 
@@ -70,13 +71,13 @@ func (vm Tokens) Curl() string {
 
 // tokenRevokeURL is the POST target that revokes a token.
 func tokenRevokeURL(name string) templ.SafeURL {
-	return templ.URL("/tokens/" + url.PathEscape(name) + "/revoke")
+	return templ.URL(paths.TokenRevoke(name))
 }
 
 // auditTokenURL lists what a token did over the API (its name is the
 // actor) and what was done to it.
 func auditTokenURL(name string) templ.SafeURL {
-	return templ.URL("/audit?" + url.Values{"actor": {name}}.Encode())
+	return templ.URL(paths.WithQuery(paths.Audit, url.Values{"actor": {name}}))
 }
 
 // until says when a future time comes: "in 89 days", "in 5 h".

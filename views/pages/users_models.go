@@ -2,10 +2,10 @@ package pages
 
 import (
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/tenantry/tenantry/internal/paths"
 )
 
 // Users is the users page "/users": everyone who can log in, and the form
@@ -52,20 +52,15 @@ type UserDetail struct {
 // UserConfirm is the question asked before an impactful change.
 type UserConfirm struct {
 	Action   string // "role" or "disable": the form it repeats
+	Target   string // where that form posts: paths.UserRole or paths.UserDisable
 	Role     string // the new role, for "role"
 	Question string
 	Button   string
 }
 
-func userURL(id int64) templ.SafeURL {
-	return templ.SafeURL("/users/" + strconv.FormatInt(id, 10))
-}
-
-func userAction(id int64, action string) templ.SafeURL {
-	return templ.SafeURL("/users/" + strconv.FormatInt(id, 10) + "/" + action)
-}
+func userURL(id int64) templ.SafeURL { return templ.URL(paths.User(id)) }
 
 // auditByURL lists what a user did.
 func auditByURL(email string) templ.SafeURL {
-	return templ.SafeURL("/audit?actor=" + url.QueryEscape(email))
+	return templ.URL(paths.WithQuery(paths.Audit, url.Values{"actor": {email}}))
 }
