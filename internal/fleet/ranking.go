@@ -17,7 +17,7 @@ const (
 	RankByChange  RankBy = "change" // revenue against the days compared with
 	RankByName    RankBy = "name"   // the store's name
 
-	// DefaultRankBy is the order when none is asked: the seed's "top
+	// DefaultRankBy is the order when none is asked: seed 000's "top
 	// performing stores".
 	DefaultRankBy = RankByRevenue
 )
