@@ -194,17 +194,19 @@ func (n nullTime) parse(s string) error {
 	return nil
 }
 
-// translate turns driver errors into domain errors.
+// translate turns driver errors into domain errors (tenantdb.Classify),
+// naming what was not found or already exists. The driver's error stays
+// the cause.
 func translate(err error, what string) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, sql.ErrNoRows):
-		return fleet.Errorf(fleet.ENOTFOUND, "%s not found.", what)
-	case strings.Contains(err.Error(), "UNIQUE constraint failed"), strings.Contains(err.Error(), "PRIMARY KEY constraint failed"):
-		return fleet.Errorf(fleet.ECONFLICT, "%s already exists.", what)
+		return fleet.Wrap(fleet.ENOTFOUND, err, "%s not found.", what)
+	case tenantdb.Code(err) == fleet.ECONFLICT:
+		return fleet.Wrap(fleet.ECONFLICT, err, "%s already exists.", what)
 	}
-	return err
+	return tenantdb.Classify(err)
 }
 
 // strings runs a query of one text column and returns its values.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/tenantdb"
 )
 
 // CollectRun is one metrics collection.
@@ -116,7 +117,7 @@ func (db *DB) QueueCollection(ctx context.Context, j *fleet.Job, r *CollectRun) 
 		r.ID, err = res.LastInsertId()
 		return err
 	})
-	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+	if err != nil && tenantdb.Code(err) == fleet.ECONFLICT {
 		var running int64
 		_ = db.db.QueryRowContext(ctx, `SELECT r.id FROM collection_runs r JOIN jobs j ON j.id = r.job_id
 			WHERE j.state IN (?, ?) AND r.shard = ? ORDER BY r.id DESC LIMIT 1`, fleet.JobQueued, fleet.JobRunning, r.Shard).Scan(&running)

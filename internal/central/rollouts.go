@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/tenantdb"
 )
 
 // RolloutJob is the job kind of a schema rollout; the central database
@@ -126,7 +127,7 @@ func (db *DB) QueueRollout(ctx context.Context, j *fleet.Job, r *MigrationRun) e
 		_, err = tx.ExecContext(ctx, `UPDATE jobs SET args = ? WHERE id = ?`, j.Args, id)
 		return err
 	})
-	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+	if err != nil && tenantdb.Code(err) == fleet.ECONFLICT {
 		if active, _ := db.ActiveRollout(ctx); active != nil {
 			return fleet.Errorf(fleet.ECONFLICT, "Rollout %d (%s, started by %s) is still %s; wait for it to finish or stop it first.",
 				active.ID, active.Mode, active.StartedBy, active.State)

@@ -18,6 +18,7 @@ import (
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/platform"
+	"github.com/tenantry/tenantry/internal/tenantdb"
 )
 
 // Options tune a collection.
@@ -382,18 +383,20 @@ func (c *Collector) read(ctx context.Context, r reader, name string, from, to ti
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	m, err := r.read(ctx, name, from, to)
+	err = tenantdb.Classify(err)
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		// Say what the time went on: "timed out after 30s: database is
 		// locked" tells the operator where to look. The driver reports
 		// any failure after the deadline as the deadline, so a lock wait
-		// that outlasted it is told by looking at the lock.
+		// that outlasted it is told by looking at the lock. A timeout is
+		// worth another try.
 		switch {
-		case !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "interrupted"):
-			return reading{}, fmt.Errorf("timed out after %s: %w", c.opts.Timeout, err)
+		case !errors.Is(err, context.DeadlineExceeded) && !tenantdb.Interrupted(err):
+			return reading{}, fleet.Wrap(fleet.EUNAVAILABLE, err, "timed out after %s: %v", c.opts.Timeout, err)
 		case c.lockedNow(context.WithoutCancel(ctx), name):
-			return reading{}, fmt.Errorf("timed out after %s: database is locked", c.opts.Timeout)
+			return reading{}, fleet.Wrap(fleet.EUNAVAILABLE, err, "timed out after %s: database is locked", c.opts.Timeout)
 		}
-		return reading{}, fmt.Errorf("timed out after %s", c.opts.Timeout)
+		return reading{}, fleet.Wrap(fleet.EUNAVAILABLE, err, "timed out after %s", c.opts.Timeout)
 	}
 	return m, err
 }
@@ -418,21 +421,13 @@ func (c *Collector) lockedNow(ctx context.Context, name string) bool {
 	defer db.Close()
 	var n int
 	err = db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master`).Scan(&n)
-	return err != nil && strings.Contains(err.Error(), "locked")
+	return tenantdb.Code(err) == fleet.EUNAVAILABLE // the probe does not wait: busy is all a local file can be
 }
 
-// transient reports whether trying again may help: a busy or locked
-// database, or a network hiccup.
-func transient(err error) bool {
-	s := strings.ToLower(err.Error())
-	for _, k := range []string{"database is locked", "busy", "timed out", "timeout", "connection refused", "connection reset",
-		"eof", "429", "502", "503", "504", "temporarily"} {
-		if strings.Contains(s, k) {
-			return true
-		}
-	}
-	return false
-}
+// transient reports whether trying again may help: the error is
+// unavailability (a busy or locked database, a timeout, a network
+// hiccup; see tenantdb.Code), as read classifies it.
+func transient(err error) bool { return fleet.ErrorCode(err) == fleet.EUNAVAILABLE }
 
 func errorText(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")

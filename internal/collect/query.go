@@ -4,11 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/schema"
+	"github.com/tenantry/tenantry/internal/tenantdb"
 )
 
 // metricsQuery reads a store's daily numbers for a range of days in one
@@ -63,9 +63,7 @@ var mainQuery, mainQueryVersion = queryFor("", false), queryFor("", true)
 
 // noVersionTable reports whether err is the version arm failing on a
 // tenant without goose's table.
-func noVersionTable(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "no such table: ") && strings.Contains(err.Error(), schema.VersionTable)
-}
+func noVersionTable(err error) bool { return tenantdb.NoSuchTable(err, schema.VersionTable) }
 
 // bounds are the index range of a from..to collection.
 func bounds(from, to time.Time) (lo, hi string) {

@@ -178,7 +178,8 @@ func (r *attachReader) run(ctx context.Context, stmt **sql.Stmt, withVersion boo
 }
 
 // unqualify removes the attachment's schema name from SQLite's messages:
-// "no such table: t.orders" means "no such table: orders" to a user.
+// "no such table: t.orders" means "no such table: orders" to a user. The
+// driver's error stays the cause.
 func unqualify(err error) error {
 	if err == nil {
 		return nil
@@ -187,8 +188,17 @@ func unqualify(err error) error {
 	if !strings.Contains(msg, attachedAs+".") {
 		return err
 	}
-	return fmt.Errorf("%s", strings.ReplaceAll(msg, ": "+attachedAs+".", ": "))
+	return &unqualified{msg: strings.ReplaceAll(msg, ": "+attachedAs+".", ": "), err: err}
 }
+
+// unqualified is an error told in the tenant's own names.
+type unqualified struct {
+	msg string
+	err error
+}
+
+func (e *unqualified) Error() string { return e.msg }
+func (e *unqualified) Unwrap() error { return e.err }
 
 func (r *attachReader) close() {
 	for _, s := range []*sql.Stmt{r.query, r.plain, r.attach, r.detach} {

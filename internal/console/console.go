@@ -122,22 +122,22 @@ func (r Request) Check() error {
 const MaxSQL = 100_000
 
 // queryError is SQLite's own message about the SQL, shown to the user as
-// it is (a fleet EINVALID error).
+// it is (a fleet EINVALID error whose cause is the driver's), or what a
+// guard of the console's connection (tenantdb.OpenConsoleFile) refused.
 func queryError(err error, l Limits) error {
 	switch {
-	case errors.Is(err, context.DeadlineExceeded), strings.Contains(err.Error(), "interrupted"):
-		return fleet.Errorf(fleet.EINVALID, "The query ran past the %s time limit and was stopped.", l.Timeout)
+	case errors.Is(err, context.DeadlineExceeded), tenantdb.Interrupted(err):
+		return fleet.Wrap(fleet.EINVALID, err, "The query ran past the %s time limit and was stopped.", l.Timeout)
 	case errors.Is(err, context.Canceled):
 		return err
-	case strings.Contains(err.Error(), "not authorized"):
-		// The connection's authorizer refused it (tenantdb.OpenConsoleFile).
-		return fleet.Errorf(fleet.EINVALID, "Not allowed in the console: a read-only run does SELECT, reads and the PRAGMAs that report; write mode (admins) also changes data and schema; no run changes a setting or attaches a file.")
-	case strings.Contains(err.Error(), "too big"):
-		return fleet.Errorf(fleet.EINVALID, "A value would be longer than the console's %d MiB limit: select less (substr(), length()).", tenantdb.MaxValueLength>>20)
-	case strings.Contains(err.Error(), "too many columns"):
-		return fleet.Errorf(fleet.EINVALID, "The result would have more than the console's %d columns.", tenantdb.MaxResultColumns)
+	case tenantdb.NotAuthorized(err):
+		return fleet.Wrap(fleet.EINVALID, err, "Not allowed in the console: a read-only run does SELECT, reads and the PRAGMAs that report; write mode (admins) also changes data and schema; no run changes a setting or attaches a file.")
+	case tenantdb.TooBig(err):
+		return fleet.Wrap(fleet.EINVALID, err, "A value would be longer than the console's %d MiB limit: select less (substr(), length()).", tenantdb.MaxValueLength>>20)
+	case tenantdb.TooManyColumns(err):
+		return fleet.Wrap(fleet.EINVALID, err, "The result would have more than the console's %d columns.", tenantdb.MaxResultColumns)
 	}
-	return fleet.Errorf(fleet.EINVALID, "%s", strings.TrimPrefix(err.Error(), "SQL logic error: "))
+	return fleet.Wrap(fleet.EINVALID, err, "%s", strings.TrimPrefix(err.Error(), "SQL logic error: "))
 }
 
 // Stream runs the request on c within l and hands each row to row (the

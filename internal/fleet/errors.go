@@ -8,8 +8,11 @@ import (
 	"net/http"
 )
 
-// Error codes. Storage translates driver errors into these; the web layer
-// maps them to HTTP statuses and the CLI to exit codes.
+// Error codes. Storage translates driver errors into these where the
+// driver hands them over (tenantdb.Classify, central's translate);
+// HTTPStatus maps them to the statuses of the pages and the API. The CLI
+// does not tell them apart: any error exits with status 1, a mistake in
+// the command line with 2 (exitCode in cmd/tenantry).
 const (
 	EINVALID      = "invalid"
 	ENOTFOUND     = "not_found"
@@ -21,17 +24,29 @@ const (
 )
 
 // Error is a domain error: a code for machines and a message for people.
-// The message is safe to show to a user.
+// The message is safe to show to a user. Err, if set, is the cause: it
+// is never shown, but errors.Is and errors.As still reach it (a deadline,
+// a driver's error) through Unwrap.
 type Error struct {
 	Code    string
 	Message string
+	Err     error
 }
 
 func (e *Error) Error() string { return e.Message }
 
+// Unwrap returns the cause, if any.
+func (e *Error) Unwrap() error { return e.Err }
+
 // Errorf returns an *Error with the given code and formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an *Error with the given code and formatted message whose
+// cause is err.
+func Wrap(code string, err error, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
 }
 
 // ErrorCode returns the code of the first *Error in err's chain, or

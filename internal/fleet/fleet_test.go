@@ -1,9 +1,11 @@
 package fleet_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,5 +72,25 @@ func TestErrorCodes(t *testing.T) {
 	}
 	if fleet.ErrorCode(nil) != "" {
 		t.Fatal("nil has a code")
+	}
+}
+
+// TestWrapKeepsTheCause: a classified error says its own message and
+// code, while errors.Is and errors.As still reach what caused it.
+func TestWrapKeepsTheCause(t *testing.T) {
+	cause := &os.PathError{Op: "open", Path: "/secret/path", Err: context.DeadlineExceeded}
+	err := fmt.Errorf("read: %w", fleet.Wrap(fleet.EUNAVAILABLE, cause, "Timed out after %s.", "5s"))
+	if fleet.ErrorCode(err) != fleet.EUNAVAILABLE || fleet.ErrorMessage(err) != "Timed out after 5s." {
+		t.Fatalf("%q %q", fleet.ErrorCode(err), fleet.ErrorMessage(err))
+	}
+	if err.Error() != "read: Timed out after 5s." {
+		t.Fatalf("the cause shows in the message: %q", err)
+	}
+	var pe *os.PathError
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &pe) || pe != cause {
+		t.Fatalf("the cause is lost: %v", err)
+	}
+	if fleet.Errorf(fleet.EINVALID, "No cause.").Unwrap() != nil {
+		t.Fatal("Errorf has a cause")
 	}
 }

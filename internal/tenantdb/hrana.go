@@ -28,8 +28,30 @@ type Result struct {
 // pipeline. The libsql client spends a second request closing each stream
 // and parses every statement on the client first; a collection over
 // thousands of databases pays for both. Args are int64, float64, string,
-// []byte or nil. The statement must be one statement.
+// []byte or nil. The statement must be one statement. Errors are
+// classified (see Classify); a refusal of the request is a *StatusError
+// in the chain.
 func (r Remote) QueryOnce(ctx context.Context, query string, args ...any) (*Result, error) {
+	res, err := r.queryOnce(ctx, query, args...)
+	return res, Classify(err)
+}
+
+// StatusError is a database server's refusal of a whole request: its
+// HTTP status and what it said. Its text is libsql-client-go's.
+type StatusError struct {
+	Status  int
+	Message string
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("error code %d: %s", e.Status, e.Message) }
+
+// hranaError is a statement's failure as sqld reports it: SQLite's
+// message and, by name, its primary result code ("SQLITE_BUSY").
+type hranaError struct{ code, msg string }
+
+func (e *hranaError) Error() string { return e.msg }
+
+func (r Remote) queryOnce(ctx context.Context, query string, args ...any) (*Result, error) {
 	tuneHTTP()
 	u, err := r.pipelineURL()
 	if err != nil {
@@ -88,7 +110,7 @@ func (r Remote) QueryOnce(ctx context.Context, query string, args ...any) (*Resu
 		if json.Unmarshal(b, &e) == nil && e.Error != "" {
 			msg = e.Error
 		}
-		return nil, fmt.Errorf("failed to execute SQL: error code %d: %s", resp.StatusCode, msg)
+		return nil, fmt.Errorf("failed to execute SQL: %w", &StatusError{Status: resp.StatusCode, Message: msg})
 	}
 	var pr pipelineResponse
 	if err := json.NewDecoder(resp.Body).Decode(&pr); err != nil {
@@ -99,11 +121,11 @@ func (r Remote) QueryOnce(ctx context.Context, query string, args ...any) (*Resu
 	}
 	res := pr.Results[0]
 	if res.Type == "error" || res.Error != nil {
-		msg := "unknown error"
+		e := &hranaError{msg: "unknown error"}
 		if res.Error != nil {
-			msg = res.Error.Message
+			e.code, e.msg = res.Error.Code, res.Error.Message
 		}
-		return nil, errors.New(msg)
+		return nil, e
 	}
 	if res.Response == nil || res.Response.Result == nil {
 		return nil, errors.New("failed to execute SQL: no result")

@@ -1,5 +1,6 @@
 // Package tenantdb opens database connections through libsql-client-go,
-// for tenant databases and the central database alike.
+// for tenant databases and the central database alike, and turns their
+// drivers' errors into fleet errors (Classify, in errors.go).
 package tenantdb
 
 import (

@@ -501,7 +501,8 @@ func (p *Platform) QueryOnce(ctx context.Context, name, query string, args ...an
 		return nil, err
 	}
 	res, err := r.QueryOnce(ctx, query, args...)
-	if err != nil && strings.Contains(err.Error(), "error code 404") && strings.Contains(err.Error(), "doesn't exist") {
+	var se *tenantdb.StatusError
+	if errors.As(err, &se) && se.Status == http.StatusNotFound && strings.Contains(se.Message, "doesn't exist") {
 		return nil, notFound(name)
 	}
 	return res, err

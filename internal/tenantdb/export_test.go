@@ -1,0 +1,4 @@
+package tenantdb
+
+// HandleOf is handleOf, for tests that reach a connection's SQLite handle.
+var HandleOf = handleOf
