@@ -8,18 +8,6 @@ import (
 	"github.com/tenantry/tenantry/internal/fleet"
 )
 
-// write writes metrics rows in one batch covering their days.
-func write(t *testing.T, db *central.DB, rows ...fleet.Metrics) {
-	t.Helper()
-	b := central.CollectBatch{From: rows[0].Date, To: rows[0].Date, Metrics: rows}
-	for _, m := range rows {
-		b.From, b.To = min(b.From, m.Date), max(b.To, m.Date)
-	}
-	if _, err := db.WriteCollectBatch(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // moveWindow reads the tenant list, which moves the activity window to
 // the clock's day.
 func moveWindow(t *testing.T, db *central.DB) []fleet.Tenant {

@@ -130,3 +130,18 @@ func count(t testing.TB, db *central.DB, q string, args ...any) int64 {
 	}
 	return n
 }
+
+// write writes metrics rows in one batch covering their days.
+func write(t *testing.T, db *central.DB, rows ...fleet.Metrics) {
+	t.Helper()
+	b := central.CollectBatch{From: rows[0].Date, To: rows[0].Date, Metrics: rows}
+	for _, m := range rows {
+		b.From, b.To = min(b.From, m.Date), max(b.To, m.Date)
+	}
+	if _, err := db.WriteCollectBatch(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ptr points at a copy of v, for the optional fields of an update.
+func ptr[T any](v T) *T { return &v }

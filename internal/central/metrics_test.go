@@ -323,5 +323,3 @@ func TestLargeBatchKeepsRollups(t *testing.T) {
 		t.Errorf("%d days in the daily rollup, want %d", n, len(days))
 	}
 }
-
-func ptr[T any](v T) *T { return &v }
