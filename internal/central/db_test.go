@@ -73,8 +73,9 @@ func TestKV(t *testing.T) {
 	}
 }
 
-// SetNow is the clock everything the database stamps is read from.
-func TestSetNowStampsRows(t *testing.T) {
+// The clock given to Open (WithClock) is the one everything the database
+// stamps is read from.
+func TestClockStampsRows(t *testing.T) {
 	db, clk := openDB(t)
 	ctx := context.Background()
 	for _, at := range []int{0, 90} {

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/central/centraltest"
 	"github.com/tenantry/tenantry/internal/fleet"
 )
 
@@ -18,26 +18,6 @@ func init() { central.SetBcryptCost(4) } // bcrypt is slow on purpose; tests has
 // start is the clock's time when a test opens its database: a weekday in
 // the middle of a month, UTC.
 var start = time.Date(2026, 3, 18, 10, 0, 0, 0, time.UTC)
-
-// clock is a test's time, moved only by the test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
 
 // migrated is a central database migrated once, which each test copies:
 // migrating takes a third of a second under the race detector, opening a
@@ -74,7 +54,7 @@ func run(m *testing.M) int {
 
 // openDB opens a fresh migrated central database in the test's temporary
 // directory, on a clock the test moves (starting at start).
-func openDB(t testing.TB) (*central.DB, *clock) {
+func openDB(t testing.TB) (*central.DB, *centraltest.Clock) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "central.db")
 	b, err := os.ReadFile(migrated)
@@ -84,13 +64,13 @@ func openDB(t testing.TB) (*central.DB, *clock) {
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	db, err := central.Open(context.Background(), "file:"+path, "")
+	clk := &centraltest.Clock{}
+	clk.Set(start)
+	db, err := central.Open(context.Background(), "file:"+path, "", central.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	clk := &clock{t: start}
-	db.SetNow(clk.Now)
 	return db, clk
 }
 

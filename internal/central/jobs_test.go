@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/central/centraltest"
 	"github.com/tenantry/tenantry/internal/fleet"
 )
 
@@ -58,27 +59,27 @@ func TestClaimJob(t *testing.T) {
 	const lease = time.Minute
 	for _, c := range []struct {
 		name     string
-		before   func(db *central.DB, clk *clock, id int64) // the job's history before runner "b" asks
+		before   func(db *central.DB, clk *centraltest.Clock, id int64) // the job's history before runner "b" asks
 		stale    func(owner string) bool
 		claimed  bool
 		attempts int
 	}{
-		{"queued", func(*central.DB, *clock, int64) {}, nil, true, 1},
-		{"held", func(db *central.DB, clk *clock, id int64) { claim(t, db, id, "a", lease) }, nil, false, 1},
-		{"held until this very moment", func(db *central.DB, clk *clock, id int64) {
+		{"queued", func(*central.DB, *centraltest.Clock, int64) {}, nil, true, 1},
+		{"held", func(db *central.DB, clk *centraltest.Clock, id int64) { claim(t, db, id, "a", lease) }, nil, false, 1},
+		{"held until this very moment", func(db *central.DB, clk *centraltest.Clock, id int64) {
 			claim(t, db, id, "a", lease)
 			clk.Add(lease)
 		}, nil, false, 1},
-		{"lease lapsed", func(db *central.DB, clk *clock, id int64) {
+		{"lease lapsed", func(db *central.DB, clk *centraltest.Clock, id int64) {
 			claim(t, db, id, "a", lease)
 			clk.Add(lease + time.Millisecond)
 		}, nil, true, 2},
-		{"owner dead", func(db *central.DB, clk *clock, id int64) { claim(t, db, id, "a", lease) },
+		{"owner dead", func(db *central.DB, clk *centraltest.Clock, id int64) { claim(t, db, id, "a", lease) },
 			func(owner string) bool { return owner == "a" }, true, 2},
-		{"finished", func(db *central.DB, clk *clock, id int64) {
+		{"finished", func(db *central.DB, clk *centraltest.Clock, id int64) {
 			must(t, db.FinishJob(context.Background(), id, fleet.JobSucceeded, "Done", ""))
 		}, nil, false, 0},
-		{"released", func(db *central.DB, clk *clock, id int64) {
+		{"released", func(db *central.DB, clk *centraltest.Clock, id int64) {
 			claim(t, db, id, "a", lease)
 			must(t, db.ReleaseJob(context.Background(), id, "a", "Stopped for a restart"))
 		}, nil, true, 2},

@@ -146,32 +146,6 @@ func TestRunLifecycle(t *testing.T) {
 	}
 }
 
-// A run left running by a job that no longer runs (its console died) is
-// failed; one whose job still runs is left alone.
-func TestFailStaleRuns(t *testing.T) {
-	db, _ := openDB(t)
-	ctx := context.Background()
-	jDead, dead, err := queueCollection(db, "1/2")
-	must(t, err)
-	jLive, live, err := queueCollection(db, "2/2")
-	must(t, err)
-	for _, j := range []*fleet.Job{jDead, jLive} {
-		must(t, db.StartRun(ctx, &central.CollectRun{JobID: j.ID}))
-	}
-	must(t, db.FinishJob(ctx, jDead.ID, fleet.JobFailed, "Failed", "gave up"))
-	must(t, db.FailStaleRuns(ctx))
-	for _, c := range []struct {
-		id          int64
-		state, errs string
-	}{{dead.ID, central.RunFailed, "interrupted"}, {live.ID, central.RunRunning, ""}} {
-		got, err := db.CollectRunByID(ctx, c.id)
-		must(t, err)
-		if got.State != c.state || got.Error != c.errs {
-			t.Errorf("run %d: %s %q, want %s %q", c.id, got.State, got.Error, c.state, c.errs)
-		}
-	}
-}
-
 func TestRunResultsFailuresFirst(t *testing.T) {
 	db, _ := openDB(t)
 	ctx := context.Background()

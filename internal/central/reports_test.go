@@ -110,23 +110,24 @@ func TestMonthRanking(t *testing.T) {
 		partial = "2026-02-01 2026-02-10"
 	)
 	for _, c := range []struct {
-		prev, sort    string
+		prev          string
+		sort          fleet.RankBy
 		desc          bool
 		limit, offset int
 		want          string // name:revenue/orders/previous revenue ("-" for none)
 	}{
-		{whole, "revenue", true, 10, 0, "b:2000/10/4000 a:1500/3/1500 c:1200/1/- d:0/0/0"},
-		{whole, "revenue", false, 10, 0, "d:0/0/0 c:1200/1/- a:1500/3/1500 b:2000/10/4000"},
-		{whole, "revenue", true, 2, 1, "a:1500/3/1500 c:1200/1/-"},
-		{whole, "orders", true, 10, 0, "b:2000/10/4000 a:1500/3/1500 c:1200/1/- d:0/0/0"},
-		{whole, "aov", true, 10, 0, "c:1200/1/- a:1500/3/1500 b:2000/10/4000 d:0/0/0"},
-		{whole, "name", false, 10, 0, "a:1500/3/1500 b:2000/10/4000 c:1200/1/- d:0/0/0"},
-		{whole, "change", true, 10, 0, "a:1500/3/1500 b:2000/10/4000 c:1200/1/- d:0/0/0"},
-		{whole, "change", false, 10, 0, "b:2000/10/4000 a:1500/3/1500 c:1200/1/- d:0/0/0"},
-		{partial, "revenue", true, 10, 0, "b:2000/10/- a:1500/3/1000 c:1200/1/- d:0/0/0"},
-		{partial, "revenue", true, 1, 3, "d:0/0/0"},
-		{partial, "change", true, 10, 0, "a:1500/3/1000 b:2000/10/- c:1200/1/- d:0/0/0"},
-		{partial, "change", false, 2, 1, "b:2000/10/- c:1200/1/-"},
+		{whole, fleet.RankByRevenue, true, 10, 0, "b:2000/10/4000 a:1500/3/1500 c:1200/1/- d:0/0/0"},
+		{whole, fleet.RankByRevenue, false, 10, 0, "d:0/0/0 c:1200/1/- a:1500/3/1500 b:2000/10/4000"},
+		{whole, fleet.RankByRevenue, true, 2, 1, "a:1500/3/1500 c:1200/1/-"},
+		{whole, fleet.RankByOrders, true, 10, 0, "b:2000/10/4000 a:1500/3/1500 c:1200/1/- d:0/0/0"},
+		{whole, fleet.RankByAOV, true, 10, 0, "c:1200/1/- a:1500/3/1500 b:2000/10/4000 d:0/0/0"},
+		{whole, fleet.RankByName, false, 10, 0, "a:1500/3/1500 b:2000/10/4000 c:1200/1/- d:0/0/0"},
+		{whole, fleet.RankByChange, true, 10, 0, "a:1500/3/1500 b:2000/10/4000 c:1200/1/- d:0/0/0"},
+		{whole, fleet.RankByChange, false, 10, 0, "b:2000/10/4000 a:1500/3/1500 c:1200/1/- d:0/0/0"},
+		{partial, fleet.RankByRevenue, true, 10, 0, "b:2000/10/- a:1500/3/1000 c:1200/1/- d:0/0/0"},
+		{partial, fleet.RankByRevenue, true, 1, 3, "d:0/0/0"},
+		{partial, fleet.RankByChange, true, 10, 0, "a:1500/3/1000 b:2000/10/- c:1200/1/- d:0/0/0"},
+		{partial, fleet.RankByChange, false, 2, 1, "b:2000/10/- c:1200/1/-"},
 	} {
 		from, to, _ := strings.Cut(c.prev, " ")
 		ss, total, err := db.MonthRanking(ctx, "2026-03", from, to, c.sort, c.desc, c.limit, c.offset)

@@ -18,7 +18,10 @@ func TestQueryHistory(t *testing.T) {
 	r := central.QueryRecord{Actor: "ada", Tenant: "shop", SQL: "SELECT :n", Params: map[string]string{"n": "1"}, Write: true,
 		Outcome: "failed", Error: strings.Repeat("e", 2500), Rows: 3, Duration: 1500 * time.Microsecond}
 	must(t, db.AddQuery(ctx, r))
-	must(t, db.AddQuery(ctx, central.QueryRecord{Actor: "bob", SQL: "SELECT 2", Scope: "all", Outcome: "ok"}))
+	must(t, db.AddQuery(ctx, central.QueryRecord{Actor: "bob", SQL: "SELECT 2", Scope: &fleet.Scope{Pattern: "shop-*"}, Outcome: "ok"}))
+	if hs, err := db.QueryHistory(ctx, "bob", 10); err != nil || len(hs) != 1 || hs[0].Scope == nil || *hs[0].Scope != (fleet.Scope{Pattern: "shop-*"}) {
+		t.Errorf("bob's fan-out comes back as %+v (%v), want its scope", hs, err)
+	}
 	hs, err := db.QueryHistory(ctx, "ada", 10)
 	must(t, err)
 	if len(hs) != 1 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tenantry/tenantry/internal/central"
+	"github.com/tenantry/tenantry/internal/central/centraltest"
 	"github.com/tenantry/tenantry/internal/fleet"
 )
 
@@ -93,15 +94,15 @@ func TestAuthenticate(t *testing.T) {
 func TestSessions(t *testing.T) {
 	for _, c := range []struct {
 		name  string
-		after func(t *testing.T, db *central.DB, clk *clock, u *fleet.User, tok string)
+		after func(t *testing.T, db *central.DB, clk *centraltest.Clock, u *fleet.User, tok string)
 		says  string // "" for a live session
 	}{
-		{"fresh", func(*testing.T, *central.DB, *clock, *fleet.User, string) {}, ""},
-		{"idle almost too long", func(_ *testing.T, _ *central.DB, clk *clock, _ *fleet.User, _ string) { clk.Add(central.SessionIdle) }, ""},
-		{"idle too long", func(_ *testing.T, _ *central.DB, clk *clock, _ *fleet.User, _ string) {
+		{"fresh", func(*testing.T, *central.DB, *centraltest.Clock, *fleet.User, string) {}, ""},
+		{"idle almost too long", func(_ *testing.T, _ *central.DB, clk *centraltest.Clock, _ *fleet.User, _ string) { clk.Add(central.SessionIdle) }, ""},
+		{"idle too long", func(_ *testing.T, _ *central.DB, clk *centraltest.Clock, _ *fleet.User, _ string) {
 			clk.Add(central.SessionIdle + time.Second)
 		}, "expired"},
-		{"used every few hours past its lifetime", func(t *testing.T, db *central.DB, clk *clock, _ *fleet.User, tok string) {
+		{"used every few hours past its lifetime", func(t *testing.T, db *central.DB, clk *centraltest.Clock, _ *fleet.User, tok string) {
 			for clk.Now().Before(start.Add(central.SessionMax)) {
 				clk.Add(6 * time.Hour)
 				_, err := db.SessionUser(context.Background(), tok)
@@ -109,15 +110,15 @@ func TestSessions(t *testing.T) {
 			}
 			clk.Add(time.Second)
 		}, "expired"},
-		{"logged out", func(t *testing.T, db *central.DB, _ *clock, _ *fleet.User, tok string) {
+		{"logged out", func(t *testing.T, db *central.DB, _ *centraltest.Clock, _ *fleet.User, tok string) {
 			must(t, db.DeleteSession(context.Background(), tok))
 		}, "ended"},
-		{"user disabled", func(t *testing.T, db *central.DB, _ *clock, u *fleet.User, _ string) {
+		{"user disabled", func(t *testing.T, db *central.DB, _ *centraltest.Clock, u *fleet.User, _ string) {
 			addUser(t, db, "other@example.com", fleet.RoleAdmin)
 			_, err := db.SetDisabled(context.Background(), u.ID, true)
 			must(t, err)
 		}, "ended"},
-		{"password changed", func(t *testing.T, db *central.DB, _ *clock, u *fleet.User, _ string) {
+		{"password changed", func(t *testing.T, db *central.DB, _ *centraltest.Clock, u *fleet.User, _ string) {
 			_, err := db.SetPassword(context.Background(), u.ID, "another set of plain words")
 			must(t, err)
 		}, "ended"},
