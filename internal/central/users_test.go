@@ -98,7 +98,9 @@ func TestSessions(t *testing.T) {
 		says  string // "" for a live session
 	}{
 		{"fresh", func(*testing.T, *central.DB, *centraltest.Clock, *fleet.User, string) {}, ""},
-		{"idle almost too long", func(_ *testing.T, _ *central.DB, clk *centraltest.Clock, _ *fleet.User, _ string) { clk.Add(central.SessionIdle) }, ""},
+		{"idle almost too long", func(_ *testing.T, _ *central.DB, clk *centraltest.Clock, _ *fleet.User, _ string) {
+			clk.Add(central.SessionIdle)
+		}, ""},
 		{"idle too long", func(_ *testing.T, _ *central.DB, clk *centraltest.Clock, _ *fleet.User, _ string) {
 			clk.Add(central.SessionIdle + time.Second)
 		}, "expired"},
