@@ -145,11 +145,9 @@ func Run[In, Out any](ctx context.Context, o Options, source Source[In], work Wo
 			flush()
 		}
 	}
-	var waiting []result // in order: results ahead of the next one due, at seq % Ahead
-	var present []bool
-	next := 0
+	var waiting window[result]
 	if o.Ordered {
-		waiting, present = make([]result, o.Ahead), make([]bool, o.Ahead)
+		waiting = newWindow[result](o.Ahead)
 	}
 	var tick <-chan time.Time
 	if o.Every > 0 {
@@ -166,11 +164,9 @@ func Run[In, Out any](ctx context.Context, o Options, source Source[In], work Wo
 			case !o.Ordered:
 				take(r)
 			default:
-				waiting[r.seq%o.Ahead], present[r.seq%o.Ahead] = r, true
-				for i := next % o.Ahead; present[i]; i = next % o.Ahead {
-					r, waiting[i], present[i] = waiting[i], result{}, false
+				waiting.put(r.seq, r)
+				for r, ok := waiting.pop(); ok; r, ok = waiting.pop() {
 					take(r)
-					next++
 				}
 			}
 		case <-tick:
@@ -187,4 +183,34 @@ func Run[In, Out any](ctx context.Context, o Options, source Source[In], work Wo
 		return context.Cause(ctx)
 	}
 	return sourceErr
+}
+
+// window holds the results that arrived before the next one due, each at
+// its sequence number modulo the window's size: no more than that many
+// are ever outstanding.
+type window[T any] struct {
+	slots  []T
+	filled []bool
+	next   int // the sequence number due
+}
+
+func newWindow[T any](size int) window[T] {
+	return window[T]{slots: make([]T, size), filled: make([]bool, size)}
+}
+
+func (w *window[T]) put(seq int, v T) {
+	i := seq % len(w.slots)
+	w.slots[i], w.filled[i] = v, true
+}
+
+// pop takes out the result due, if it has arrived.
+func (w *window[T]) pop() (v T, ok bool) {
+	i := w.next % len(w.slots)
+	if !w.filled[i] {
+		return v, false
+	}
+	var zero T
+	v, w.slots[i], w.filled[i] = w.slots[i], zero, false
+	w.next++
+	return v, true
 }
