@@ -196,7 +196,6 @@ func (c *Collector) run(ctx context.Context, run *central.CollectRun, shard Shar
 	readers := make([]reader, c.opts.Workers) // one per worker, kept from tenant to tenant
 	for i := range readers {
 		readers[i] = newReader(c.p, lockWait(c.opts.Timeout))
-		defer readers[i].close()
 	}
 
 	// Batches are written by their own goroutine, so that reading goes on
@@ -249,6 +248,9 @@ func (c *Collector) run(ctx context.Context, run *central.CollectRun, shard Shar
 		batches <- b
 	}
 	close(batches)
+	for _, r := range readers { // while the last batch is written
+		r.close()
+	}
 	if writeErr := <-written; writeErr != nil {
 		return total, fmt.Errorf("write to the central database: %w", writeErr)
 	}
