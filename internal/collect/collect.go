@@ -12,11 +12,11 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/pipeline"
 	"github.com/tenantry/tenantry/internal/platform"
 	"github.com/tenantry/tenantry/internal/tenantdb"
 )
@@ -103,9 +103,12 @@ func DefaultRange(now time.Time) (time.Time, time.Time) {
 	return today.AddDate(0, 0, -1), today
 }
 
+// task is a tenant to read or, with skipped set, a count of a page's
+// tenants unchanged since their last collection, to be counted.
 type task struct {
-	name string
-	fp   string // the tenant's fingerprint when it was handed out
+	name    string
+	fp      string // the tenant's fingerprint when it was handed out
+	skipped int
 }
 
 type outcome struct {
@@ -191,28 +194,10 @@ func (c *Collector) run(ctx context.Context, run *central.CollectRun, shard Shar
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	tasks := make(chan task, c.opts.Workers*2)
-	skips := make(chan int, 16)
-	outcomes := make(chan outcome, c.opts.Workers*2)
-	var produceErr error
-	go func() {
-		defer close(tasks)
-		defer close(skips)
-		produceErr = c.produce(ctx, run, shard, tasks, skips)
-	}()
-	var wg sync.WaitGroup
-	for range c.opts.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := newReader(c.p, lockWait(c.opts.Timeout))
-			defer r.close()
-			for t := range tasks {
-				outcomes <- c.collectOne(ctx, r, t, from, to)
-			}
-		}()
+	readers := make([]reader, c.opts.Workers) // one per worker, kept from tenant to tenant
+	for i := range readers {
+		readers[i] = newReader(c.p, lockWait(c.opts.Timeout))
 	}
-	go func() { wg.Wait(); close(outcomes) }()
 
 	// Batches are written by their own goroutine, so that reading goes on
 	// while the central database commits the batch before.
@@ -226,7 +211,7 @@ func (c *Collector) run(ctx context.Context, run *central.CollectRun, shard Shar
 				continue // drain
 			}
 			if _, err = c.db.WriteCollectBatch(ctx, b); err != nil {
-				cancel() // stop reading tenants; the channels drain
+				cancel() // stop reading tenants; the pipeline drains
 				continue
 			}
 			done += int64(len(b.Results) + b.Skipped)
@@ -240,44 +225,53 @@ func (c *Collector) run(ctx context.Context, run *central.CollectRun, shard Shar
 		return central.CollectBatch{RunID: run.ID, From: run.From, To: run.To}
 	}
 	b := newBatch()
-	for skips != nil || outcomes != nil {
-		select {
-		case n, ok := <-skips:
-			if !ok {
-				skips = nil
-				continue
+	err = pipeline.Run(ctx, pipeline.Options{Workers: c.opts.Workers},
+		func(ctx context.Context, emit func(task) bool) error {
+			return c.produce(ctx, run, shard, emit)
+		},
+		func(ctx context.Context, worker int, t task) outcome {
+			if t.skipped > 0 {
+				return outcome{task: t}
 			}
-			b.Skipped += n
-		case o, ok := <-outcomes:
-			if !ok {
-				outcomes = nil
-				continue
+			return c.collectOne(ctx, readers[worker], t, from, to)
+		},
+		func(outcomes []outcome) error {
+			for _, o := range outcomes {
+				addOutcome(&b, o)
+				if len(b.Results)+b.Skipped >= c.opts.BatchSize {
+					batches <- b
+					b = newBatch()
+				}
 			}
-			res := central.CollectResult{Tenant: o.name, OK: o.err == nil, Attempts: o.attempts, Duration: o.took}
-			if o.err != nil {
-				res.Error = fleet.Truncate(errorText(o.err), 1000)
-			} else {
-				b.Metrics = append(b.Metrics, o.metrics...)
-				b.States = append(b.States, central.CollectState{Tenant: o.name, Fingerprint: o.fp, From: run.From, To: run.To, Version: o.version})
-			}
-			b.Results = append(b.Results, res)
-		}
-		if len(b.Results)+b.Skipped >= c.opts.BatchSize {
-			batches <- b
-			b = newBatch()
-		}
-	}
+			return nil
+		})
 	if len(b.Results) > 0 || b.Skipped > 0 {
 		batches <- b
 	}
 	close(batches)
+	for _, r := range readers { // while the last batch is written
+		r.close()
+	}
 	if writeErr := <-written; writeErr != nil {
 		return total, fmt.Errorf("write to the central database: %w", writeErr)
 	}
-	if produceErr != nil && ctx.Err() == nil {
-		return total, produceErr
+	return total, err // the registry's error, or why ctx ended
+}
+
+// addOutcome adds a tenant's outcome to the batch that records it.
+func addOutcome(b *central.CollectBatch, o outcome) {
+	if o.skipped > 0 {
+		b.Skipped += o.skipped
+		return
 	}
-	return total, context.Cause(ctx)
+	res := central.CollectResult{Tenant: o.name, OK: o.err == nil, Attempts: o.attempts, Duration: o.took}
+	if o.err != nil {
+		res.Error = fleet.Truncate(errorText(o.err), 1000)
+	} else {
+		b.Metrics = append(b.Metrics, o.metrics...)
+		b.States = append(b.States, central.CollectState{Tenant: o.name, Fingerprint: o.fp, From: b.From, To: b.To, Version: o.version})
+	}
+	b.Results = append(b.Results, res)
 }
 
 // count is the number of ready tenants in shard.
@@ -303,9 +297,9 @@ type fingerprinter interface {
 	Fingerprints(ctx context.Context, names []string) []string
 }
 
-// produce pages through the ready tenants, skips those unchanged since
+// produce pages through the ready tenants, counts those unchanged since
 // their last collection of the same days, and hands out the rest.
-func (c *Collector) produce(ctx context.Context, run *central.CollectRun, shard Shard, tasks chan<- task, skips chan<- int) error {
+func (c *Collector) produce(ctx context.Context, run *central.CollectRun, shard Shard, emit func(task) bool) error {
 	fp, _ := c.p.(fingerprinter)
 	after := ""
 	for {
@@ -332,18 +326,12 @@ func (c *Collector) produce(ctx context.Context, run *central.CollectRun, shard 
 				skipped++
 				continue
 			}
-			select {
-			case tasks <- task{name: t.Name, fp: t.Fingerprint}:
-			case <-ctx.Done():
+			if !emit(task{name: t.Name, fp: t.Fingerprint}) {
 				return ctx.Err()
 			}
 		}
-		if skipped > 0 {
-			select {
-			case skips <- skipped:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+		if skipped > 0 && !emit(task{skipped: skipped}) {
+			return ctx.Err()
 		}
 	}
 }

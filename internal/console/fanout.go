@@ -6,10 +6,10 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"sync"
 	"unicode"
 
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/pipeline"
 )
 
 // Opener opens the console connection of one tenant.
@@ -47,15 +47,18 @@ type Sink interface {
 
 // tenantResult is one tenant's outcome, waiting for its turn.
 type tenantResult struct {
-	res *Result
-	err error
+	tenant string
+	res    *Result
+	err    error
 }
 
 // Run queries every tenant, Workers at a time, and hands the results to
 // sink in tenant order. One tenant's failure (it cannot be opened, the
 // query fails or runs out of time, its columns differ from the first
-// tenant's) is recorded and the rest go on. Memory stays bounded: at most
-// a few results per worker wait for their turn, each within MaxRows.
+// tenant's) is recorded and the rest go on. Memory stays bounded: a worker
+// starts a tenant only within 4 × workers of the next one to hand on, so
+// a slow tenant holds back at most that many finished results, each within
+// MaxRows.
 func (f FanOut) Run(ctx context.Context, sink Sink) (failed int, err error) {
 	if err := f.Request.Check(); err != nil {
 		return 0, err
@@ -64,97 +67,77 @@ func (f FanOut) Run(ctx context.Context, sink Sink) (failed int, err error) {
 		return 0, fleet.Errorf(fleet.EINVALID, "No tenant matches: nothing to query.")
 	}
 	workers := max(1, min(f.Workers, len(f.Tenants)))
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	m := &merger{sink: sink, total: len(f.Tenants)}
+	err = pipeline.Run(ctx, pipeline.Options{Workers: workers, Ahead: 4 * workers, Ordered: true},
+		func(_ context.Context, emit func(string) bool) error {
+			for _, name := range f.Tenants {
+				if !emit(name) {
+					break
+				}
+			}
+			return nil
+		},
+		func(ctx context.Context, _ int, name string) tenantResult {
+			res, err := f.one(ctx, name)
+			return tenantResult{name, res, err}
+		},
+		func(batch []tenantResult) error {
+			if err := ctx.Err(); err != nil {
+				return err // stopped: the tenants finished since are not handed on
+			}
+			return m.add(batch[0])
+		})
+	if err != nil {
+		return m.failed, err
+	}
+	if !m.sent {
+		err = sink.Columns([]Column{{Name: "tenant", Type: "TEXT"}})
+	}
+	return m.failed, err
+}
 
-	// Results are emitted in order; a worker starts tenant i only when
-	// i is within window of the next one to emit, so a slow tenant holds
-	// back at most window finished ones.
-	window := 4 * workers
-	slots := make([]chan tenantResult, len(f.Tenants))
-	for i := range slots {
-		slots[i] = make(chan tenantResult, 1)
-	}
-	tokens := make(chan struct{}, window)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				res, err := f.one(ctx, f.Tenants[i])
-				slots[i] <- tenantResult{res, err}
-			}
-		}()
-	}
-	go func() {
-		defer close(next)
-		for i := range f.Tenants {
-			select {
-			case tokens <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			select {
-			case next <- i:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	defer wg.Wait()
+// merger hands a fan-out's results, in tenant order, to its Sink.
+type merger struct {
+	sink         Sink
+	total        int
+	cols         []Column // the first tenant's
+	sent         bool     // Columns was called
+	done, failed int
+}
 
-	var cols []Column
-	sent := false
-	for i, name := range f.Tenants {
-		var r tenantResult
-		select {
-		case r = <-slots[i]:
-		case <-ctx.Done():
-			return failed, ctx.Err()
-		}
-		<-tokens
-		if r.err == nil && cols != nil && !sameColumns(cols, r.res.Columns) {
-			r.err = fleet.Errorf(fleet.EINVALID, "Its columns (%s) differ from the first tenant's (%s).", columnNames(r.res.Columns), columnNames(cols))
-		}
-		if r.err != nil {
-			if ctx.Err() != nil {
-				return failed, ctx.Err()
-			}
-			failed++
-			if err := sink.Fail(TenantError{Tenant: name, Error: fleet.ErrorMessage(r.err)}); err != nil {
-				return failed, err
-			}
-		} else {
-			if cols == nil {
-				cols = r.res.Columns
-			}
-			if !sent {
-				if err := sink.Columns(append([]Column{{Name: "tenant", Type: "TEXT"}}, cols...)); err != nil {
-					return failed, err
-				}
-				sent = true
-			}
-			for _, row := range r.res.Rows {
-				if err := sink.Row(name, row); err != nil {
-					return failed, err
-				}
-			}
-			if r.res.Truncated {
-				if err := sink.TenantTruncated(name); err != nil {
-					return failed, err
-				}
-			}
-		}
-		sink.Progress(i+1, failed, len(f.Tenants))
+func (m *merger) add(r tenantResult) error {
+	m.done++
+	if r.err == nil && m.cols != nil && !sameColumns(m.cols, r.res.Columns) {
+		r.err = fleet.Errorf(fleet.EINVALID, "Its columns (%s) differ from the first tenant's (%s).", columnNames(r.res.Columns), columnNames(m.cols))
 	}
-	if !sent {
-		if err := sink.Columns([]Column{{Name: "tenant", Type: "TEXT"}}); err != nil {
-			return failed, err
+	if r.err != nil {
+		m.failed++
+		if err := m.sink.Fail(TenantError{Tenant: r.tenant, Error: fleet.ErrorMessage(r.err)}); err != nil {
+			return err
+		}
+	} else {
+		if m.cols == nil {
+			m.cols = r.res.Columns
+		}
+		if !m.sent {
+			if err := m.sink.Columns(append([]Column{{Name: "tenant", Type: "TEXT"}}, m.cols...)); err != nil {
+				return err
+			}
+			m.sent = true
+		}
+		for _, row := range r.res.Rows {
+			if err := m.sink.Row(r.tenant, row); err != nil {
+				return err
+			}
+		}
+		if r.res.Truncated {
+			if err := m.sink.TenantTruncated(r.tenant); err != nil {
+				return err
+			}
 		}
 	}
-	return failed, nil
+	m.sink.Progress(m.done, m.failed, m.total)
+	return nil
 }
 
 // one runs the query on one tenant.

@@ -6,14 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/jobs"
+	"github.com/tenantry/tenantry/internal/pipeline"
 	"github.com/tenantry/tenantry/internal/platform"
 )
 
@@ -331,107 +332,56 @@ func (r *Rollouts) Run(ctx context.Context, run *central.MigrationRun, resumed b
 // execute visits the run's tenants with bounded parallelism and records
 // results in batches; it reports whether it stopped early.
 func (r *Rollouts) execute(ctx context.Context, run *central.MigrationRun, resumed bool, progress func(Progress)) (stopped bool, err error) {
-	// halt is closed, and halted set, to stop starting tenants: workers
-	// check it before each one, so that after a failure in stop mode no
-	// tenant is started, only those in progress finish.
-	halt := make(chan struct{})
+	// halted stops the starting of tenants: the source hands out no more
+	// and workers check it before each one, so that after a failure in
+	// stop mode no tenant is started, only those in progress finish.
 	var halted atomic.Bool
-	var haltOnce sync.Once
-	stop := func() { halted.Store(true); haltOnce.Do(func() { close(halt) }) }
 	stopOnError := run.OnError == "stop" && !run.DryRun()
-
-	tasks := make(chan task, run.Parallel)
-	outcomes := make(chan central.MigrationResult, run.Parallel*2)
-	var produceErr error
-	go func() {
-		defer close(tasks)
-		produceErr = r.produce(ctx, run, tasks, halt)
-	}()
-	var wg sync.WaitGroup
-	for range run.Parallel {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for t := range tasks {
-				if halted.Load() {
-					continue
-				}
-				res := r.visit(ctx, run, t, resumed)
-				if res.Outcome == central.OutcomeFailed && ctx.Err() != nil {
-					continue // interrupted, not failed: visited again when the run resumes
-				}
-				if res.Outcome == central.OutcomeFailed && stopOnError {
-					stop()
-				}
-				outcomes <- res
+	rec := newRecorder(r.db, run, progress)
+	lastStopCheck := time.Now()
+	err = pipeline.Run(ctx, pipeline.Options{Workers: run.Parallel, Batch: 200, Every: 250 * time.Millisecond},
+		func(ctx context.Context, emit func(task) bool) error {
+			return r.produce(ctx, run, func(t task) bool { return !halted.Load() && emit(t) })
+		},
+		func(ctx context.Context, _ int, t task) central.MigrationResult {
+			if halted.Load() {
+				return central.MigrationResult{} // not started: no result
 			}
-		}()
-	}
-	go func() { wg.Wait(); close(outcomes) }()
-
-	start := time.Now()
-	pr := Progress{Done: run.Done(), Total: run.Total, Failed: run.Failed}
-	startDone := pr.Done
-	var batch []central.MigrationResult
-	lastFlush, lastStopCheck := time.Now(), time.Now()
-	var writeErr error
-	flush := func() {
-		if writeErr == nil && len(batch) > 0 {
-			if writeErr = r.db.WriteMigrationResults(context.WithoutCancel(ctx), run, batch); writeErr != nil {
-				stop()
+			res := r.visit(ctx, run, t, resumed)
+			if res.Outcome == central.OutcomeFailed && ctx.Err() != nil {
+				return central.MigrationResult{} // interrupted, not failed: visited again when the run resumes
 			}
-		}
-		if writeErr == nil {
-			for _, res := range batch {
-				pr.Done++
-				if res.Outcome == central.OutcomeFailed {
-					pr.Failed++
-				}
-				pr.Last = res
-			}
-		}
-		batch = batch[:0]
-		lastFlush = time.Now()
-		if secs := time.Since(start).Seconds(); secs > 0 {
-			pr.Rate = float64(pr.Done-startDone) / secs
-		}
-		if progress != nil {
-			progress(pr)
-		}
-	}
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	for outcomes != nil {
-		select {
-		case res, ok := <-outcomes:
-			if !ok {
-				outcomes = nil
-				continue
-			}
-			batch = append(batch, res)
 			if res.Outcome == central.OutcomeFailed && stopOnError {
-				stopped = true
+				halted.Store(true)
 			}
-			if len(batch) >= 200 || time.Since(lastFlush) >= 250*time.Millisecond {
-				flush()
+			return res
+		},
+		func(batch []central.MigrationResult) error {
+			// Tenants not visited (halted, interrupted) have no outcome.
+			batch = slices.DeleteFunc(batch, func(res central.MigrationResult) bool { return res.Outcome == "" })
+			for _, res := range batch {
+				if res.Outcome == central.OutcomeFailed && stopOnError {
+					stopped = true
+				}
 			}
-		case <-tick.C:
-			flush()
-		}
-		if time.Since(lastStopCheck) >= 500*time.Millisecond {
-			lastStopCheck = time.Now()
-			if asked, err := r.db.StopRequested(ctx, run.ID); err == nil && asked {
-				stopped = true
-				stop()
+			if rec.record(ctx, batch) != nil {
+				halted.Store(true)
 			}
-		}
+			if time.Since(lastStopCheck) >= 500*time.Millisecond {
+				lastStopCheck = time.Now()
+				if asked, err := r.db.StopRequested(ctx, run.ID); err == nil && asked {
+					stopped = true
+					halted.Store(true)
+				}
+			}
+			return nil
+		})
+	rec.record(ctx, nil)
+	if rec.err != nil {
+		return stopped, fmt.Errorf("record results in the central database: %w", rec.err)
 	}
-	flush()
-	if writeErr != nil {
-		return stopped, fmt.Errorf("record results in the central database: %w", writeErr)
-	}
-	if produceErr != nil && ctx.Err() == nil {
-		return stopped, produceErr
+	if err != nil && ctx.Err() == nil {
+		return stopped, err
 	}
 	// A run stopped only after its last tenant did not stop anything.
 	if stopped {
@@ -442,16 +392,54 @@ func (r *Rollouts) execute(ctx context.Context, run *central.MigrationRun, resum
 	return stopped, nil
 }
 
+// recorder writes a rollout's results to the central database and reports
+// its progress.
+type recorder struct {
+	db        *central.DB
+	run       *central.MigrationRun
+	progress  func(Progress)
+	pr        Progress
+	start     time.Time
+	startDone int64
+	err       error // the central database's: nothing more is written
+}
+
+func newRecorder(db *central.DB, run *central.MigrationRun, progress func(Progress)) *recorder {
+	return &recorder{db: db, run: run, progress: progress, start: time.Now(), startDone: run.Done(),
+		pr: Progress{Done: run.Done(), Total: run.Total, Failed: run.Failed}}
+}
+
+// record writes batch, even if ctx has ended (those tenants were visited),
+// and reports progress. It returns the central database's error, once it
+// failed.
+func (rec *recorder) record(ctx context.Context, batch []central.MigrationResult) error {
+	if rec.err == nil && len(batch) > 0 {
+		rec.err = rec.db.WriteMigrationResults(context.WithoutCancel(ctx), rec.run, batch)
+	}
+	if rec.err == nil {
+		for _, res := range batch {
+			rec.pr.Done++
+			if res.Outcome == central.OutcomeFailed {
+				rec.pr.Failed++
+			}
+			rec.pr.Last = res
+		}
+	}
+	if secs := time.Since(rec.start).Seconds(); secs > 0 {
+		rec.pr.Rate = float64(rec.pr.Done-rec.startDone) / secs
+	}
+	if rec.progress != nil {
+		rec.progress(rec.pr)
+	}
+	return rec.err
+}
+
 // produce hands out the run's unvisited tenants in name order, a page at a
-// time, until done or halted.
-func (r *Rollouts) produce(ctx context.Context, run *central.MigrationRun, tasks chan<- task, halt <-chan struct{}) error {
+// time, until done or emit refuses one.
+func (r *Rollouts) produce(ctx context.Context, run *central.MigrationRun, emit func(task) bool) error {
 	send := func(page []central.RolloutCandidate) bool {
 		for _, c := range page {
-			select {
-			case tasks <- task{c}:
-			case <-halt:
-				return false
-			case <-ctx.Done():
+			if !emit(task{c}) {
 				return false
 			}
 		}
