@@ -183,9 +183,18 @@ func TestUsage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	u, err := p.Usage(ctx, "busy")
-	if err != nil || u.RowsWritten < 3 || u.RowsRead < 3 || len(u.TopQueries) == 0 {
-		t.Fatalf("usage %+v %v", u, err)
+	// sqld counts a statement's rows after it has answered, so the stats
+	// catch up a moment later: wait for them rather than read them once.
+	var u platform.Usage
+	var err error
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		u, err = p.Usage(ctx, "busy")
+		if err == nil && u.RowsWritten >= 3 && u.RowsRead >= 3 && len(u.TopQueries) > 0 {
+			break
+		}
+		if err != nil || time.Now().After(deadline) {
+			t.Fatalf("usage %+v %v", u, err)
+		}
 	}
 	if _, err := p.Usage(ctx, "absent"); fleet.ErrorCode(err) != fleet.ENOTFOUND {
 		t.Fatalf("usage of an absent tenant: %v", err)
