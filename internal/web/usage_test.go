@@ -174,6 +174,16 @@ func TestTenantUsageOnSqld(t *testing.T) {
 		t.Errorf("details say the platform is %q", got)
 	}
 
+	// sqld counts a statement after it has answered: wait until the
+	// INSERT is counted before reading the card.
+	waitFor(t, "sqld to count the INSERT", func() bool {
+		for _, q := range jsonBody[usageJSON](t, c.get("/tenants/store-1/usage", "Accept", "application/json")).TopQueries {
+			if q.SQL == insertOrders {
+				return true
+			}
+		}
+		return false
+	})
 	res = c.get("/tenants/store-1/usage")
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("usage card: %d", res.StatusCode)
