@@ -1,0 +1,49 @@
+package sqld
+
+import (
+	"context"
+
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/platform"
+	"github.com/tenantry/tenantry/internal/tenantdb"
+)
+
+var _ platform.Snapshotter = (*Platform)(nil)
+
+// SnapshotTo implements platform.Snapshotter: the namespace's dump (one
+// consistent read, as Export's) loaded straight into the file at path.
+func (p *Platform) SnapshotTo(ctx context.Context, name, path string) error {
+	dump, version, err := p.exportDump(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := tenantdb.LoadDump(ctx, dump, version, path); err != nil {
+		return fleet.Errorf(fleet.EUNAVAILABLE, "sqld's dump of %q did not load into a SQLite file: %v.", name, err)
+	}
+	return nil
+}
+
+// exportDump returns the namespace's SQL dump and its user_version, which
+// the dump leaves out.
+func (p *Platform) exportDump(ctx context.Context, name string) (string, int64, error) {
+	if err := fleet.ValidateName(name); err != nil {
+		return "", 0, err
+	}
+	// One request: the dump leaves the user_version out.
+	res, err := p.QueryOnce(ctx, name, `SELECT user_version FROM pragma_user_version`)
+	if err != nil {
+		if fleet.ErrorCode(err) == fleet.ENOTFOUND {
+			return "", 0, err
+		}
+		return "", 0, p.dataError(name, err)
+	}
+	var version int64
+	if !res.Next() || res.Scan(&version) != nil {
+		return "", 0, fleet.Errorf(fleet.EUNAVAILABLE, "sqld did not tell the user_version of %q.", name)
+	}
+	dump, err := p.dump(ctx, name)
+	if err != nil {
+		return "", 0, err
+	}
+	return dump, version, nil
+}
