@@ -1,0 +1,336 @@
+package snapshot
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/pipeline"
+	"github.com/tenantry/tenantry/internal/platform"
+)
+
+// Options tune taking snapshots.
+type Options struct {
+	// Workers is how many tenants TakeAll copies at once (default 2: a
+	// snapshot is disk and CPU work, on local files and on sqld alike,
+	// whose dumps are loaded here).
+	Workers int
+	// Timeout bounds one tenant's snapshot (default 10 minutes). The
+	// online backup copies a local file in one step, which is not
+	// interrupted: the timeout is noticed when it ends.
+	Timeout time.Duration
+	// TempDir is where copies are made before they are compressed, on a
+	// volume with room for the largest tenant; default the store's
+	// (Dir.TempDir), never the system's: /tmp may be small, or memory.
+	TempDir string
+	// Batch and Every are passed on to TakeAll's pipeline: the most
+	// results its sink receives at once, and how often it gets the batch
+	// so far even when tenants are slow (see pipeline.Options).
+	Batch int
+	Every time.Duration
+	// Now is the clock of TakenAt; default time.Now.
+	Now func() time.Time
+}
+
+func (o Options) withDefaults(s Store) (Options, error) {
+	if o.Workers <= 0 {
+		o.Workers = 2
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Minute
+	}
+	if o.TempDir == "" {
+		td, ok := s.(interface{ TempDir() string })
+		if !ok {
+			return o, errors.New("snapshot: this store has no work directory: set Options.TempDir")
+		}
+		o.TempDir = td.TempDir()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o, nil
+}
+
+// Fingerprints returns, for each named tenant, a text that changes
+// whenever the tenant is written to, as the collector compares them
+// (size and last write time, read from the file system) on platforms
+// that can tell at once (the local one). It is "" where the platform
+// cannot tell (sqld, Turso) or the tenant was written to a moment ago:
+// such a tenant counts as changed. Compare it with the Fingerprint of
+// the tenant's newest snapshot to skip unchanged tenants.
+func Fingerprints(ctx context.Context, p platform.Platform, names []string) []string {
+	if f, ok := p.(fingerprinter); ok {
+		return f.Fingerprints(ctx, names)
+	}
+	return make([]string, len(names))
+}
+
+type fingerprinter interface {
+	Fingerprints(ctx context.Context, names []string) []string
+}
+
+// Take snapshots one tenant into the store and returns the snapshot, to
+// be recorded by the caller: its file is whole and durable by then.
+func Take(ctx context.Context, p platform.Platform, s Store, tenant string, o Options) (fleet.Snapshot, error) {
+	if err := fleet.ValidateName(tenant); err != nil {
+		return fleet.Snapshot{}, err
+	}
+	o, err := o.withDefaults(s)
+	if err != nil {
+		return fleet.Snapshot{}, err
+	}
+	t := newTaker(p, s, o)
+	defer t.close()
+	return t.take(ctx, tenant, Fingerprints(ctx, p, []string{tenant})[0])
+}
+
+// Target is a tenant for TakeAll: its name and the Fingerprint of its
+// newest snapshot ("" if it has none, or to take one whatever happened).
+type Target struct {
+	Tenant string
+	Last   string
+}
+
+// Result is what became of one Target.
+type Result struct {
+	Tenant string
+	// Snapshot is the snapshot taken, to be recorded; zero if none was.
+	Snapshot fleet.Snapshot
+	// Unchanged: the tenant's fingerprint is its newest snapshot's, so
+	// none was taken.
+	Unchanged bool
+	Err       error // why no snapshot was taken
+	Took      time.Duration
+}
+
+// Taken reports whether a snapshot was taken.
+func (r Result) Taken() bool { return r.Err == nil && !r.Unchanged }
+
+// TakeAll snapshots every target the source gives that changed since its
+// newest snapshot, o.Workers at a time, each within o.Timeout, and hands
+// every result to sink (a failure is a result: the others go on). Memory
+// stays bounded whatever the fleet's size: the source is read a few
+// targets ahead of the workers, and each worker streams its copy through
+// one reused encoder. It returns as pipeline.Run does: the sink's error,
+// or ctx's, or the source's.
+func TakeAll(ctx context.Context, p platform.Platform, s Store, o Options, source pipeline.Source[Target], sink pipeline.Sink[Result]) error {
+	o, err := o.withDefaults(s)
+	if err != nil {
+		return err
+	}
+	takers := make([]*taker, o.Workers)
+	defer func() {
+		for _, t := range takers {
+			if t != nil {
+				t.close()
+			}
+		}
+	}()
+	work := func(ctx context.Context, w int, tg Target) Result {
+		start := time.Now()
+		r := Result{Tenant: tg.Tenant}
+		fp := Fingerprints(ctx, p, []string{tg.Tenant})[0]
+		if fp != "" && fp == tg.Last {
+			r.Unchanged = true
+		} else {
+			if takers[w] == nil {
+				takers[w] = newTaker(p, s, o)
+			}
+			r.Snapshot, r.Err = takers[w].take(ctx, tg.Tenant, fp)
+		}
+		r.Took = time.Since(start)
+		return r
+	}
+	po := pipeline.Options{Workers: o.Workers, Batch: o.Batch, Every: o.Every}
+	return pipeline.Run(ctx, po, source, work, sink)
+}
+
+// Targets is a source of the given targets, for a run over a few.
+func Targets(ts ...Target) pipeline.Source[Target] {
+	return func(ctx context.Context, emit func(Target) bool) error {
+		for _, t := range ts {
+			if !emit(t) {
+				return ctx.Err()
+			}
+		}
+		return nil
+	}
+}
+
+// taker takes snapshots one after another, with one zstd encoder.
+type taker struct {
+	p   platform.Platform
+	s   Store
+	o   Options
+	enc *zstd.Encoder
+}
+
+func newTaker(p platform.Platform, s Store, o Options) *taker {
+	enc, err := zstd.NewWriter(nil,
+		// The fastest level (zstd -1's ratio, or near it): a snapshot run
+		// is bounded by compression, and disk is cheaper than the hour.
+		zstd.WithEncoderLevel(zstd.SpeedFastest),
+		// One goroutine per worker: the workers are the concurrency.
+		zstd.WithEncoderConcurrency(1),
+		// zstd -1's window: a few MB of memory per worker at most.
+		zstd.WithWindowSize(1<<19),
+	)
+	if err != nil {
+		panic(err) // only for invalid options, fixed above
+	}
+	return &taker{p: p, s: s, o: o, enc: enc}
+}
+
+func (t *taker) close() { t.enc.Close() }
+
+// take copies the tenant into the work directory, checks the copy,
+// compresses and checksums it on its way into the store. fp is the
+// tenant's fingerprint from before the copy: a write during the copy
+// changes it again, and the next run takes another.
+func (t *taker) take(ctx context.Context, tenant, fp string) (fleet.Snapshot, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.o.Timeout)
+	defer cancel()
+	snap, err := t.takeIn(ctx, tenant, fp)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fleet.Snapshot{}, fleet.Wrap(fleet.EUNAVAILABLE, err, "Snapshot timed out after %s.", t.o.Timeout)
+	}
+	return snap, err
+}
+
+func (t *taker) takeIn(ctx context.Context, tenant, fp string) (fleet.Snapshot, error) {
+	tmp := filepath.Join(t.o.TempDir, "copy-"+randomHex(8)+".db")
+	defer removeDB(tmp)
+	if err := t.copy(ctx, tenant, tmp); err != nil {
+		if diskFull(err) {
+			return fleet.Snapshot{}, fleet.Wrap(fleet.EUNAVAILABLE, err, "Disk full: no room in %s for the copy of %q; nothing was kept.", t.o.TempDir, tenant)
+		}
+		return fleet.Snapshot{}, err
+	}
+	// Now, not before the copy: no write after TakenAt is in it, so a
+	// restore "as of" a time never brings back a later write.
+	snap := fleet.Snapshot{Tenant: tenant, TakenAt: t.o.Now().UTC(), Fingerprint: fp}
+	if err := check(ctx, tmp, "quick_check"); err != nil {
+		return fleet.Snapshot{}, fleet.Wrap(fleet.EINVALID, err, "The copy of %q failed SQLite's quick_check, so no snapshot was kept: %s.", tenant, fleet.ErrorMessage(err))
+	}
+	f, err := os.Open(tmp)
+	if err != nil {
+		return fleet.Snapshot{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fleet.Snapshot{}, err
+	}
+	snap.RawSize = fi.Size()
+	snap.Key = NewKey(tenant, snap.TakenAt)
+
+	// The encoder writes into a pipe the store reads from, through the
+	// checksum: the compressed bytes are never held whole, nor written
+	// twice.
+	pr, pw := io.Pipe()
+	compressed := make(chan error, 1)
+	go func() {
+		t.enc.ResetContentSize(pw, snap.RawSize)
+		_, err := io.Copy(t.enc, ctxReader{ctx, f})
+		if cerr := t.enc.Close(); err == nil {
+			err = cerr
+		}
+		pw.CloseWithError(err)
+		compressed <- err
+	}()
+	h := sha256.New()
+	n, err := t.s.Put(ctx, snap.Key, io.TeeReader(pr, h))
+	pr.CloseWithError(errStopped) // the encoder stops if Put did
+	if cerr := <-compressed; cerr != nil && !errors.Is(cerr, errStopped) && err != nil {
+		return fleet.Snapshot{}, fmt.Errorf("compress %s: %w", tenant, cerr)
+	}
+	if err != nil {
+		return fleet.Snapshot{}, err
+	}
+	snap.Size, snap.SHA256 = n, hex.EncodeToString(h.Sum(nil))
+	return snap, nil
+}
+
+var errStopped = errors.New("the store stopped reading")
+
+// copy makes a consistent copy of the tenant's database at path.
+func (t *taker) copy(ctx context.Context, tenant, path string) error {
+	if sn, ok := t.p.(platform.Snapshotter); ok {
+		return sn.SnapshotTo(ctx, tenant, path)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	err = t.p.Export(ctx, tenant, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// check runs an integrity pragma (quick_check, integrity_check) on a
+// SQLite file of ours, opened with the driver directly: a connector per
+// scratch file must not be kept (see tenantdb.Open).
+func check(ctx context.Context, path, pragma string) error {
+	db, err := openScratch(path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, "PRAGMA "+pragma)
+	if err != nil {
+		return fleet.Wrap(fleet.EINVALID, err, "not a usable SQLite database: %v", err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() && len(problems) < 5 {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return err
+		}
+		if s != "ok" {
+			problems = append(problems, s)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fleet.Wrap(fleet.EINVALID, err, "not a usable SQLite database: %v", err)
+	}
+	if len(problems) > 0 {
+		return fleet.Errorf(fleet.EINVALID, "%s found damage: %s", pragma, fleet.Truncate(strings.Join(problems, "; "), 300))
+	}
+	return nil
+}
+
+// openScratch opens a scratch SQLite file, one connection at most.
+func openScratch(path string) (*sql.DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: abs}).EscapedPath()+"?mode=rw")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	return db, nil
+}
+
+// removeDB removes a scratch database and whatever SQLite made beside it.
+func removeDB(path string) {
+	for _, s := range []string{"", "-journal", "-wal", "-shm"} {
+		_ = os.Remove(path + s)
+	}
+}
