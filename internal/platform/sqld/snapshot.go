@@ -2,6 +2,9 @@ package sqld
 
 import (
 	"context"
+	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/platform"
@@ -10,17 +13,32 @@ import (
 
 var _ platform.Snapshotter = (*Platform)(nil)
 
-// SnapshotTo implements platform.Snapshotter: the namespace's dump (one
-// consistent read, as Export's) loaded straight into the file at path.
-func (p *Platform) SnapshotTo(ctx context.Context, name, path string) error {
+// WriteSnapshot implements platform.Snapshotter: the namespace's dump (one
+// consistent read, as Export's) loaded into a work file, checked, and
+// written to w.
+func (p *Platform) WriteSnapshot(ctx context.Context, name, tempDir string, w io.Writer) (int64, error) {
 	dump, version, err := p.exportDump(ctx, name)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	dir, err := os.MkdirTemp(tempDir, "copy-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "copy.db")
 	if err := tenantdb.LoadDump(ctx, dump, version, path); err != nil {
-		return fleet.Errorf(fleet.EUNAVAILABLE, "sqld's dump of %q did not load into a SQLite file: %v.", name, err)
+		return 0, fleet.Errorf(fleet.EUNAVAILABLE, "sqld's dump of %q did not load into a SQLite file: %v.", name, err)
 	}
-	return nil
+	if err := tenantdb.CheckScratch(ctx, path, "quick_check"); err != nil {
+		return 0, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return io.Copy(w, f)
 }
 
 // exportDump returns the namespace's SQL dump and its user_version, which
