@@ -13,6 +13,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/tenantry/tenantry/internal/fleet"
+	"github.com/tenantry/tenantry/internal/tenantdb"
 )
 
 // Fetch writes the database of a snapshot to dst, a file it creates: the
@@ -39,7 +40,7 @@ func fetch(ctx context.Context, s Store, snap fleet.Snapshot, dst, pragma string
 	if err := unpack(ctx, s, snap, tmp); err != nil {
 		return err
 	}
-	if err := check(ctx, tmp, pragma); err != nil {
+	if err := tenantdb.CheckScratch(ctx, tmp, pragma); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

@@ -3,21 +3,17 @@ package snapshot
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
-	"net/url"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/pipeline"
 	"github.com/tenantry/tenantry/internal/platform"
+	"github.com/tenantry/tenantry/internal/tenantdb"
 )
 
 // Options tune taking snapshots.
@@ -186,6 +182,10 @@ func newTaker(p platform.Platform, s Store, o Options) *taker {
 		zstd.WithEncoderConcurrency(1),
 		// zstd -1's window: a few MB of memory per worker at most.
 		zstd.WithWindowSize(1<<19),
+		zstd.WithLowerEncoderMem(true),
+		// The SHA-256 of the file covers every byte; a frame checksum
+		// would only cost.
+		zstd.WithEncoderCRC(false),
 	)
 	if err != nil {
 		panic(err) // only for invalid options, fixed above
@@ -210,122 +210,79 @@ func (t *taker) take(ctx context.Context, tenant, fp string) (fleet.Snapshot, er
 }
 
 func (t *taker) takeIn(ctx context.Context, tenant, fp string) (fleet.Snapshot, error) {
-	tmp := filepath.Join(t.o.TempDir, "copy-"+randomHex(8)+".db")
-	defer removeDB(tmp)
-	if err := t.copy(ctx, tenant, tmp); err != nil {
-		if diskFull(err) {
-			return fleet.Snapshot{}, fleet.Wrap(fleet.EUNAVAILABLE, err, "Disk full: no room in %s for the copy of %q; nothing was kept.", t.o.TempDir, tenant)
-		}
-		return fleet.Snapshot{}, err
-	}
-	// Now, not before the copy: no write after TakenAt is in it, so a
-	// restore "as of" a time never brings back a later write.
-	snap := fleet.Snapshot{Tenant: tenant, TakenAt: t.o.Now().UTC(), Fingerprint: fp}
-	if err := check(ctx, tmp, "quick_check"); err != nil {
-		return fleet.Snapshot{}, fleet.Wrap(fleet.EINVALID, err, "The copy of %q failed SQLite's quick_check, so no snapshot was kept: %s.", tenant, fleet.ErrorMessage(err))
-	}
-	f, err := os.Open(tmp)
-	if err != nil {
-		return fleet.Snapshot{}, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fleet.Snapshot{}, err
-	}
-	snap.RawSize = fi.Size()
-	snap.Key = NewKey(tenant, snap.TakenAt)
-
-	// The encoder writes into a pipe the store reads from, through the
-	// checksum: the compressed bytes are never held whole, nor written
-	// twice.
+	snap := fleet.Snapshot{Tenant: tenant, Key: NewKey(tenant, t.o.Now()), Fingerprint: fp}
+	// The copy goes through the encoder into a pipe the store reads from,
+	// through the checksum: neither the copy nor the compressed bytes are
+	// held whole, or written twice.
 	pr, pw := io.Pipe()
-	compressed := make(chan error, 1)
+	type copied struct {
+		n   int64
+		at  time.Time
+		err error
+	}
+	done := make(chan copied, 1)
 	go func() {
-		t.enc.ResetContentSize(pw, snap.RawSize)
-		_, err := io.Copy(t.enc, ctxReader{ctx, f})
+		t.enc.Reset(pw)
+		n, err := t.write(ctx, tenant, t.enc)
+		// Now, not before the copy: no write after TakenAt is in it, so
+		// a restore "as of" a time never brings back a later write.
+		at := t.o.Now().UTC()
 		if cerr := t.enc.Close(); err == nil {
 			err = cerr
 		}
 		pw.CloseWithError(err)
-		compressed <- err
+		done <- copied{n, at, err}
 	}()
 	h := sha256.New()
 	n, err := t.s.Put(ctx, snap.Key, io.TeeReader(pr, h))
-	pr.CloseWithError(errStopped) // the encoder stops if Put did
-	if cerr := <-compressed; cerr != nil && !errors.Is(cerr, errStopped) && err != nil {
-		return fleet.Snapshot{}, fmt.Errorf("compress %s: %w", tenant, cerr)
+	pr.CloseWithError(errStopped) // the copy stops if Put did
+	c := <-done
+	if c.err != nil && !errors.Is(c.err, errStopped) {
+		switch {
+		case errors.Is(c.err, tenantdb.ErrDamaged):
+			return fleet.Snapshot{}, fleet.Wrap(fleet.EINVALID, c.err, "The copy of %q failed SQLite's quick_check, so no snapshot was kept: %s.", tenant, fleet.ErrorMessage(c.err))
+		case diskFull(c.err):
+			return fleet.Snapshot{}, fleet.Wrap(fleet.EUNAVAILABLE, c.err, "Disk full: no room in %s for the copy of %q; nothing was kept.", t.o.TempDir, tenant)
+		}
+		return fleet.Snapshot{}, c.err
 	}
 	if err != nil {
 		return fleet.Snapshot{}, err
 	}
+	snap.TakenAt, snap.RawSize = c.at, c.n
 	snap.Size, snap.SHA256 = n, hex.EncodeToString(h.Sum(nil))
 	return snap, nil
 }
 
 var errStopped = errors.New("the store stopped reading")
 
-// copy makes a consistent copy of the tenant's database at path.
-func (t *taker) copy(ctx context.Context, tenant, path string) error {
+// write writes a consistent, checked copy of the tenant's database to w:
+// the platform's own way, or else its export, checked in a work file.
+func (t *taker) write(ctx context.Context, tenant string, w io.Writer) (int64, error) {
 	if sn, ok := t.p.(platform.Snapshotter); ok {
-		return sn.SnapshotTo(ctx, tenant, path)
+		return sn.WriteSnapshot(ctx, tenant, t.o.TempDir, w)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.CreateTemp(t.o.TempDir, "export-*.db")
 	if err != nil {
-		return err
+		return 0, err
 	}
+	defer removeDB(f.Name())
 	err = t.p.Export(ctx, tenant, f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	return err
-}
-
-// check runs an integrity pragma (quick_check, integrity_check) on a
-// SQLite file of ours, opened with the driver directly: a connector per
-// scratch file must not be kept (see tenantdb.Open).
-func check(ctx context.Context, path, pragma string) error {
-	db, err := openScratch(path)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	defer db.Close()
-	rows, err := db.QueryContext(ctx, "PRAGMA "+pragma)
+	if err := tenantdb.CheckScratch(ctx, f.Name(), "quick_check"); err != nil {
+		return 0, err
+	}
+	f, err = os.Open(f.Name())
 	if err != nil {
-		return fleet.Wrap(fleet.EINVALID, err, "not a usable SQLite database: %v", err)
+		return 0, err
 	}
-	defer rows.Close()
-	var problems []string
-	for rows.Next() && len(problems) < 5 {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return err
-		}
-		if s != "ok" {
-			problems = append(problems, s)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fleet.Wrap(fleet.EINVALID, err, "not a usable SQLite database: %v", err)
-	}
-	if len(problems) > 0 {
-		return fleet.Errorf(fleet.EINVALID, "%s found damage: %s", pragma, fleet.Truncate(strings.Join(problems, "; "), 300))
-	}
-	return nil
-}
-
-// openScratch opens a scratch SQLite file, one connection at most.
-func openScratch(path string) (*sql.DB, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, err
-	}
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: abs}).EscapedPath()+"?mode=rw")
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(1)
-	return db, nil
+	defer f.Close()
+	return io.Copy(w, ctxReader{ctx, f})
 }
 
 // removeDB removes a scratch database and whatever SQLite made beside it.

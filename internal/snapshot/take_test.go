@@ -112,7 +112,7 @@ func TestTakeAndFetch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tenant, at, err := snapshot.ParseKey(snap.Key); err != nil || tenant != "store-1" || !at.Equal(snap.TakenAt) {
+	if tenant, at, err := snapshot.ParseKey(snap.Key); err != nil || tenant != "store-1" || at.Before(before) || at.After(snap.TakenAt) {
 		t.Fatalf("key %s: %s %s %v", snap.Key, tenant, at, err)
 	}
 	if snap.Tenant != "store-1" || snap.TakenAt.Before(before) || snap.TakenAt.After(time.Now()) || snap.TakenAt.Location() != time.UTC {
@@ -122,7 +122,7 @@ func TestTakeAndFetch(t *testing.T) {
 		t.Fatalf("the snapshot is recorded by the caller, not here: %+v", snap)
 	}
 	sum, size := storedSum(t, d, snap.Key)
-	if snap.SHA256 != sum || snap.Size != size || snap.RawSize <= size {
+	if fi, _ := os.Stat(tenantPath(t, p, "store-1")); snap.SHA256 != sum || snap.Size != size || snap.RawSize != fi.Size() || snap.RawSize <= size {
 		t.Fatalf("snapshot %+v; stored %d bytes, SHA-256 %s", snap, size, sum)
 	}
 	if fp := snapshot.Fingerprints(ctx, p, []string{"store-1"}); snap.Fingerprint == "" || fp[0] != snap.Fingerprint {
@@ -344,8 +344,8 @@ func TestTakeDiskFull(t *testing.T) {
 	if got := entries(t, work); len(got) != 0 {
 		t.Fatalf("a full disk left %v in the work directory", got)
 	}
-	// The copy itself on the full volume.
-	_, err = snapshot.Take(ctx, p, full, "big", snapshot.Options{})
+	// A work copy on the full volume (an export's).
+	_, err = snapshot.Take(ctx, exportOnly{p}, full, "big", snapshot.Options{})
 	wantCode(t, err, fleet.EUNAVAILABLE, "Disk full", "no room in "+full.TempDir()+` for the copy of "big"`)
 	if got := entries(t, full.TempDir()); len(got) != 0 {
 		t.Fatalf("a full disk left %v in .tmp", got)
@@ -360,11 +360,7 @@ func TestTakeDamaged(t *testing.T) {
 	ctx := context.Background()
 	p, d := newLocal(t)
 	makeTenant(t, p, "broken", 3000)
-	db, err := p.Get(ctx, "broken")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := db.ID
+	path := tenantPath(t, p, "broken")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -408,5 +404,41 @@ func TestTakeNeedsWorkDir(t *testing.T) {
 	}
 	if _, err := snapshot.Take(context.Background(), p, storeOnly{d}, "store-1", snapshot.Options{TempDir: t.TempDir()}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func tenantPath(t testing.TB, p *local.Platform, name string) string {
+	t.Helper()
+	db, err := p.Get(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db.ID
+}
+
+// exportOnly is a platform with none of the local platform's extras: its
+// snapshots go through Export, and it has no fingerprints.
+type exportOnly struct{ platform.Platform }
+
+func TestTakeThroughExport(t *testing.T) {
+	ctx := context.Background()
+	p, d := newLocal(t)
+	makeTenant(t, p, "store-1", 500)
+	snap, err := snapshot.Take(ctx, exportOnly{p}, d, "store-1", snapshot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Fingerprint != "" {
+		t.Fatalf("a fingerprint from a platform without: %q", snap.Fingerprint)
+	}
+	dst := filepath.Join(t.TempDir(), "x.db")
+	if err := snapshot.Fetch(ctx, d, snap, dst); err != nil {
+		t.Fatal(err)
+	}
+	if n, v := countFile(t, dst); n != 500 || v != 7 {
+		t.Fatalf("restored %d items, user_version %d", n, v)
+	}
+	if got := entries(t, d.TempDir()); len(got) != 0 {
+		t.Fatalf("left in the work directory: %v", got)
 	}
 }

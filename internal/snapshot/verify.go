@@ -37,7 +37,7 @@ func Verify(ctx context.Context, s Store, snap fleet.Snapshot, tempDir string) (
 	if err := fetch(ctx, s, snap, path, "integrity_check"); err != nil {
 		return Drill{}, err
 	}
-	db, err := openScratch(path)
+	db, err := tenantdb.OpenScratch(path)
 	if err != nil {
 		return Drill{}, err
 	}
