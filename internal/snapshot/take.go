@@ -22,13 +22,14 @@ type Options struct {
 	// snapshot is disk and CPU work, on local files and on sqld alike,
 	// whose dumps are loaded here).
 	Workers int
-	// Timeout bounds one tenant's snapshot (default 10 minutes). The
-	// online backup copies a local file in one step, which is not
-	// interrupted: the timeout is noticed when it ends.
+	// Timeout bounds one tenant's snapshot (default 10 minutes). A large
+	// local tenant is copied by the online backup API in one step, which
+	// is not interrupted: its timeout is noticed when the step ends.
 	Timeout time.Duration
-	// TempDir is where copies are made before they are compressed, on a
-	// volume with room for the largest tenant; default the store's
-	// (Dir.TempDir), never the system's: /tmp may be small, or memory.
+	// TempDir is where work files go (a large local tenant's copy, a
+	// sqld dump loaded into a file, an export), on a volume with room for
+	// the largest tenant; default the store's (Dir.TempDir), never the
+	// system's: /tmp may be small, or memory.
 	TempDir string
 	// Batch and Every are passed on to TakeAll's pipeline: the most
 	// results its sink receives at once, and how often it gets the batch
@@ -195,10 +196,10 @@ func newTaker(p platform.Platform, s Store, o Options) *taker {
 
 func (t *taker) close() { t.enc.Close() }
 
-// take copies the tenant into the work directory, checks the copy,
-// compresses and checksums it on its way into the store. fp is the
-// tenant's fingerprint from before the copy: a write during the copy
-// changes it again, and the next run takes another.
+// take streams a checked copy of the tenant through the encoder and the
+// checksum into the store, within the timeout. fp is the tenant's
+// fingerprint from before the copy: a write during the copy changes it
+// again, and the next run takes another.
 func (t *taker) take(ctx context.Context, tenant, fp string) (fleet.Snapshot, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.o.Timeout)
 	defer cancel()

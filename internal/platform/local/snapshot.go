@@ -21,9 +21,9 @@ var _ platform.Snapshotter = (*Platform)(nil)
 // for the check and the compression too.
 var streamMax int64 = 32 << 20
 
-// pageCache is the page cache of a snapshot's connections: the pages are
-// read once, and with this driver every page a larger cache holds costs
-// an allocation and a free.
+// pageCache is the page cache of a large tenant's backup connections:
+// the pages are read once, and with this driver every page a larger cache
+// holds costs an allocation and a free.
 const pageCache = "16"
 
 // WriteSnapshot implements platform.Snapshotter.
