@@ -359,7 +359,7 @@ func (p *Platform) tmpFile(prefix string) string {
 // backup writes a consistent copy of the tenant at srcPath to dstPath with
 // SQLite's online backup API, copying every page in one step under one read
 // transaction, so concurrent writers neither block it nor tear it.
-func backup(ctx context.Context, src tenantdb.TenantFile, dstPath string) error {
+func backup(ctx context.Context, src tenantdb.TenantFile, dstPath string, pragmas ...string) error {
 	db, err := src.Open()
 	if err != nil {
 		return err
@@ -370,6 +370,11 @@ func backup(ctx context.Context, src tenantdb.TenantFile, dstPath string) error 
 		return err
 	}
 	defer conn.Close()
+	for _, q := range pragmas {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
 	return conn.Raw(func(dc any) error {
 		src, ok := dc.(interface {
 			NewBackup(string) (*sqlite.Backup, error)

@@ -23,22 +23,7 @@ import (
 // consistent read), loaded into a new SQLite file, with the user_version
 // the dump leaves out.
 func (p *Platform) Export(ctx context.Context, name string, w io.Writer) error {
-	if err := fleet.ValidateName(name); err != nil {
-		return err
-	}
-	// One request: the dump leaves the user_version out.
-	res, err := p.QueryOnce(ctx, name, `SELECT user_version FROM pragma_user_version`)
-	if err != nil {
-		if fleet.ErrorCode(err) == fleet.ENOTFOUND {
-			return err
-		}
-		return p.dataError(name, err)
-	}
-	var version int64
-	if !res.Next() || res.Scan(&version) != nil {
-		return fleet.Errorf(fleet.EUNAVAILABLE, "sqld did not tell the user_version of %q.", name)
-	}
-	dump, err := p.dump(ctx, name)
+	dump, version, err := p.exportDump(ctx, name)
 	if err != nil {
 		return err
 	}

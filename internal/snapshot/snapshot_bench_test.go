@@ -1,0 +1,312 @@
+package snapshot_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/demo/demotest"
+	"github.com/tenantry/tenantry/internal/platform/local"
+	"github.com/tenantry/tenantry/internal/snapshot"
+	"github.com/tenantry/tenantry/internal/tenantdb"
+)
+
+// childEnv carries a fleet run's orders to the child process that runs it.
+const childEnv = "TENANTRY_SNAPSHOT_CHILD"
+
+// childRun is what the child is told to do and what it found.
+type childRun struct {
+	Fleet string // data directory
+	Store string // snapshot directory
+	Last  string // file of the previous run's fingerprints ("" for none)
+	Out   string // where the child writes its summary and fingerprints
+
+	Taken, Unchanged, Failed int
+	Bytes, RawBytes          int64
+	Errors                   []string
+	Fingerprints             map[string]string
+}
+
+// TestSnapshotChild is the child process of the fleet benchmark: a
+// snapshot run of the whole fleet, 2 workers, in a process of its own so
+// that its peak RSS is its own. It does nothing in a normal test run.
+func TestSnapshotChild(t *testing.T) {
+	spec := os.Getenv(childEnv)
+	if spec == "" {
+		t.Skip("the fleet benchmark's child process")
+	}
+	var run childRun
+	if err := json.Unmarshal([]byte(spec), &run); err != nil {
+		t.Fatal(err)
+	}
+	last := map[string]string{}
+	if run.Last != "" {
+		b, err := os.ReadFile(run.Last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var prev childRun
+		if err := json.Unmarshal(b, &prev); err != nil {
+			t.Fatal(err)
+		}
+		last = prev.Fingerprints
+	}
+	ctx := context.Background()
+	p, err := local.New(run.Fleet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := snapshot.OpenDir(run.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	dbs, err := p.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	source := func(ctx context.Context, emit func(snapshot.Target) bool) error {
+		for _, db := range dbs {
+			if !emit(snapshot.Target{Tenant: db.Name, Last: last[db.Name]}) {
+				return ctx.Err()
+			}
+		}
+		return nil
+	}
+	run.Fingerprints = map[string]string{}
+	err = snapshot.TakeAll(ctx, p, d, snapshot.Options{Workers: 2, Batch: 100}, source, func(batch []snapshot.Result) error {
+		for _, r := range batch {
+			switch {
+			case r.Err != nil:
+				run.Failed++
+				if len(run.Errors) < 5 {
+					run.Errors = append(run.Errors, r.Tenant+": "+r.Err.Error())
+				}
+			case r.Unchanged:
+				run.Unchanged++
+				run.Fingerprints[r.Tenant] = last[r.Tenant]
+			default:
+				run.Taken++
+				run.Bytes += r.Snapshot.Size
+				run.RawBytes += r.Snapshot.RawSize
+				run.Fingerprints[r.Tenant] = r.Snapshot.Fingerprint
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(run)
+	if err := os.WriteFile(run.Out, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// measured is a child's run and what it cost.
+type measured struct {
+	childRun
+	wall time.Duration
+	rss  int64 // peak, bytes
+}
+
+func runChild(b *testing.B, run childRun) measured {
+	b.Helper()
+	spec, _ := json.Marshal(run)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSnapshotChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childEnv+"="+string(spec))
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	wall := time.Since(start)
+	if err != nil {
+		b.Fatalf("snapshot run: %v\n%s", err, out)
+	}
+	var m measured
+	raw, err := os.ReadFile(run.Out)
+	if err != nil {
+		b.Fatalf("snapshot run wrote nothing: %v\n%s", err, out)
+	}
+	if err := json.Unmarshal(raw, &m.childRun); err != nil {
+		b.Fatal(err)
+	}
+	m.wall = wall
+	m.rss = cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
+	return m
+}
+
+// BenchmarkSnapshotFleet measures fleet snapshots on the benchmark fleet
+// (10,000 stores with 90 days of history; TENANTRY_BENCH_STORES shrinks
+// it), each store file read once beforehand so that both sides start
+// from the page cache:
+//
+//   - the first full snapshot of the fleet, 2 workers, in a process of
+//     its own (wall time and peak RSS), side by side with `tar -c FILES |
+//     zstd -1` over the same files in the same run;
+//   - the hourly run after writes to 1 % of the stores.
+func BenchmarkSnapshotFleet(b *testing.B) {
+	fleetDir := demotest.Fleet(b, demotest.Stores(), 90)
+	tenants := filepath.Join(fleetDir, "tenants")
+	var files []string
+	es, err := os.ReadDir(tenants)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var raw int64
+	for _, e := range es {
+		if strings.HasSuffix(e.Name(), ".db") {
+			files = append(files, e.Name())
+			if fi, err := e.Info(); err == nil {
+				raw += fi.Size()
+			}
+		}
+	}
+	warmFiles(b, tenants, files)
+	_, zstdErr := exec.LookPath("zstd")
+	for b.Loop() {
+		work := b.TempDir()
+		var tarWall time.Duration
+		var tarSize int64
+		if zstdErr != nil {
+			b.Logf("no zstd on this machine (%v): the tar | zstd -1 baseline is skipped", zstdErr)
+		} else {
+			out := filepath.Join(work, "fleet.tar.zst")
+			cmd := exec.Command("sh", "-c", `tar -cf - -C "$1" -T - | zstd -1 -q -o "$2"`, "sh", tenants, out)
+			cmd.Stdin = strings.NewReader(strings.Join(files, "\n") + "\n")
+			start := time.Now()
+			if msg, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("tar | zstd: %v\n%s", err, msg)
+			}
+			tarWall = time.Since(start)
+			if fi, err := os.Stat(out); err == nil {
+				tarSize = fi.Size()
+			}
+			os.Remove(out)
+		}
+
+		store := filepath.Join(work, "snapshots")
+		first := runChild(b, childRun{Fleet: fleetDir, Store: store, Out: filepath.Join(work, "first.json")})
+		if first.Taken != len(files) || first.Failed != 0 {
+			b.Fatalf("first run: %d taken, %d failed of %d: %v", first.Taken, first.Failed, len(files), first.Errors)
+		}
+
+		b.Logf("first run: %s, peak RSS %.1f MB; tar | zstd -1: %s", first.wall.Round(time.Millisecond), float64(first.rss)/(1<<20), tarWall.Round(time.Millisecond))
+
+		// The hourly run: 1 % of the stores written to since.
+		touched := 0
+		for i := 0; i < len(files); i += 100 {
+			touchStore(b, filepath.Join(tenants, files[i]))
+			touched++
+		}
+		hourly := runChild(b, childRun{Fleet: fleetDir, Store: store, Last: filepath.Join(work, "first.json"), Out: filepath.Join(work, "hourly.json")})
+		if hourly.Taken != touched || hourly.Unchanged != len(files)-touched || hourly.Failed != 0 {
+			b.Fatalf("hourly run: %d taken, %d unchanged, %d failed; want %d taken: %v", hourly.Taken, hourly.Unchanged, hourly.Failed, touched, hourly.Errors)
+		}
+
+		b.ReportMetric(first.wall.Seconds(), "s-first-full")
+		b.ReportMetric(float64(first.rss)/(1<<20), "MB-peak-rss")
+		b.ReportMetric(hourly.wall.Seconds(), "s-hourly-1pct")
+		msg := fmt.Sprintf("stores %d (%.2f GB) | first full snapshot, 2 workers: %s, %.0f MB stored (%.1f%%), peak RSS %.1f MB",
+			len(files), float64(raw)/(1<<30), first.wall.Round(time.Millisecond), float64(first.Bytes)/(1<<20),
+			100*float64(first.Bytes)/float64(first.RawBytes), float64(first.rss)/(1<<20))
+		if tarWall > 0 {
+			ratio := first.wall.Seconds() / tarWall.Seconds()
+			b.ReportMetric(tarWall.Seconds(), "s-tar-zstd-1")
+			b.ReportMetric(ratio, "x-of-tar-zstd")
+			msg += fmt.Sprintf(" | tar | zstd -1: %s, %.0f MB | ratio %.2fx (target <= 1.5x)", tarWall.Round(time.Millisecond), float64(tarSize)/(1<<20), ratio)
+		}
+		msg += fmt.Sprintf(" | hourly after writes to %d stores: %s (peak RSS %.1f MB)", touched, hourly.wall.Round(time.Millisecond), float64(hourly.rss)/(1<<20))
+		b.ReportMetric(0, "ns/op")
+		b.Log(msg)
+	}
+}
+
+// warmFiles reads every file once.
+func warmFiles(b *testing.B, dir string, files []string) {
+	b.Helper()
+	buf := make([]byte, 1<<20)
+	for _, name := range files {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if _, err := f.Read(buf); err != nil {
+				break
+			}
+		}
+		f.Close()
+	}
+}
+
+// touchStore writes to a store and takes the write back: what it holds is
+// the same, but its file changed, and so did its fingerprint.
+func touchStore(b *testing.B, path string) {
+	b.Helper()
+	u, _ := tenantdb.FileURL(path, false)
+	db, err := tenantdb.Open(u)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tenantdb.Forget(u)
+	defer db.Close()
+	for _, q := range []string{
+		`INSERT INTO products(name, price, created_at) VALUES ('touch', 1, '1999-01-01 00:00:00')`,
+		`DELETE FROM products WHERE created_at = '1999-01-01 00:00:00'`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFetch50MB measures bringing back a 50 MB tenant from its
+// snapshot: the file alone (Fetch: decompress, checksum, quick_check),
+// and as a new tenant (a branch: Fetch, then the platform's Import).
+func BenchmarkFetch50MB(b *testing.B) {
+	ctx := context.Background()
+	p, d := newLocal(b)
+	makeTenant(b, p, "big", 0)
+	db, _ := p.Open(ctx, "big")
+	// Rows like a store's: text that compresses about as much.
+	if _, err := db.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 62000)
+		INSERT INTO items (id, body) SELECT i, printf('order %d of customer %d: %s', i, i % 977, hex(randomblob(180))) FROM n`); err != nil {
+		b.Fatal(err)
+	}
+	db.Close()
+	info, _ := p.Get(ctx, "big")
+	start := time.Now()
+	snap, err := snapshot.Take(ctx, p, d, "big", snapshot.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	took := time.Since(start)
+	for i := 0; b.Loop(); i++ {
+		dst := filepath.Join(b.TempDir(), "big.db")
+		start := time.Now()
+		if err := snapshot.Fetch(ctx, d, snap, dst); err != nil {
+			b.Fatal(err)
+		}
+		fetch := time.Since(start)
+		f, err := os.Open(dst)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := p.Import(ctx, fmt.Sprintf("branch-%d", i), f); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+		branch := time.Since(start)
+		b.ReportMetric(fetch.Seconds(), "s-fetch")
+		b.ReportMetric(branch.Seconds(), "s-branch")
+		b.ReportMetric(0, "ns/op")
+		b.Logf("tenant %.1f MB, snapshot %.1f MB taken in %s | fetch %s (target < 1 s) | fetch + import as a branch %s",
+			float64(info.SizeBytes)/(1<<20), float64(snap.Size)/(1<<20), took.Round(time.Millisecond), fetch.Round(time.Millisecond), branch.Round(time.Millisecond))
+	}
+}
