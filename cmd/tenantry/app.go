@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"github.com/tenantry/tenantry/internal/backups"
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/collect"
 	"github.com/tenantry/tenantry/internal/jobs"
@@ -17,6 +18,7 @@ import (
 	"github.com/tenantry/tenantry/internal/platform/sqld"
 	"github.com/tenantry/tenantry/internal/platform/turso"
 	"github.com/tenantry/tenantry/internal/schema"
+	"github.com/tenantry/tenantry/internal/snapshot"
 	"github.com/tenantry/tenantry/internal/telemetry"
 	"github.com/tenantry/tenantry/internal/tenantdb"
 )
@@ -29,6 +31,7 @@ type app struct {
 	life    *lifecycle.Service
 	collect *collect.Collector
 	rollout *schema.Rollouts
+	backups *backups.Service
 	log     *slog.Logger
 }
 
@@ -76,6 +79,17 @@ func (e *env) open(log *slog.Logger, copts collect.Options) (*app, error) {
 	a.life.Schema = set
 	a.rollout = schema.NewRollouts(db, p, set, log)
 	a.rollout.Register(runner)
+	// Local and sqld tenants are snapshotted; Turso Cloud keeps history.
+	var open func() (snapshot.Store, error)
+	if p.Name() != "turso" {
+		dir := e.cfg.SnapshotDir
+		open = func() (snapshot.Store, error) { return snapshot.OpenDir(dir) }
+	}
+	if a.backups, err = backups.New(db, p, open, runner, log, e.backupOpts); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.life.Snapshots = a.backups
 	return a, nil
 }
 
@@ -114,6 +128,9 @@ func (e *env) platform(db *central.DB) (platform.Platform, error) {
 // tursoHook lets tests route the data plane to their sqld.
 var tursoHook = func(*turso.Options) {}
 
-func (a *app) Close() error { return a.db.Close() }
+func (a *app) Close() error {
+	a.backups.Close()
+	return a.db.Close()
+}
 
 var _ io.Closer = (*app)(nil)

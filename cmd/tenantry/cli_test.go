@@ -150,7 +150,7 @@ func TestCLIBadInput(t *testing.T) {
 			want string
 		}{[]string{"tenants", "create", "--", n}, 1, "Tenant name"})
 	}
-	before := snapshot(t, c.data)
+	before := listFiles(t, c.data)
 	for _, tc := range cases {
 		code, out, errs := c.run("", tc.args...)
 		if code != tc.code || !strings.Contains(errs, tc.want) {
@@ -163,7 +163,7 @@ func TestCLIBadInput(t *testing.T) {
 			t.Errorf("tenantry %q: stack trace", tc.args)
 		}
 	}
-	if after := snapshot(t, c.data); after != before {
+	if after := listFiles(t, c.data); after != before {
 		t.Fatalf("bad input changed the data directory:\nbefore %s\nafter  %s", before, after)
 	}
 	if got := listed(t, c); len(got) != 1 {
@@ -171,9 +171,9 @@ func TestCLIBadInput(t *testing.T) {
 	}
 }
 
-// snapshot lists the tenant and archive files (not the central database,
+// listFiles lists the tenant and archive files (not the central database,
 // which records refusals in the audit log).
-func snapshot(t *testing.T, data string) string {
+func listFiles(t *testing.T, data string) string {
 	var names []string
 	for _, d := range []string{"tenants", "archive", "tmp"} {
 		es, _ := os.ReadDir(filepath.Join(data, d))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/tenantry/tenantry/internal/backups"
 	"io"
 	"os"
 	"runtime/pprof"
@@ -25,6 +26,8 @@ Commands:
                                          branch a tenant (point in time with --at)
   tenants delete NAME [--yes]            delete a tenant (archived, restorable)
   tenants restore NAME                   bring an archived tenant back
+  tenants restore NAME --at RFC3339 [--yes]
+                                         roll a tenant back to its newest snapshot at or before that time
   tenants import NAME FILE               new tenant seeded from a SQLite file
   tenants export NAME FILE               consistent SQLite copy of a tenant
   collect [--date D | --from D --to D] [--shard i/n] [--json]
@@ -49,6 +52,11 @@ Commands:
   demo [--stores N] [--days D] [--seed S]
                                          make a demo fleet and an admin user
   backup FILE [--force] [--json]         consistent copy of the central database, safe while serving
+  snapshots take [--tenant NAME] [--json]
+                                         snapshot every tenant that changed (local and sqld), then prune by the retention policy
+  snapshots list [TENANT] [--json]       a tenant's snapshots, or every tenant's newest
+  snapshots verify [--sample N] [--tenant NAME] [--json]
+                                         restore drill: restore a sample into a temporary file, check it, count its rows
 
 Global flags:
 `
@@ -64,6 +72,8 @@ type env struct {
 	// now is the console's one wall clock, handed to the central
 	// database: what day it is, when things happened.
 	now func() time.Time
+	// backupOpts configure the snapshot service (serve's flags).
+	backupOpts backups.Options
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -120,6 +130,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return e.migrate(rest)
 	case "backup":
 		return e.backup(rest)
+	case "snapshots":
+		return e.snapshots(rest)
 	case "help":
 		fs.Usage()
 		return errHelp

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/tenantry/tenantry/internal/api"
+	"github.com/tenantry/tenantry/internal/backups"
 	"github.com/tenantry/tenantry/internal/reports"
 	"os"
 	"path/filepath"
@@ -48,6 +49,7 @@ func (e *env) serve(args []string) error {
 	copts := collectOptions(fs)
 	every := fs.Duration("collect-every", time.Hour, "collect yesterday and today this often (0 = never on a schedule)")
 	sc := config.ServeFlags(fs, e.getenv)
+	snaps := config.SnapshotFlags(fs)
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM or SIGINT, how long in-flight requests may take to finish, and then running jobs to stop at a safe point (they resume on the next start)")
 	if _, err := parse(fs, args, e.stderr, "serve [--addr 127.0.0.1:8080]", 0); err != nil {
 		return err
@@ -64,6 +66,11 @@ func (e *env) serve(args []string) error {
 	if *every < 0 {
 		return usagef("--collect-every must not be negative")
 	}
+	if err := snaps.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	e.backupOpts = backups.Options{Every: snaps.Every, Policy: &snaps.Policy, History: snaps.History}
+	e.backupOpts.Snapshot.Workers = snaps.Workers
 	log, err := telemetry.NewLogger(e.stderr, sc.LogFormat, sc.LogLevel)
 	if err != nil {
 		return err
@@ -74,6 +81,9 @@ func (e *env) serve(args []string) error {
 		return err
 	}
 	defer a.Close() // last, after the server and the jobs stopped
+	if err := a.backups.Open(); err != nil {
+		return err
+	}
 
 	// On SIGTERM or SIGINT, e.ctx ends: the servers stop accepting and
 	// drain, the job workers stop their jobs at a safe point and hand
@@ -94,6 +104,7 @@ func (e *env) serve(args []string) error {
 	var background sync.WaitGroup
 	background.Go(func() { e.housekeeping(ctx, a, *rescan) })
 	background.Go(func() { e.schedule(ctx, a, *every, sc.CollectShard) })
+	background.Go(func() { e.snapshotSchedule(ctx, a, snaps.Every) })
 
 	uploads, err := uploadDir(e.cfg.DataDir)
 	if err != nil {
@@ -184,6 +195,36 @@ func (e *env) schedule(ctx context.Context, a *app, every time.Duration, shard c
 		}
 	}
 	if last, err := a.db.LastRunOf(ctx, shard.String()); err == nil && (last == nil || a.db.Now().Sub(last.StartedAt) > every) {
+		submit()
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			submit()
+		}
+	}
+}
+
+// snapshotSchedule queues a snapshot run of the fleet every interval, and
+// at start when the newest run is older than that. A run still going
+// makes the tick a no-op.
+func (e *env) snapshotSchedule(ctx context.Context, a *app, every time.Duration) {
+	if every <= 0 || !a.backups.Enabled() {
+		return
+	}
+	submit := func() {
+		_, _, err := a.backups.Submit(ctx, "schedule", "schedule", "")
+		if fleet.ErrorCode(err) == fleet.ECONFLICT {
+			a.log.Info("scheduled snapshot run skipped: one is already running")
+		} else if err != nil && ctx.Err() == nil {
+			a.log.Error("scheduled snapshot run", "err", err)
+		}
+	}
+	if runs, _, err := a.db.SnapshotRuns(ctx, 1, 0); err == nil && (len(runs) == 0 || a.db.Now().Sub(runs[0].StartedAt) > every) {
 		submit()
 	}
 	t := time.NewTicker(every)

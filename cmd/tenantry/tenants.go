@@ -259,6 +259,12 @@ func (e *env) tenantsClone(args []string) error {
 		return e.remoteProvision(cl, pos[1], pos[0], at, *asJSON)
 	}
 	return e.runJob(pos[1], *asJSON, func(a *app) (*fleet.Job, error) {
+		// On platforms without history, say which snapshot the branch
+		// is made from.
+		if snap, err := a.life.BranchPoint(e.ctx, pos[0], at); err == nil && snap != nil {
+			fmt.Fprintf(e.stderr, "branching %s from its snapshot taken %s, the newest at or before %s\n",
+				pos[0], snap.TakenAt.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
+		}
 		return a.life.Clone(e.ctx, e.cliActor(), pos[0], pos[1], at)
 	})
 }
@@ -331,12 +337,21 @@ func (e *env) printDeleted(name string) {
 func (e *env) tenantsRestore(args []string) error {
 	fs := flag.NewFlagSet("tenants restore", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parse(fs, args, e.stderr, "tenants restore NAME", 1)
+	atFlag := fs.String("at", "", "roll the live tenant back to its newest snapshot at or before this time (RFC 3339)")
+	yes := fs.Bool("yes", false, "with --at: do not ask for confirmation")
+	pos, err := parse(fs, args, e.stderr, "tenants restore NAME [--at RFC3339 [--yes]]", 1)
 	if err != nil {
 		return err
 	}
 	if err := fleet.ValidateName(pos[0]); err != nil {
 		return err
+	}
+	if *atFlag != "" {
+		at, err := time.Parse(time.RFC3339, *atFlag)
+		if err != nil {
+			return usagef("--at %q is not an RFC 3339 time such as 2026-11-20T15:04:05Z", *atFlag)
+		}
+		return e.tenantsRollback(pos[0], at, *yes, *asJSON)
 	}
 	if cl, err := e.remote(); err != nil {
 		return err
@@ -428,4 +443,44 @@ func writeNew(file string, write func(io.Writer) error) error {
 		return err
 	}
 	return nil
+}
+
+// tenantsRollback rolls a tenant back to a snapshot, after a person types
+// its name (or --yes says so).
+func (e *env) tenantsRollback(name string, at time.Time, yes, asJSON bool) error {
+	if e.cfg.Server != "" {
+		return usagef("tenants restore --at runs where the snapshot directory is, not through --server; on the console, use the tenant page's Snapshots card")
+	}
+	a, err := e.openCLI()
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if _, err := a.db.Tenant(e.ctx, name); err != nil {
+		return err
+	}
+	snap, err := a.backups.At(e.ctx, name, at)
+	if err != nil {
+		return err
+	}
+	if !yes {
+		prompt := fmt.Sprintf("Restore tenant %s to its snapshot taken %s? Writes since then are replaced (the current database is kept as a snapshot first). Type its name to confirm: ",
+			name, snap.TakenAt.UTC().Format(time.RFC3339))
+		if err := e.confirmWith(name, prompt, "restore "+name); err != nil {
+			return err
+		}
+	}
+	j, err := a.life.Rollback(e.ctx, e.cliActor(), name, at)
+	if err != nil {
+		return err
+	}
+	if err := e.await(a, j); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "restored %s to its snapshot taken %s\n", name, snap.TakenAt.UTC().Format(time.RFC3339))
+	t, err := a.db.Tenant(e.ctx, name)
+	if err != nil {
+		return err
+	}
+	return e.printTenant(t, asJSON)
 }

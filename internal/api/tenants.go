@@ -40,12 +40,12 @@ type TenantPage struct {
 }
 
 var statuses = map[string]bool{fleet.StatusCreating: true, fleet.StatusReady: true, fleet.StatusDeleting: true,
-	fleet.StatusArchived: true, fleet.StatusMissing: true, fleet.StatusFailed: true}
+	fleet.StatusRestoring: true, fleet.StatusArchived: true, fleet.StatusMissing: true, fleet.StatusFailed: true}
 
 func (s *Server) handleTenantList(c echo.Context) error {
 	f := central.TenantFilter{Status: c.QueryParam("status"), Prefix: c.QueryParam("prefix"), NoCount: true}
 	if f.Status != "" && !statuses[f.Status] {
-		return fleet.Errorf(fleet.EINVALID, "status=%q is not a tenant status: creating, ready, deleting, archived, missing or failed.", fleet.Truncate(f.Status, 20))
+		return fleet.Errorf(fleet.EINVALID, "status=%q is not a tenant status: creating, ready, restoring, deleting, archived, missing or failed.", fleet.Truncate(f.Status, 20))
 	}
 	if len(f.Prefix) > fleet.MaxNameLen {
 		return fleet.Errorf(fleet.EINVALID, "prefix=%q is longer than a tenant name can be.", fleet.Truncate(f.Prefix, 20))

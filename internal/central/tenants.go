@@ -442,7 +442,7 @@ func (db *DB) Reconcile(ctx context.Context, platform string, seen []Observed, a
 			}
 			status := r.status
 			switch r.status {
-			case fleet.StatusCreating, fleet.StatusDeleting:
+			case fleet.StatusCreating, fleet.StatusDeleting, fleet.StatusRestoring:
 				continue
 			case fleet.StatusMissing, fleet.StatusArchived, fleet.StatusFailed:
 				status = fleet.StatusReady
@@ -545,4 +545,11 @@ func (db *DB) ReadyNames(ctx context.Context, prefix string, limit int) ([]strin
 	more, err := scan(`SELECT name FROM tenants WHERE status = ? AND instr(name, ?) > 1 ORDER BY name LIMIT ?`,
 		fleet.StatusReady, prefix, limit-len(out))
 	return append(out, more...), err
+}
+
+// ReadyNamesAfter returns up to limit names of ready tenants after the
+// given name, in name order: a page of the fleet for a job that walks it.
+func (db *DB) ReadyNamesAfter(ctx context.Context, after string, limit int) ([]string, error) {
+	return db.strings(ctx, `SELECT name FROM tenants WHERE status = ? AND name > ? ORDER BY name LIMIT ?`,
+		fleet.StatusReady, after, limit)
 }

@@ -47,6 +47,9 @@ type Config struct {
 	// Password is TENANTRY_PASSWORD: a new password for users add and
 	// users passwd, and the demo admin's ("" when not set).
 	Password string
+	// SnapshotDir is the fleet snapshots' store (--snapshot-dir); default
+	// <data>/snapshots. It may be a mounted volume.
+	SnapshotDir string
 	// CPUProfile, if set, is a file the command writes a CPU profile to
 	// (TENANTRY_CPUPROFILE), for finding where a slow collection or
 	// rollout spends its time.
@@ -73,6 +76,7 @@ func Flags(fs *flag.FlagSet, env func(string) string) *Config {
 	fs.StringVar(&c.SqldAdminURL, "sqld-admin-url", def("TENANTRY_SQLD_ADMIN_URL", "http://127.0.0.1:9090"), "sqld admin API URL (env TENANTRY_SQLD_ADMIN_URL)")
 	fs.StringVar(&c.SqldPublicURL, "sqld-public-url", env("TENANTRY_SQLD_PUBLIC_URL"), "URL template applications reach sqld at, e.g. https://{namespace}.db.example.com (env TENANTRY_SQLD_PUBLIC_URL; needed for tenant credentials on sqld)")
 	fs.StringVar(&c.TenantMigrations, "tenant-migrations", env("TENANTRY_TENANT_MIGRATIONS"), "directory of goose migrations for tenant databases, the whole history (env TENANTRY_TENANT_MIGRATIONS; default the built-in store schema)")
+	fs.StringVar(&c.SnapshotDir, "snapshot-dir", env("TENANTRY_SNAPSHOT_DIR"), "where fleet snapshots of local and sqld tenants are kept (env TENANTRY_SNAPSHOT_DIR; default <data>/snapshots)")
 	fs.StringVar(&c.Server, "server", env("TENANTRY_SERVER"), "drive this console through its API instead of the local data directory, such as https://console.example (env TENANTRY_SERVER)")
 	fs.StringVar(&c.Token, "token", env("TENANTRY_TOKEN"), "API token for --server (env TENANTRY_TOKEN, which keeps it out of the process list)")
 	c.CentralToken = env("TENANTRY_CENTRAL_TOKEN")
@@ -113,6 +117,12 @@ func (c *Config) Validate() error {
 	}
 	if c.CentralURL == "" {
 		c.CentralURL = "file:" + filepath.Join(c.DataDir, "central.db")
+	}
+	if c.SnapshotDir == "" {
+		c.SnapshotDir = filepath.Join(c.DataDir, "snapshots")
+	}
+	if c.SnapshotDir, err = filepath.Abs(c.SnapshotDir); err != nil {
+		return fmt.Errorf("--snapshot-dir %q: %v", c.SnapshotDir, err)
 	}
 	for name, v := range map[string]string{"--central": c.CentralURL, "--sqld-url": c.SqldURL, "--sqld-admin-url": c.SqldAdminURL, "TURSO_API_URL": c.TursoAPIURL} {
 		u, err := url.Parse(v)

@@ -9,6 +9,9 @@ const (
 	JobImport  = "tenant.import"
 	JobDelete  = "tenant.delete"
 	JobRestore = "tenant.restore"
+	// JobRollback puts a snapshot of a live (or missing) tenant in its
+	// place, keeping the database it replaces as a snapshot first.
+	JobRollback = "tenant.rollback"
 )
 
 // Job states.

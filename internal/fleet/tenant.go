@@ -7,16 +7,17 @@ import (
 
 // Tenant statuses. Only StatusReady tenants are fully made and usable.
 const (
-	StatusCreating = "creating" // a create, clone or import job is making it
-	StatusReady    = "ready"
-	StatusDeleting = "deleting" // a delete job is archiving it
-	StatusArchived = "archived" // deleted; restorable from the archive
-	StatusMissing  = "missing"  // the registry knows it, the platform does not
-	StatusFailed   = "failed"   // its creating job failed; leftovers were cleaned
+	StatusCreating  = "creating" // a create, clone or import job is making it
+	StatusReady     = "ready"
+	StatusDeleting  = "deleting"  // a delete job is archiving it
+	StatusRestoring = "restoring" // a rollback job is putting a snapshot in its place
+	StatusArchived  = "archived"  // deleted; restorable from the archive
+	StatusMissing   = "missing"   // the registry knows it, the platform does not
+	StatusFailed    = "failed"    // its creating job failed; leftovers were cleaned
 )
 
 // Statuses lists every status in display order.
-var Statuses = []string{StatusReady, StatusCreating, StatusDeleting, StatusArchived, StatusMissing, StatusFailed}
+var Statuses = []string{StatusReady, StatusCreating, StatusRestoring, StatusDeleting, StatusArchived, StatusMissing, StatusFailed}
 
 // Tenant is one store's database as the registry knows it.
 type Tenant struct {

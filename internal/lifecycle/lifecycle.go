@@ -33,6 +33,9 @@ type Service struct {
 	// Schema is what new tenants are migrated to (default: the built-in
 	// store schema).
 	Schema *schema.Set
+	// Snapshots, where set, make point-in-time branches and rollbacks
+	// on platforms without history of their own.
+	Snapshots Snapshots
 
 	unadoptable atomic.Pointer[[]platform.Skipped] // as of the last rescan
 }
@@ -45,6 +48,7 @@ func New(db *central.DB, p platform.Platform, runner *jobs.Runner, log *slog.Log
 	runner.Handle(fleet.JobImport, jobs.Handler{Run: s.runImport, GiveUp: s.giveUpMaking})
 	runner.Handle(fleet.JobDelete, jobs.Handler{Run: s.runDelete, GiveUp: s.giveUpDelete})
 	runner.Handle(fleet.JobRestore, jobs.Handler{Run: s.runRestore, GiveUp: s.giveUpRestore})
+	runner.Handle(fleet.JobRollback, jobs.Handler{Run: s.runRollback, GiveUp: s.giveUpRollback})
 	db.OnUnknownTenant(s.adopt)
 	return s
 }
@@ -74,6 +78,9 @@ func (s *Service) Platform() platform.Platform { return s.p }
 type cloneArgs struct {
 	Source string    `json:"source"`
 	At     time.Time `json:"at,omitzero"`
+	// Snapshot is the snapshot a branch at At is made from, on
+	// platforms without history of their own; 0 elsewhere.
+	Snapshot int64 `json:"snapshot,omitempty"`
 }
 
 type importArgs struct {
@@ -125,13 +132,23 @@ func (s *Service) clone(ctx context.Context, actor, src, dst string, at time.Tim
 	if st.Status != fleet.StatusReady {
 		return nil, s.refused(ctx, actor, fleet.JobClone, dst, detail, fleet.Errorf(fleet.ECONFLICT, "Tenant %q is %s; only a ready tenant can be branched.", src, st.Status))
 	}
-	if caps := s.p.Caps(); !at.IsZero() && !caps.PointInTime {
-		return nil, s.refused(ctx, actor, fleet.JobClone, dst, detail, fleet.Errorf(fleet.EINVALID, "%s", caps.NoPointInTime))
-	}
 	if !at.IsZero() && at.After(s.db.Now()) {
 		return nil, s.refused(ctx, actor, fleet.JobClone, dst, detail, fleet.Errorf(fleet.EINVALID, "The branch point %s is in the future.", at.UTC().Format(time.RFC3339)))
 	}
-	return s.claim(ctx, actor, &fleet.Tenant{Name: dst, Parent: src, BranchedAt: at}, fleet.JobClone, cloneArgs{Source: src, At: at}, once)
+	args := cloneArgs{Source: src, At: at}
+	if caps := s.p.Caps(); !at.IsZero() && !caps.PointInTime {
+		if !s.snapshotted() {
+			return nil, s.refused(ctx, actor, fleet.JobClone, dst, detail, fleet.Errorf(fleet.EINVALID, "%s", caps.NoPointInTime))
+		}
+		// The branch is made from the newest snapshot at or before at,
+		// and says so: its branch point is that snapshot's time.
+		snap, err := s.Snapshots.At(ctx, src, at)
+		if err != nil {
+			return nil, s.refused(ctx, actor, fleet.JobClone, dst, detail, err)
+		}
+		args.Snapshot, at = snap.ID, snap.TakenAt
+	}
+	return s.claim(ctx, actor, &fleet.Tenant{Name: dst, Parent: src, BranchedAt: at}, fleet.JobClone, args, once)
 }
 
 // Import queues a new tenant seeded from a SQLite file on this machine.
@@ -265,7 +282,7 @@ func (s *Service) finish(ctx context.Context, j *fleet.Job, d platform.Database,
 	return s.settle(ctx, j.Tenant, central.TenantUpdate{
 		Status: &ready, PlatformID: &d.ID, URL: &d.URL, SchemaVersion: &version, SizeBytes: &d.SizeBytes,
 		LastWriteAt: &lastWrite, ArchivedAt: &zero, Error: &empty, JobID: &noJob,
-		IfStatus: []string{fleet.StatusCreating},
+		IfStatus: []string{fleet.StatusCreating, fleet.StatusRestoring},
 	})
 }
 
@@ -308,10 +325,15 @@ func (s *Service) runClone(ctx context.Context, j *fleet.Job, p jobs.Progress) e
 		return fmt.Errorf("clone job arguments: %w", err)
 	}
 	p("Copying "+a.Source, 1, 3)
+	detail := "from " + a.Source
 	// Platforms publish a branch atomically: if it exists, it is whole.
 	d, err := s.p.Get(ctx, j.Tenant)
 	if fleet.ErrorCode(err) == fleet.ENOTFOUND {
-		d, err = s.p.Clone(ctx, a.Source, j.Tenant, a.At)
+		if a.Snapshot != 0 {
+			d, detail, err = s.cloneSnapshot(ctx, j, a)
+		} else {
+			d, err = s.p.Clone(ctx, a.Source, j.Tenant, a.At)
+		}
 	}
 	if err != nil {
 		return err
@@ -320,7 +342,7 @@ func (s *Service) runClone(ctx context.Context, j *fleet.Job, p jobs.Progress) e
 	if err := s.finish(ctx, j, d, false, p); err != nil {
 		return err
 	}
-	s.audit(ctx, j, "from "+a.Source, nil)
+	s.audit(ctx, j, detail, nil)
 	return nil
 }
 
