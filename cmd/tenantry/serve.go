@@ -112,9 +112,9 @@ func (e *env) serve(args []string) error {
 	}
 	cons := &console.Service{DB: a.db, Platform: a.p, Limits: sc.SQL, Log: log}
 	rep := reports.New(a.db)
-	apiSrv := api.New(api.Options{DB: a.db, Reports: rep, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, Console: cons, Rollouts: a.rollout,
+	apiSrv := api.New(api.Options{DB: a.db, Reports: rep, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, Console: cons, Rollouts: a.rollout, Backups: a.backups,
 		Log: log, RateLimit: sc.APIRateLimit, MaxImportBytes: sc.MaxImport, TempDir: uploads})
-	srv := web.New(web.Options{DB: a.db, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, Rollouts: a.rollout, CollectEvery: *every,
+	srv := web.New(web.Options{DB: a.db, Lifecycle: a.life, Jobs: a.jobs, Collector: a.collect, Rollouts: a.rollout, Backups: a.backups, CollectEvery: *every,
 		Console: cons, API: apiSrv, APIRateLimit: sc.APIRateLimit, Reports: rep, Log: log, Dev: *dev, StaticDir: *staticDir, SecureCookies: sc.SecureCookies, Currency: sc.Currency,
 		Metrics: metrics, MetricsToken: sc.MetricsToken, ShutdownTimeout: *shutdown, TrustedProxies: sc.TrustedProxies})
 	servers, sctx := errgroup.WithContext(ctx)

@@ -12,6 +12,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
+	"github.com/tenantry/tenantry/internal/backups"
 	"io"
 	"log/slog"
 	"net/http"
@@ -48,6 +49,9 @@ type Options struct {
 	Collector *collect.Collector
 	Console   *console.Service
 	Rollouts  *schema.Rollouts
+	// Backups takes, lists and restores fleet snapshots; nil or disabled
+	// on platforms without them.
+	Backups *backups.Service
 	// Reports computes the reports (default: a service over DB; pass
 	// the HTML console's to share its cache).
 	Reports *reports.Service

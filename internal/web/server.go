@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tenantry/tenantry/internal/backups"
 	"log/slog"
 	"mime"
 	"net"
@@ -41,6 +42,9 @@ type Options struct {
 	Collector *collect.Collector
 	Console   *console.Service
 	Rollouts  *schema.Rollouts
+	// Backups takes, lists and restores fleet snapshots; nil or disabled
+	// on platforms without them.
+	Backups *backups.Service
 	// Reports computes the dashboard and the reports (default: a service
 	// reading DB, on its clock).
 	Reports *reports.Service
