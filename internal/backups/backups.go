@@ -344,6 +344,9 @@ func (s *Service) recorded(ctx context.Context, keys []string) ([]bool, error) {
 // files, so a crash in between leaves orphan files the sweep removes,
 // never a record without its file.
 func (s *Service) prune(ctx context.Context, tenant string) (int, error) {
+	if err := s.enabled(); err != nil {
+		return 0, err
+	}
 	pruned := 0
 	after := ""
 	for {

@@ -246,14 +246,15 @@ func (d *Dump) rows(ctx context.Context, table string, rowsPerInsert, bytesPerIn
 }
 
 // Write writes the file as SQL text, the way sqlite3's .dump does and
-// sqld's /dump answers (and sqld's dump_url takes): the user_version
-// first, then the statements in one transaction, one row per INSERT.
+// sqld's /dump answers (and sqld's dump_url takes): the statements in one
+// transaction, one row per INSERT, the user_version inside it (sqld
+// refuses a dump with any statement but foreign_keys before BEGIN).
 func (d *Dump) Write(ctx context.Context, w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString("PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\n")
 	if d.UserVersion != 0 {
 		fmt.Fprintf(bw, "PRAGMA user_version=%d;\n", d.UserVersion)
 	}
-	bw.WriteString("PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\n")
 	err := d.Statements(ctx, 1, 0, func(stmt string) error {
 		bw.WriteString(stmt)
 		_, err := bw.WriteString(";\n")

@@ -202,7 +202,7 @@ func TestWriteDumpLoadsBackIdentical(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := dump.String()
-	if !strings.HasPrefix(s, "PRAGMA user_version=42;\nPRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\nCREATE TABLE items(") || !strings.HasSuffix(s, "\nCOMMIT;\n") {
+	if !strings.HasPrefix(s, "PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\nPRAGMA user_version=42;\nCREATE TABLE items(") || !strings.HasSuffix(s, "\nCOMMIT;\n") {
 		t.Fatalf("dump framing:\n%.200s\n...\n%s", s, s[max(0, len(s)-100):])
 	}
 	// sqlite3's .dump shape: one row per INSERT, the counters after the
