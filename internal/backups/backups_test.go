@@ -28,7 +28,7 @@ import (
 // env is a console's services over a platform, with a snapshot store and
 // a clock the test moves.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	clock  *centraltest.Clock
 	db     *central.DB
@@ -39,7 +39,7 @@ type env struct {
 	store  string
 }
 
-func newEnv(t *testing.T, p func(dir string, db *central.DB) platform.Platform) *env {
+func newEnv(t testing.TB, p func(dir string, db *central.DB) platform.Platform) *env {
 	t.Helper()
 	dir := t.TempDir()
 	clock := &centraltest.Clock{}

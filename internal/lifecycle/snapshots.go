@@ -13,6 +13,7 @@ import (
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/jobs"
 	"github.com/tenantry/tenantry/internal/platform"
+	"golang.org/x/sync/errgroup"
 )
 
 // Snapshots is what the lifecycle needs of fleet snapshots (the backups
@@ -122,33 +123,48 @@ func (s *Service) runRollback(ctx context.Context, j *fleet.Job, p jobs.Progress
 	if err != nil {
 		return err
 	}
-	p("Fetching the snapshot taken "+snap.TakenAt.UTC().Format(time.RFC3339), 1, 5)
-	file, err := s.fetch(ctx, j, *snap)
+	_, err = s.p.Get(ctx, j.Tenant)
+	live := err == nil
+	if !live && fleet.ErrorCode(err) != fleet.ENOTFOUND {
+		return err
+	}
+	// The snapshot is fetched and checked while the live database is
+	// kept: two independent copies, one per core.
+	p("Fetching the snapshot taken "+snap.TakenAt.UTC().Format(time.RFC3339)+" and keeping the current database", 1, 5)
+	var (
+		file string
+		k    fleet.Snapshot
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		file, err = s.fetch(gctx, j, *snap)
+		return err
+	})
+	if live {
+		g.Go(func() (err error) {
+			if k, err = s.Snapshots.Keep(gctx, j.Tenant); err != nil {
+				return fmt.Errorf("keep the current database before restoring: %w", err)
+			}
+			return nil
+		})
+	}
+	err = g.Wait()
+	if file != "" {
+		defer os.Remove(file)
+	}
 	if err != nil {
 		return err
 	}
-	defer os.Remove(file)
 	kept := ""
-	if _, err := s.p.Get(ctx, j.Tenant); err == nil {
-		p("Keeping the current database as a snapshot", 2, 5)
-		k, err := s.Snapshots.Keep(ctx, j.Tenant)
-		if err != nil {
-			return fmt.Errorf("keep the current database before restoring: %w", err)
-		}
+	if live {
+		p("Setting the current database aside", 2, 5)
 		kept = fmt.Sprintf("; the database it replaced is snapshot %d, taken %s", k.ID, k.TakenAt.UTC().Format(time.RFC3339))
 		if err := s.p.Delete(ctx, j.Tenant); err != nil {
 			return fmt.Errorf("set the current database aside: %w", err)
 		}
-	} else if fleet.ErrorCode(err) != fleet.ENOTFOUND {
-		return err
 	}
 	p("Putting the snapshot in place", 3, 5)
-	f, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	d, err := s.p.Import(ctx, j.Tenant, f)
-	f.Close()
+	d, err := s.importFetched(ctx, j.Tenant, file)
 	if err != nil {
 		return err
 	}
@@ -208,12 +224,27 @@ func (s *Service) cloneSnapshot(ctx context.Context, j *fleet.Job, a cloneArgs) 
 		return platform.Database{}, "", err
 	}
 	defer os.Remove(file)
-	f, err := os.Open(file)
-	if err != nil {
-		return platform.Database{}, "", err
-	}
-	defer f.Close()
-	d, err := s.p.Import(ctx, j.Tenant, f)
+	d, err := s.importFetched(ctx, j.Tenant, file)
 	return d, fmt.Sprintf("from %s at %s: the snapshot taken %s (snapshot %d)", a.Source, a.At.UTC().Format(time.RFC3339),
 		snap.TakenAt.UTC().Format(time.RFC3339), snap.ID), err
+}
+
+// checkedImporter is a platform that can take a database file already
+// checked without checking it again (the local one: a link, not a copy).
+type checkedImporter interface {
+	ImportChecked(ctx context.Context, name, file string) (platform.Database, error)
+}
+
+// importFetched makes the tenant from a fetched snapshot, which Fetch
+// has checked already.
+func (s *Service) importFetched(ctx context.Context, name, file string) (platform.Database, error) {
+	if ci, ok := s.p.(checkedImporter); ok {
+		return ci.ImportChecked(ctx, name, file)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return platform.Database{}, err
+	}
+	defer f.Close()
+	return s.p.Import(ctx, name, f)
 }
