@@ -56,7 +56,20 @@ type Service struct {
 	once     sync.Once
 	store    snapshot.Store
 	storeErr error
+
+	mu sync.Mutex
+	// maintained is when a run over the fleet last pruned every tenant,
+	// swept the store and pruned the central history; zero in a new
+	// process, whose first run does.
+	maintained time.Time
 }
+
+// MaintainEvery is how often a run over the fleet does its full
+// maintenance: the retention policy on every tenant, the store's sweep
+// and the central database's history. Other runs prune only the tenants
+// they snapshotted, so an hourly run over a quiet fleet reads almost
+// nothing; a snapshot that ages out of the policy goes within a day.
+const MaintainEvery = 24 * time.Hour
 
 // Unsupported explains why a platform's tenants are not snapshotted here.
 const Unsupported = "Snapshots are taken of local and sqld tenants; Turso Cloud keeps its own history of every database, so branch at a point in time there instead."
@@ -236,6 +249,7 @@ func (s *Service) run(ctx context.Context, r *fleet.SnapshotRun, progress jobs.P
 	}
 	progress(step, 0, total)
 	var failures []fleet.TenantError
+	var taken []string // this run's snapshotted tenants, to prune
 	source := func(ctx context.Context, emit func(snapshot.Target) bool) error {
 		after := ""
 		for {
@@ -284,6 +298,7 @@ func (s *Service) run(ctx context.Context, r *fleet.SnapshotRun, progress jobs.P
 					return err
 				}
 				r.Snapshotted++
+				taken = append(taken, res.Tenant)
 			}
 		}
 		if len(failed) > 0 && len(failures) < central.MaxSnapshotRunErrors {
@@ -299,16 +314,27 @@ func (s *Service) run(ctx context.Context, r *fleet.SnapshotRun, progress jobs.P
 		return err
 	}
 	progress("Applying the retention policy", 0, 0)
-	pruned, err := s.prune(ctx, r.Tenant)
+	s.mu.Lock()
+	full := r.Tenant == "" && !s.db.Now().Before(s.maintained.Add(MaintainEvery))
+	s.mu.Unlock()
+	if !full {
+		for _, n := range taken {
+			k, err := s.prune(ctx, n)
+			r.Pruned += k
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	pruned, err := s.prune(ctx, "")
 	r.Pruned = pruned
 	if err != nil {
 		return err
 	}
-	if r.Tenant != "" {
-		return nil
-	}
 	progress("Sweeping the store", 0, 0)
-	sw, err := snapshot.Sweep(ctx, s.store, s.db.Now(), s.recorded)
+	// Files' ages are the file system's, against the machine's clock.
+	sw, err := snapshot.Sweep(ctx, s.store, time.Now(), s.recorded)
 	if err != nil {
 		return fmt.Errorf("sweep the snapshot store: %w", err)
 	}
@@ -323,6 +349,9 @@ func (s *Service) run(ctx context.Context, r *fleet.SnapshotRun, progress jobs.P
 	if h.Total() > 0 {
 		s.log.Info("central history pruned", "rows", h.Total())
 	}
+	s.mu.Lock()
+	s.maintained = s.db.Now()
+	s.mu.Unlock()
 	return nil
 }
 

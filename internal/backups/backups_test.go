@@ -477,3 +477,62 @@ func TestRetentionOverAYear(t *testing.T) {
 		t.Fatalf("%d survive", len(got))
 	}
 }
+
+// A new process's first run over the fleet does the full maintenance:
+// the store swept of what is an hour old and unrecorded, the central
+// history pruned past its policy. Runs within a day of it prune only
+// what they snapshotted; the next day's run does it all again.
+func TestMaintenance(t *testing.T) {
+	e := newEnv(t, localPlatform)
+	ctx := context.Background()
+	e.create("acme", 1)
+	old := e.clock.Now().Add(-500 * 24 * time.Hour)
+	if err := e.db.Audit(ctx, fleet.AuditEntry{At: old, Actor: "test", Action: "ancient"}); err != nil {
+		t.Fatal(err)
+	}
+	orphan := func() string {
+		t.Helper()
+		key := snapshot.NewKey("gone", e.clock.Now().Add(-3*time.Hour))
+		path := filepath.Join(e.store, filepath.FromSlash(key))
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("left by a crash"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		hourAgo := time.Now().Add(-2 * time.Hour)
+		if err := os.Chtimes(path, hourAgo, hourAgo); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	ancient := func() int {
+		var n int
+		if err := e.db.SQL().QueryRow(`SELECT count(*) FROM audit_log WHERE action = 'ancient'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if err := e.svc.Open(); err != nil {
+		t.Fatal(err)
+	}
+	first := orphan()
+	e.take("")
+	if _, err := os.Stat(first); !os.IsNotExist(err) {
+		t.Fatalf("the first run left the orphan: %v", err)
+	}
+	if ancient() != 0 {
+		t.Fatal("the first run kept an audit entry older than the policy")
+	}
+	second := orphan()
+	e.clock.Add(time.Hour)
+	e.take("")
+	if _, err := os.Stat(second); err != nil {
+		t.Fatalf("an hourly run swept: %v", err)
+	}
+	e.clock.Add(backups.MaintainEvery)
+	e.take("")
+	if _, err := os.Stat(second); !os.IsNotExist(err) {
+		t.Fatalf("the next day's run left the orphan: %v", err)
+	}
+}
