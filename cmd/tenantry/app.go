@@ -83,7 +83,13 @@ func (e *env) open(log *slog.Logger, copts collect.Options) (*app, error) {
 	var open func() (snapshot.Store, error)
 	if p.Name() != "turso" {
 		dir := e.cfg.SnapshotDir
-		open = func() (snapshot.Store, error) { return snapshot.OpenDir(dir) }
+		open = func() (snapshot.Store, error) {
+			d, err := snapshot.OpenDir(dir)
+			if err != nil {
+				return nil, err // not a nil *Dir in a Store
+			}
+			return d, nil
+		}
 	}
 	if a.backups, err = backups.New(db, p, open, runner, log, e.backupOpts); err != nil {
 		db.Close()

@@ -109,7 +109,11 @@ func (s *Service) Open() error {
 	if !s.Enabled() {
 		return nil
 	}
-	s.once.Do(func() { s.store, s.storeErr = s.open() })
+	s.once.Do(func() {
+		if s.store, s.storeErr = s.open(); s.storeErr != nil {
+			s.store = nil // not a typed nil that Close would call
+		}
+	})
 	return s.storeErr
 }
 

@@ -284,3 +284,47 @@ func fileSHA256(t *testing.T, path string) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
+
+// TestSnapshotFlagsRefused: bad snapshot and history settings are usage
+// errors naming the flag, before anything is opened; a snapshot directory
+// that cannot be written stops serve at start with one clear line.
+func TestSnapshotFlagsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--snapshot-every", "-1h"}, "--snapshot-every must not be negative"},
+		{[]string{"--snapshot-keep-all", "two days"}, `--snapshot-keep-all "two days" is not a duration`},
+		{[]string{"--snapshot-keep-daily", "-3"}, "one snapshot a day for -3 days"},
+		{[]string{"--keep-results", "1h"}, "--keep-results and --keep-audit must be at least"},
+		{[]string{"--keep-audit", "soon"}, `--keep-audit "soon"`},
+		{[]string{"--snapshot-workers", "0"}, "--snapshot-workers must be between 1 and 64"},
+	} {
+		c := newCLI(t)
+		code, _, errs := c.run("", append([]string{"serve", "--addr", "127.0.0.1:0"}, tc.args...)...)
+		if code != 2 || !strings.Contains(errs, tc.want) {
+			t.Errorf("serve %v: exit %d %q, want 2 and %q", tc.args, code, errs, tc.want)
+		}
+		if _, err := os.Stat(filepath.Join(c.data, "central.db")); err == nil {
+			t.Errorf("serve %v opened the central database before refusing", tc.args)
+		}
+	}
+	c := newCLI(t)
+	blocker := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(blocker, []byte("not a directory"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(blocker, "snapshots")
+	code, _, errs := c.run("", "--snapshot-dir", dir, "serve", "--addr", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(errs, "The snapshot directory "+dir+" is not writable: not a directory.") || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+		t.Errorf("serve with an unwritable snapshot directory: exit %d %q", code, errs)
+	}
+	// Commands that take no snapshot do not need the directory.
+	if code, _, errs := c.run("", "--snapshot-dir", dir, "tenants", "list"); code != 0 {
+		t.Errorf("tenants list with an unwritable snapshot directory: exit %d %q", code, errs)
+	}
+	code, _, errs = c.run("", "--snapshot-dir", dir, "snapshots", "take")
+	if code != 1 || !strings.Contains(errs, "is not writable") {
+		t.Errorf("snapshots take with an unwritable snapshot directory: exit %d %q", code, errs)
+	}
+}
