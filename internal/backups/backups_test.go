@@ -536,3 +536,31 @@ func TestMaintenance(t *testing.T) {
 		t.Fatalf("the next day's run left the orphan: %v", err)
 	}
 }
+
+// A tenant whose database was lost (missing from the platform) comes back
+// from its snapshot.
+func TestRestoreMissingTenant(t *testing.T) {
+	e := newEnv(t, localPlatform)
+	ctx := context.Background()
+	e.create("acme", 7)
+	e.take("acme")
+	if err := os.Remove(filepath.Join(e.dir, "tenants", "acme.db")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.life.Rescan(ctx, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if tn, _ := e.db.Tenant(ctx, "acme"); tn.Status != fleet.StatusMissing {
+		t.Fatalf("after losing its file: %s", tn.Status)
+	}
+	if _, err := e.life.Rollback(ctx, "test", "acme", e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	if tn, _ := e.db.Tenant(ctx, "acme"); tn.Status != fleet.StatusReady {
+		t.Fatalf("after the restore: %+v", tn)
+	}
+	if n := e.orders("acme"); n != 7 {
+		t.Fatalf("restored %d orders, want 7", n)
+	}
+}
