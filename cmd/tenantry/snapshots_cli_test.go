@@ -152,7 +152,6 @@ func TestKillMidSnapshotRun(t *testing.T) {
 
 	// What the kills left (files written but not recorded, writes not
 	// finished) is swept once it is an hour old, and nothing else is.
-	whole, unfinished := storeFiles(t, store)
 	// Plant what a kill can leave (the kills above may or may not have):
 	// a whole file no record names, and an unfinished write.
 	planted := []string{"s-0/20200101T000000.000000000Z-deadbeef.db.zst", ".tmp/s-0-unfinished"}
@@ -161,7 +160,7 @@ func TestKillMidSnapshotRun(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	whole, unfinished = storeFiles(t, store)
+	whole, unfinished := storeFiles(t, store)
 	old := time.Now().Add(-2 * time.Hour)
 	for _, f := range append(whole, unfinished...) {
 		if err := os.Chtimes(filepath.Join(store, filepath.FromSlash(f)), old, old); err != nil {
