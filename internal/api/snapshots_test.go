@@ -395,8 +395,8 @@ func TestVerifyAndBackupsAPI(t *testing.T) {
 		status int
 		want   string
 	}{
-		{obj{"sample": -1}, 422, "sample"},
-		{obj{"sample": 1001}, 422, "sample"},
+		{obj{"sample": -1}, 422, `"sample" must be from 1 to 1000 snapshots, or 0`},
+		{obj{"sample": 1001}, 422, `"sample" must be from 1 to 1000 snapshots, or 0`},
 		{obj{"sample": "all"}, 422, "must be int"},
 		{obj{"tenant": "Bad_Name"}, 422, "name"},
 		{obj{"tenants": "acme"}, 422, `unknown field "tenants"`},
