@@ -22,7 +22,7 @@ type remotePair struct {
 	local, remote *cli
 }
 
-func newRemotePair(t *testing.T, role string) remotePair {
+func newRemotePair(t *testing.T, role string, serveArgs ...string) remotePair {
 	t.Helper()
 	local := newCLI(t)
 	local.ok("tenants", "list") // makes the central database
@@ -35,7 +35,7 @@ func newRemotePair(t *testing.T, role string) remotePair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := local.serve()
+	srv := local.serve(serveArgs...)
 	prev := remoteHTTP
 	remoteHTTP = &http.Client{Transport: apitest.Transport(t, nil),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -106,3 +106,71 @@ func (e *env) remoteImport(cl *client.Client, name, file string, asJSON bool) er
 	}
 	return e.printTenant(t, asJSON)
 }
+
+// remoteSnapshotsTake runs a snapshot run on the console, waiting for its
+// end, and reports it as the local command does.
+func (e *env) remoteSnapshotsTake(cl *client.Client, tenant string, asJSON bool) error {
+	r, err := cl.TakeSnapshots(e.ctx, tenant)
+	if err != nil {
+		return err
+	}
+	return e.printRun(r, asJSON)
+}
+
+// remoteSnapshotsList lists a tenant's snapshots (pos holds its name), or
+// the newest of every tenant, from the console.
+func (e *env) remoteSnapshotsList(cl *client.Client, pos []string, asJSON bool) error {
+	var snaps []fleet.Snapshot
+	var err error
+	if len(pos) == 1 {
+		if err := fleet.ValidateName(pos[0]); err != nil {
+			return err
+		}
+		snaps, err = cl.TenantSnapshots(e.ctx, pos[0], time.Time{}, listLimit)
+	} else {
+		snaps, err = cl.NewestSnapshots(e.ctx, 0)
+	}
+	if err != nil {
+		return err
+	}
+	return e.printSnapshots(snaps, asJSON)
+}
+
+// remoteSnapshotsVerify runs the restore drill on the console.
+func (e *env) remoteSnapshotsVerify(cl *client.Client, tenant string, sample int, asJSON bool) error {
+	rep, err := cl.VerifySnapshots(e.ctx, tenant, sample)
+	if err != nil {
+		return err
+	}
+	return e.printDrills(rep.Drills, asJSON)
+}
+
+// remoteRollback rolls a tenant back through the API under the local
+// rules: the tenant, and the snapshot a rollback at that time starts from,
+// are looked up before anyone is asked to confirm.
+func (e *env) remoteRollback(cl *client.Client, name string, at time.Time, yes, asJSON bool) error {
+	if _, err := cl.GetTenant(e.ctx, name); err != nil {
+		return err
+	}
+	snaps, err := cl.TenantSnapshots(e.ctx, name, at, 1)
+	if err != nil {
+		return err
+	}
+	if len(snaps) == 0 { // the console answers 404 instead
+		return fleet.Errorf(fleet.ENOTFOUND, "Tenant %s has no snapshot as old as %s.", name, at.UTC().Format(time.RFC3339))
+	}
+	if !yes {
+		if err := e.confirmRollback(name, &snaps[0]); err != nil {
+			return err
+		}
+	}
+	o, err := cl.RollbackTenant(e.ctx, name, at, api.MaxWait)
+	if err != nil {
+		return err
+	}
+	t, err := cl.Settle(e.ctx, o)
+	if err != nil {
+		return err
+	}
+	return e.printRolledBack(t, &snaps[0], asJSON)
+}

@@ -16,9 +16,6 @@ func (e *env) snapshots(args []string) error {
 	if len(args) == 0 {
 		return usagef("snapshots needs a subcommand: take, list or verify")
 	}
-	if e.cfg.Server != "" {
-		return usagef("snapshots commands run where the snapshot directory is, not through --server; on the console, use the Backups page")
-	}
 	switch args[0] {
 	case "take":
 		return e.snapshotsTake(args[1:])
@@ -53,6 +50,11 @@ func (e *env) snapshotsTake(args []string) error {
 			return err
 		}
 	}
+	if cl, err := e.remote(); err != nil {
+		return err
+	} else if cl != nil {
+		return e.remoteSnapshotsTake(cl, *tenant, *asJSON)
+	}
 	a, err := e.openCLI()
 	if err != nil {
 		return err
@@ -68,7 +70,12 @@ func (e *env) snapshotsTake(args []string) error {
 	if r, err = a.db.SnapshotRunByID(e.ctx, r.ID); err != nil {
 		return err
 	}
-	if *asJSON {
+	return e.printRun(r, *asJSON)
+}
+
+// printRun prints a finished snapshot run, as snapshots take reports it.
+func (e *env) printRun(r *fleet.SnapshotRun, asJSON bool) error {
+	if asJSON {
 		return json.NewEncoder(e.stdout).Encode(takeReport{RunID: r.ID, Tenants: r.Tenants, Snapshotted: r.Snapshotted,
 			Unchanged: r.Unchanged, Failed: r.Failed, Pruned: r.Pruned, Errors: r.Errors})
 	}
@@ -93,6 +100,11 @@ func (e *env) snapshotsList(args []string) error {
 	if len(pos) > 1 {
 		return usagef("expected at most one tenant (usage: tenantry snapshots list [TENANT] [--json])")
 	}
+	if cl, err := e.remote(); err != nil {
+		return err
+	} else if cl != nil {
+		return e.remoteSnapshotsList(cl, pos, *asJSON)
+	}
 	a, err := e.openCLI()
 	if err != nil {
 		return err
@@ -109,10 +121,15 @@ func (e *env) snapshotsList(args []string) error {
 	} else if snaps, err = a.backups.Newest(e.ctx); err != nil {
 		return err
 	}
+	return e.printSnapshots(snaps, *asJSON)
+}
+
+// printSnapshots prints snapshots as a table, or as JSON.
+func (e *env) printSnapshots(snaps []fleet.Snapshot, asJSON bool) error {
 	if snaps == nil {
 		snaps = []fleet.Snapshot{}
 	}
-	if *asJSON {
+	if asJSON {
 		return json.NewEncoder(e.stdout).Encode(snaps)
 	}
 	if len(snaps) == 0 {
@@ -142,6 +159,11 @@ func (e *env) snapshotsVerify(args []string) error {
 	if *sample < 0 || *sample > backups.MaxSample {
 		return usagef("--sample must be between 0 and %d", backups.MaxSample)
 	}
+	if cl, err := e.remote(); err != nil {
+		return err
+	} else if cl != nil {
+		return e.remoteSnapshotsVerify(cl, *tenant, *sample, *asJSON)
+	}
 	a, err := e.openCLI()
 	if err != nil {
 		return err
@@ -151,13 +173,19 @@ func (e *env) snapshotsVerify(args []string) error {
 	if err != nil {
 		return err
 	}
+	return e.printDrills(drills, *asJSON)
+}
+
+// printDrills prints a restore drill's results; some failed, or none at
+// all, is an error.
+func (e *env) printDrills(drills []backups.DrillResult, asJSON bool) error {
 	failed := 0
 	for _, d := range drills {
 		if d.Error != "" {
 			failed++
 		}
 	}
-	if *asJSON {
+	if asJSON {
 		if drills == nil {
 			drills = []backups.DrillResult{}
 		}

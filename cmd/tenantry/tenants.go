@@ -448,8 +448,10 @@ func writeNew(file string, write func(io.Writer) error) error {
 // tenantsRollback rolls a tenant back to a snapshot, after a person types
 // its name (or --yes says so).
 func (e *env) tenantsRollback(name string, at time.Time, yes, asJSON bool) error {
-	if e.cfg.Server != "" {
-		return usagef("tenants restore --at runs where the snapshot directory is, not through --server; on the console, use the tenant page's Snapshots card")
+	if cl, err := e.remote(); err != nil {
+		return err
+	} else if cl != nil {
+		return e.remoteRollback(cl, name, at, yes, asJSON)
 	}
 	a, err := e.openCLI()
 	if err != nil {
@@ -464,9 +466,7 @@ func (e *env) tenantsRollback(name string, at time.Time, yes, asJSON bool) error
 		return err
 	}
 	if !yes {
-		prompt := fmt.Sprintf("Restore tenant %s to its snapshot taken %s? Writes since then are replaced (the current database is kept as a snapshot first). Type its name to confirm: ",
-			name, snap.TakenAt.UTC().Format(time.RFC3339))
-		if err := e.confirmWith(name, prompt, "restore "+name); err != nil {
+		if err := e.confirmRollback(name, snap); err != nil {
 			return err
 		}
 	}
@@ -477,10 +477,24 @@ func (e *env) tenantsRollback(name string, at time.Time, yes, asJSON bool) error
 	if err := e.await(a, j); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "restored %s to its snapshot taken %s\n", name, snap.TakenAt.UTC().Format(time.RFC3339))
 	t, err := a.db.Tenant(e.ctx, name)
 	if err != nil {
 		return err
 	}
+	return e.printRolledBack(t, snap, asJSON)
+}
+
+// confirmRollback asks a person to type the tenant's name to roll it back
+// to snap.
+func (e *env) confirmRollback(name string, snap *fleet.Snapshot) error {
+	prompt := fmt.Sprintf("Restore tenant %s to its snapshot taken %s? Writes since then are replaced (the current database is kept as a snapshot first). Type its name to confirm: ",
+		name, snap.TakenAt.UTC().Format(time.RFC3339))
+	return e.confirmWith(name, prompt, "restore "+name)
+}
+
+// printRolledBack says which snapshot a tenant was rolled back to, and
+// prints the tenant.
+func (e *env) printRolledBack(t *fleet.Tenant, snap *fleet.Snapshot, asJSON bool) error {
+	fmt.Fprintf(e.stderr, "restored %s to its snapshot taken %s\n", t.Name, snap.TakenAt.UTC().Format(time.RFC3339))
 	return e.printTenant(t, asJSON)
 }

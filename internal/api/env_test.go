@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tenantry/tenantry/internal/api"
 	"github.com/tenantry/tenantry/internal/api/apitest"
+	"github.com/tenantry/tenantry/internal/backups"
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/central/centraltest"
 	"github.com/tenantry/tenantry/internal/collect"
@@ -24,6 +26,7 @@ import (
 	"github.com/tenantry/tenantry/internal/platform"
 	"github.com/tenantry/tenantry/internal/platform/local"
 	"github.com/tenantry/tenantry/internal/schema"
+	"github.com/tenantry/tenantry/internal/snapshot"
 	"github.com/tenantry/tenantry/internal/web"
 )
 
@@ -36,6 +39,8 @@ type env struct {
 	db     *central.DB
 	life   *lifecycle.Service
 	runner *jobs.Runner
+	// bk snapshots the tenants (off on Turso, as serve wires it).
+	bk     *backups.Service
 	api    *api.Server
 	web    *web.Server
 	ts     *httptest.Server
@@ -75,7 +80,16 @@ func newEnvOn(t testing.TB, mk func(dir string, db *central.DB) platform.Platfor
 	ro := schema.NewRollouts(db, p, schema.Embedded(), log)
 	ro.Register(runner)
 	cons := &console.Service{DB: db, Platform: p, Log: log}
-	o := api.Options{DB: db, Lifecycle: life, Jobs: runner, Collector: coll, Console: cons, Rollouts: ro, Log: log, TempDir: t.TempDir()}
+	var open func() (snapshot.Store, error)
+	if p.Name() != "turso" {
+		open = func() (snapshot.Store, error) { return snapshot.OpenDir(filepath.Join(dir, "snapshots")) }
+	}
+	bk, err := backups.New(db, p, open, runner, log, backups.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	life.Snapshots = bk
+	o := api.Options{DB: db, Lifecycle: life, Jobs: runner, Collector: coll, Console: cons, Rollouts: ro, Backups: bk, Log: log, TempDir: t.TempDir()}
 	if tweak != nil {
 		tweak(&o)
 	}
@@ -87,9 +101,10 @@ func newEnvOn(t testing.TB, mk func(dir string, db *central.DB) platform.Platfor
 		ts.Close()
 		cancel()
 		runner.Wait()
+		bk.Close()
 		db.Close()
 	})
-	e := &env{t: t, dir: dir, db: db, life: life, runner: runner, api: a, web: w, ts: ts, clock: clock}
+	e := &env{t: t, dir: dir, db: db, life: life, runner: runner, bk: bk, api: a, web: w, ts: ts, clock: clock}
 	e.admin = e.token("backend", fleet.RoleAdmin, 0)
 	e.viewer = e.token("reporting", fleet.RoleViewer, 0)
 	return e

@@ -115,6 +115,7 @@ func New(o Options) *Server {
 	s.collectionRoutes(g)
 	s.migrationRoutes(g)
 	s.auditRoutes(g)
+	s.snapshotRoutes(g)
 	return s
 }
 

@@ -26,7 +26,7 @@ func (s *Server) tenantRoutes(g *echo.Group) {
 	g.POST("/tenants", s.handleTenantCreate, admin)
 	g.GET("/tenants/:name", s.handleTenantGet)
 	g.DELETE("/tenants/:name", s.tenantJob(s.Lifecycle.Delete), admin)
-	g.POST("/tenants/:name/restore", s.tenantJob(s.Lifecycle.Restore), admin)
+	g.POST("/tenants/:name/restore", s.handleTenantRestore, admin)
 	g.GET("/tenants/:name/export", s.handleTenantExport)
 	g.PUT("/tenants/:name/import", s.handleTenantImport, admin)
 	g.POST("/tenants/:name/credentials", s.handleCredentials, admin)

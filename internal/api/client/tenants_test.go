@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -18,11 +19,13 @@ import (
 	"github.com/tenantry/tenantry/internal/api"
 	"github.com/tenantry/tenantry/internal/api/apitest"
 	"github.com/tenantry/tenantry/internal/api/client"
+	"github.com/tenantry/tenantry/internal/backups"
 	"github.com/tenantry/tenantry/internal/central"
 	"github.com/tenantry/tenantry/internal/fleet"
 	"github.com/tenantry/tenantry/internal/jobs"
 	"github.com/tenantry/tenantry/internal/lifecycle"
 	"github.com/tenantry/tenantry/internal/platform/local"
+	"github.com/tenantry/tenantry/internal/snapshot"
 )
 
 // console is the API over a temp directory (local platform, real SQLite
@@ -38,6 +41,12 @@ type console struct {
 
 func newConsole(t *testing.T) *console {
 	t.Helper()
+	return newConsoleWith(t, false)
+}
+
+// newConsoleWith is newConsole, its tenants snapshotted if snapshots.
+func newConsoleWith(t *testing.T, snapshots bool) *console {
+	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	db, err := central.Open(ctx, "file:"+dir+"/central.db", "")
@@ -51,7 +60,16 @@ func newConsole(t *testing.T) *console {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	runner := jobs.NewRunner(db, log)
 	life := lifecycle.New(db, p, runner, log)
-	a := api.New(api.Options{DB: db, Lifecycle: life, Jobs: runner, Log: log, RateLimit: -1, TempDir: t.TempDir()})
+	o := api.Options{DB: db, Lifecycle: life, Jobs: runner, Log: log, RateLimit: -1, TempDir: t.TempDir()}
+	if snapshots {
+		bk, err := backups.New(db, p, func() (snapshot.Store, error) { return snapshot.OpenDir(filepath.Join(dir, "snapshots")) }, runner, log, backups.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { bk.Close() }) // after the workers stopped
+		life.Snapshots, o.Backups = bk, bk
+	}
+	a := api.New(o)
 	ts := httptest.NewServer(a)
 	runner.Start(ctx)
 	t.Cleanup(func() {
