@@ -131,7 +131,7 @@ func TestCLIBadInput(t *testing.T) {
 		{[]string{"tenants", "clone", "nope", "x"}, 1, "not found"},
 		{[]string{"tenants", "clone", "store-1", "store-1"}, 1, "different"},
 		{[]string{"tenants", "clone", "store-1", "new", "--at", "yesterday"}, 2, "RFC 3339"},
-		{[]string{"tenants", "clone", "store-1", "new", "--at", "2020-01-01T00:00:00Z"}, 1, "Point-in-time"},
+		{[]string{"tenants", "clone", "store-1", "new", "--at", "2020-01-01T00:00:00Z"}, 1, "has no snapshot yet. Point-in-time branches on the local platform are made from snapshots"},
 		{[]string{"tenants", "delete", "nope", "--yes"}, 1, "not found"},
 		{[]string{"tenants", "restore", "store-1"}, 1, "cannot be restored"},
 		{[]string{"tenants", "import", "store-9", notSQLite}, 1, "not a SQLite database"},

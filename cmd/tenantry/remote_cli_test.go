@@ -10,6 +10,7 @@ import (
 	"github.com/tenantry/tenantry/internal/platform/sqld/sqldtest"
 	"github.com/tenantry/tenantry/internal/platform/turso"
 	"github.com/tenantry/tenantry/internal/platform/turso/tursotest"
+	"github.com/tenantry/tenantry/internal/tenantdb"
 )
 
 // sqldCLI is a CLI on the sqld platform, against a real sqld that checks
@@ -43,7 +44,7 @@ func TestCLISqld(t *testing.T) {
 		t.Fatalf("clone = %+v", branch)
 	}
 	code, _, errs := c.run("", "tenants", "clone", "store-1", "store-past", "--at", time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
-	if code != 1 || !strings.Contains(errs, "S3 backups") {
+	if code != 1 || !strings.Contains(errs, "has no snapshot yet. Point-in-time branches on the sqld platform are made from snapshots") {
 		t.Fatalf("point-in-time clone: exit %d %q", code, errs)
 	}
 	if _, ok := listed(t, c)["store-past"]; ok {
@@ -168,6 +169,37 @@ func TestCLITurso(t *testing.T) {
 	for _, r := range api.Requests() {
 		if strings.Contains(r.Path+"?"+r.Query, api.Token) {
 			t.Fatalf("the API token was sent in a URL: %s?%s", r.Path, r.Query)
+		}
+	}
+
+	// Turso keeps history itself: no snapshots here, said so. serve
+	// still prunes the central database's own history.
+	if code, _, errs := c.run("", "snapshots", "take"); code != 1 || !strings.Contains(errs, "Turso Cloud keeps its own history") {
+		t.Fatalf("snapshots take on turso: exit %d %q", code, errs)
+	}
+	u, err := tenantdb.FileURL(filepath.Join(c.data, "central.db"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cdb, err := tenantdb.Open(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cdb.Close()
+	if _, err := cdb.Exec(`INSERT INTO audit_log(at, actor, action, outcome) VALUES ('2020-01-01T00:00:00.000Z', 'test', 'ancient', 'ok')`); err != nil {
+		t.Fatal(err)
+	}
+	c.serve("--collect-every", "0")
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		var n int
+		if err := cdb.QueryRow(`SELECT count(*) FROM audit_log WHERE action = 'ancient'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("serve on turso kept an audit entry older than the history policy")
 		}
 	}
 }

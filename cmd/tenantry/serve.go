@@ -213,7 +213,13 @@ func (e *env) schedule(ctx context.Context, a *app, every time.Duration, shard c
 // at start when the newest run is older than that. A run still going
 // makes the tick a no-op.
 func (e *env) snapshotSchedule(ctx context.Context, a *app, every time.Duration) {
-	if every <= 0 || !a.backups.Enabled() {
+	if !a.backups.Enabled() {
+		// No snapshot job here (Turso): the central history is pruned
+		// on its own, daily.
+		e.historySchedule(ctx, a)
+		return
+	}
+	if every <= 0 {
 		return
 	}
 	submit := func() {
@@ -235,6 +241,25 @@ func (e *env) snapshotSchedule(ctx context.Context, a *app, every time.Duration)
 			return
 		case <-t.C:
 			submit()
+		}
+	}
+}
+
+// historySchedule prunes the central database's history at start and
+// daily, where no snapshot job does it.
+func (e *env) historySchedule(ctx context.Context, a *app) {
+	t := time.NewTicker(backups.MaintainEvery)
+	defer t.Stop()
+	for {
+		if h, err := a.db.PruneHistory(ctx, a.backups.HistoryPolicy()); err != nil && ctx.Err() == nil {
+			a.log.Error("prune the central database's history", "err", err)
+		} else if h.Total() > 0 {
+			a.log.Info("central history pruned", "rows", h.Total())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

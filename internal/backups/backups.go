@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -291,7 +292,7 @@ func (s *Service) run(ctx context.Context, r *fleet.SnapshotRun, progress jobs.P
 			switch {
 			case res.Err != nil:
 				r.Failed++
-				te := fleet.TenantError{Tenant: res.Tenant, Error: fleet.ErrorMessage(res.Err)}
+				te := fleet.TenantError{Tenant: res.Tenant, Error: errorText(res.Err)}
 				failed = append(failed, te)
 				s.log.Warn("snapshot failed", "tenant", res.Tenant, "err", res.Err)
 			case res.Unchanged:
@@ -435,4 +436,15 @@ func (s *Service) giveUp(ctx context.Context, j *fleet.Job, cause error) {
 		_ = s.db.FinishSnapshotRun(ctx, r)
 	}
 	s.audit(ctx, fleet.Audited(j.CreatedBy, JobKind, j.Tenant, "", cause))
+}
+
+// errorText is a tenant's failure as the Backups page shows it: a fleet
+// error's message, or the cause itself (a damaged file, a refused
+// connection), which the operator needs to act on.
+func errorText(err error) string {
+	var fe *fleet.Error
+	if errors.As(err, &fe) {
+		return fe.Message
+	}
+	return fleet.Truncate(strings.Join(strings.Fields(err.Error()), " "), 1000)
 }

@@ -187,7 +187,8 @@ func TestRunTakesWhatChanged(t *testing.T) {
 	}
 	e.clock.Add(time.Hour)
 	r = e.take("")
-	if r.State != fleet.RunFailed || r.Failed != 1 || len(r.Errors) != 1 || r.Errors[0].Tenant != "store-2" || r.Unchanged != 2 {
+	if r.State != fleet.RunFailed || r.Failed != 1 || len(r.Errors) != 1 || r.Errors[0].Tenant != "store-2" || r.Unchanged != 2 ||
+		!strings.Contains(r.Errors[0].Error, "not a database") {
 		t.Fatalf("run with a broken tenant: %+v", r)
 	}
 	st, err := e.svc.Status(ctx, 10)

@@ -143,6 +143,10 @@ func (s *Service) clone(ctx context.Context, actor, src, dst string, at time.Tim
 		// The branch is made from the newest snapshot at or before at,
 		// and says so: its branch point is that snapshot's time.
 		snap, err := s.Snapshots.At(ctx, src, at)
+		if fleet.ErrorCode(err) == fleet.ENOTFOUND {
+			err = fleet.Wrap(fleet.ENOTFOUND, err, "%s Point-in-time branches on the %s platform are made from snapshots (taken on serve's schedule, or by tenantry snapshots take).",
+				fleet.ErrorMessage(err), s.p.Name())
+		}
 		if err != nil {
 			return nil, s.refused(ctx, actor, fleet.JobClone, dst, detail, err)
 		}
