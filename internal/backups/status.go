@@ -44,6 +44,9 @@ func (s *Service) Status(ctx context.Context, runs int) (*Status, error) {
 	if !st.Enabled {
 		return st, nil
 	}
+	if err := s.Open(); err != nil {
+		return nil, err
+	}
 	if st.Runs, _, err = s.db.SnapshotRuns(ctx, runs, 0); err != nil {
 		return nil, err
 	}

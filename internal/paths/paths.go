@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Sign-in and the overview.
@@ -33,6 +34,30 @@ const (
 	TenantExportRoute  = TenantRoute + "/export"
 	TenantUsageRoute   = TenantRoute + "/usage"
 	TenantSchemaRoute  = TenantRoute + "/schema"
+	// A tenant's snapshots: take one now, and roll back to one (the
+	// confirmation page, and where it posts).
+	TenantSnapshotsRoute = TenantRoute + "/snapshots"
+	TenantRollbackRoute  = TenantRoute + "/rollback"
+)
+
+// TenantSnapshots is where a tenant's "Snapshot now" form posts.
+func TenantSnapshots(name string) string { return fill(TenantSnapshotsRoute, name) }
+
+// TenantRollback is the page confirming a rollback of a tenant to the
+// snapshot taken at at, and where it posts.
+func TenantRollback(name string, at time.Time) string {
+	return fill(TenantRollbackRoute, name) + "?" + url.Values{"at": {at.UTC().Format(time.RFC3339Nano)}}.Encode()
+}
+
+// TenantBranchAt is a tenant's page with its branch form set to at.
+func TenantBranchAt(name string, at time.Time) string {
+	return fill(TenantRoute, name) + "?" + url.Values{"at": {at.UTC().Format(time.RFC3339Nano)}}.Encode() + "#branch"
+}
+
+// Fleet snapshots.
+const (
+	Backups          = "/backups"
+	BackupsSnapshots = Backups + "/snapshots" // "Snapshot now" for the fleet
 )
 
 // Tenant is a tenant's page.

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"github.com/tenantry/tenantry/internal/paths"
 	"io"
 	"io/fs"
 	"net/http"
@@ -37,6 +38,9 @@ var viewerPosts = map[string]bool{"POST /sql": true, "POST /sql.csv": true, "POS
 func viewerMay(method, path string) bool {
 	if public[method+" "+path] || viewerPosts[method+" "+path] {
 		return true
+	}
+	if path == paths.TenantRollbackRoute {
+		return false // the rollback's confirmation is an admin's step
 	}
 	for _, admin := range []string{"/users", "/tokens"} {
 		if path == admin || strings.HasPrefix(path, admin+"/") {

@@ -31,6 +31,13 @@ func JobLabel(j fleet.Job) string {
 		return "Delete " + j.Tenant
 	case fleet.JobRestore:
 		return "Restore " + j.Tenant
+	case fleet.JobRollback:
+		return "Restore " + j.Tenant + " to a snapshot"
+	case central.SnapshotJob:
+		if j.Tenant != "" {
+			return "Snapshot " + j.Tenant
+		}
+		return "Snapshot the fleet"
 	case central.RolloutJob:
 		if id := rolloutRunID(j); id != 0 {
 			return fmt.Sprintf("Schema rollout #%d", id)
@@ -45,6 +52,9 @@ func jobRow(j fleet.Job) pages.JobRow {
 		Done: j.Done, Total: j.Total, Error: j.Error, CreatedBy: j.CreatedBy, CreatedAt: j.CreatedAt, FinishedAt: j.FinishedAt}
 	if j.Tenant != "" {
 		r.Link = paths.Tenant(j.Tenant)
+	}
+	if j.Kind == central.SnapshotJob && j.Tenant == "" {
+		r.Link = paths.Backups
 	}
 	if id := rolloutRunID(j); j.Kind == central.RolloutJob && id != 0 {
 		r.Link = paths.Rollout(id)

@@ -64,6 +64,9 @@ func (s *Server) handleOverview(c echo.Context) error {
 		vm.LastRun = &row
 	}
 	vm.Schedule = s.schedule()
+	if vm.Snapshots, err = s.snapshotWarning(ctx); err != nil {
+		return err
+	}
 	if wantsJSON(c) {
 		return c.JSON(http.StatusOK, vm)
 	}

@@ -161,6 +161,7 @@ func New(o Options) *Server {
 	s.tenantRoutes(g)
 	s.jobRoutes(g)
 	s.collectionRoutes(g)
+	s.backupRoutes(g)
 	s.migrationRoutes(g)
 	s.reportRoutes(g)
 	s.sqlRoutes(g)

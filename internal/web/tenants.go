@@ -174,7 +174,7 @@ func (s *Server) tenantPlatform() pages.TenantPlatform {
 	caps := p.Caps()
 	_, usage := p.(platform.UsageReporter)
 	return pages.TenantPlatform{Name: p.Name(), PointInTime: caps.PointInTime, NoPointInTime: caps.NoPointInTime,
-		DeleteIsFinal: !caps.Restore, Usage: usage}
+		DeleteIsFinal: !caps.Restore, Usage: usage, Snapshots: s.snapshotsOn()}
 }
 
 func (s *Server) tenantDetail(c echo.Context, name string) (pages.TenantDetail, *fleet.Tenant, error) {
@@ -191,6 +191,9 @@ func (s *Server) tenantDetail(c echo.Context, name string) (pages.TenantDetail, 
 	for _, j := range js {
 		vm.Jobs = append(vm.Jobs, jobRow(j))
 	}
+	if vm.Snapshots, err = s.tenantSnapshots(ctx, t); err != nil {
+		return pages.TenantDetail{}, nil, err
+	}
 	return vm, t, nil
 }
 
@@ -205,6 +208,10 @@ func (s *Server) handleTenantShow(c echo.Context) error {
 	}
 	if wantsJSON(c) {
 		return c.JSON(http.StatusOK, t)
+	}
+	// A snapshot's Branch button: the branch form set to its time.
+	if at := c.QueryParam("at"); at != "" {
+		vm.CloneAt = branchAt(at)
 	}
 	return s.renderTenant(c, http.StatusOK, name, vm)
 }

@@ -439,7 +439,8 @@ func TestTenantPageOnTurso(t *testing.T) {
 }
 
 // TestTenantPageOnLocal: the local platform reports no usage, so there is
-// no card and the route says so; it cannot branch at a point in time.
+// no card and the route says so; it branches at a point in time from
+// snapshots, and cannot without them.
 func TestTenantPageOnLocal(t *testing.T) {
 	e := newEnv(t)
 	e.create("store-1")
@@ -448,8 +449,18 @@ func TestTenantPageOnLocal(t *testing.T) {
 	if doc.Find(`[data-testid="tenant-usage-loading"], [data-testid="tenant-usage"]`).Length() != 0 {
 		t.Error("the local platform's tenant page has a Usage card")
 	}
-	if _, disabled := doc.Find(`#clone-at`).Attr("disabled"); !disabled || !strings.Contains(doc.Find(`[data-testid="clone-at-hint"]`).Text(), "local platform") {
-		t.Errorf("As of on local: disabled %v, hint %q", disabled, doc.Find(`[data-testid="clone-at-hint"]`).Text())
+	if _, disabled := doc.Find(`#clone-at`).Attr("disabled"); disabled || !strings.Contains(doc.Find(`[data-testid="clone-at-hint"]`).Text(), "newest snapshot") {
+		t.Errorf("As of on local with snapshots: disabled %v, hint %q", disabled, doc.Find(`[data-testid="clone-at-hint"]`).Text())
+	}
+	bare := newEnvWith(t, t.TempDir(), schema.Embedded(), func(o *web.Options) { o.Backups = nil })
+	bare.create("store-1")
+	bd := bare.login("admin@example.com")
+	d2 := bd.doc(bd.get("/tenants/store-1"))
+	if _, disabled := d2.Find(`#clone-at`).Attr("disabled"); !disabled || !strings.Contains(d2.Find(`[data-testid="clone-at-hint"]`).Text(), "local platform") {
+		t.Errorf("As of on local without snapshots: disabled %v, hint %q", disabled, d2.Find(`[data-testid="clone-at-hint"]`).Text())
+	}
+	if d2.Find(`[data-testid="snapshots-card"]`).Length() != 0 {
+		t.Error("a console without snapshots shows a Snapshots card")
 	}
 	if got := doc.Find(`[data-testid="delete-consequence"]`).AttrOr("data-restorable", ""); got != "true" {
 		t.Errorf("local delete restorable %q", got)

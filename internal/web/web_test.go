@@ -3,12 +3,15 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/tenantry/tenantry/internal/backups"
+	"github.com/tenantry/tenantry/internal/snapshot"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +45,8 @@ type env struct {
 	dir    string // the data directory
 	// clock is the console's clock: the real time until a test sets it.
 	clock *centraltest.Clock
+	// backups takes the fleet's snapshots, in <dir>/snapshots.
+	backups *backups.Service
 }
 
 func newEnv(t testing.TB) *env {
@@ -83,8 +88,14 @@ func newEnvWith(t testing.TB, dir string, set *schema.Set, tweak func(*web.Optio
 	coll.Register(runner)
 	ro := schema.NewRollouts(db, p, set, log)
 	ro.Register(runner)
+	snaps, err := backups.New(db, p, func() (snapshot.Store, error) { return snapshot.OpenDir(filepath.Join(dir, "snapshots")) }, runner, log, backups.Options{Every: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { snaps.Close() })
+	life.Snapshots = snaps
 	opts := web.Options{DB: db, Lifecycle: life, Jobs: runner, Collector: coll, Rollouts: ro, CollectEvery: time.Hour, Log: log,
-		Console: &console.Service{DB: db, Platform: p, Log: log}}
+		Console: &console.Service{DB: db, Platform: p, Log: log}, Backups: snaps}
 	if tweak != nil {
 		tweak(&opts)
 	}
@@ -98,7 +109,7 @@ func newEnvWith(t testing.TB, dir string, set *schema.Set, tweak func(*web.Optio
 			t.Fatal(err)
 		}
 	}
-	return &env{t: t, db: db, life: life, runner: runner, srv: srv, ts: ts, dir: dir, clock: clock}
+	return &env{t: t, db: db, life: life, runner: runner, srv: srv, ts: ts, dir: dir, clock: clock, backups: snaps}
 }
 
 // runJobs runs every queued job, as the server's workers would.

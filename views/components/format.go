@@ -139,3 +139,28 @@ func clampPercent(p int) int {
 	}
 	return p
 }
+
+// Duration rounds a duration for people: "250 ms", "1.2 s", "3 min 5 s",
+// "2 h 10 min", "1 h", "2 days".
+func Duration(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	switch {
+	case d < 999500*time.Microsecond:
+		return strconv.FormatInt(int64(d.Round(time.Millisecond)/time.Millisecond), 10) + " ms"
+	case d < 59950*time.Millisecond:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	case d < time.Hour-500*time.Millisecond:
+		s := int64(d.Round(time.Second) / time.Second)
+		return fmt.Sprintf("%d min %d s", s/60, s%60)
+	}
+	m := int64(d.Round(time.Minute) / time.Minute)
+	switch {
+	case m >= 48*60 && m%(24*60) == 0:
+		return fmt.Sprintf("%d days", m/(24*60))
+	case m%60 == 0:
+		return fmt.Sprintf("%d h", m/60)
+	}
+	return fmt.Sprintf("%d h %d min", m/60, m%60)
+}

@@ -90,3 +90,26 @@ func TestBadgeClassRefusesOddStatuses(t *testing.T) {
 		t.Errorf("badgeClass(odd) = %q", got)
 	}
 }
+
+func TestDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0:                            "0 ms",
+		250 * time.Millisecond:       "250 ms",
+		999 * time.Millisecond:       "999 ms",
+		999600 * time.Microsecond:    "1.0 s",
+		1234 * time.Millisecond:      "1.2 s",
+		59 * time.Second:             "59.0 s",
+		59960 * time.Millisecond:     "1 min 0 s",
+		73 * time.Second:             "1 min 13 s",
+		2*time.Hour + 10*time.Minute: "2 h 10 min",
+		time.Hour:                    "1 h",
+		2 * time.Hour:                "2 h",
+		25 * time.Hour:               "25 h",
+		48 * time.Hour:               "2 days",
+		30 * 24 * time.Hour:          "30 days",
+	} {
+		if got := Duration(d); got != want {
+			t.Errorf("Duration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -23,6 +23,7 @@ var navItems = []navItem{
 	{Name: "sql", Label: "SQL", Href: paths.SQL},
 	{Name: "migrations", Label: "Migrations", Href: paths.Migrations},
 	{Name: "collections", Label: "Collections", Href: paths.Collections},
+	{Name: "backups", Label: "Backups", Href: paths.Backups},
 	{Name: "jobs", Label: "Jobs", Href: paths.Jobs},
 	{Name: "audit", Label: "Audit", Href: paths.Audit},
 	{Name: "api", Label: "API", Href: paths.APIDoc},

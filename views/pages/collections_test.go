@@ -331,21 +331,3 @@ func TestCollectionProgressPollsUntilFinished(t *testing.T) {
 		t.Error("queued run does not poll")
 	}
 }
-
-func TestCollDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		0:                            "0 ms",
-		250 * time.Millisecond:       "250 ms",
-		999 * time.Millisecond:       "999 ms",
-		999600 * time.Microsecond:    "1.0 s",
-		1234 * time.Millisecond:      "1.2 s",
-		59 * time.Second:             "59.0 s",
-		59960 * time.Millisecond:     "1 min 0 s",
-		73 * time.Second:             "1 min 13 s",
-		2*time.Hour + 10*time.Minute: "2 h 10 min",
-	} {
-		if got := collDuration(d); got != want {
-			t.Errorf("collDuration(%v) = %q, want %q", d, got, want)
-		}
-	}
-}

@@ -72,7 +72,7 @@ func rolloutDuration(r RolloutRow) string {
 	if !r.Finished() {
 		return "—"
 	}
-	return collDuration(r.Duration)
+	return components.Duration(r.Duration)
 }
 
 // barWidth is a version's bar as a percentage of the widest, never so
@@ -195,5 +195,5 @@ func resultDuration(r RolloutResult) string {
 	case r.Duration < 500*time.Microsecond:
 		return "<1 ms"
 	}
-	return collDuration(r.Duration)
+	return components.Duration(r.Duration)
 }

@@ -25,6 +25,8 @@ type Overview struct {
 	TotalBytes   int64
 	ByStatus     []StatusCount // every status with a count > 0
 	RecentJobs   []JobRow      // newest first, at most 10
+	// Snapshots warns of ready tenants without a recent snapshot.
+	Snapshots SnapshotWarning
 }
 
 // StatusCount is how many tenants have a status.
@@ -95,6 +97,7 @@ type TenantDetail struct {
 	CloneAt     string   // its "as of" time, as typed
 	CloneError  string
 	DeleteError string
+	Snapshots   TenantSnapshots
 }
 
 // TenantPlatform is what the fleet's platform can do, so that the page
@@ -108,6 +111,9 @@ type TenantPlatform struct {
 	// kept to restore (Caps.Restore false).
 	DeleteIsFinal bool
 	Usage         bool // the platform reports usage: the Usage card
+	// Snapshots: Tenantry snapshots this platform's tenants, so a branch
+	// as of a past time is made from the newest snapshot before it.
+	Snapshots bool
 }
 
 // TenantUsage is the Usage card of a tenant's page: what its platform
