@@ -61,7 +61,7 @@ func (s *Server) backupsPage(ctx context.Context) (pages.Backups, *backups.Statu
 	}
 	vm.MaxAge = st.MaxAge
 	vm.Schedule = "By hand only (serve --snapshot-every 0)."
-	if st.Every > 0 {
+	if vm.Scheduled = st.Every > 0; vm.Scheduled {
 		vm.Schedule = "Every " + components.Duration(st.Every) + ", tenants that changed."
 	}
 	vm.Policy = policyText(st)
@@ -108,7 +108,7 @@ func historyRows(h *central.HistoryReport, policy central.HistoryPolicy) []pages
 		keep := "forever (run summaries)"
 		switch t.Keep {
 		case central.KeepResults:
-			keep = components.Duration(policy.Results) + " after the run"
+			keep = components.Duration(policy.Results)
 		case central.KeepAudit:
 			keep = components.Duration(policy.Audit)
 		}

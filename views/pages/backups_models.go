@@ -71,11 +71,12 @@ type Backups struct {
 	Off string // why not
 	// Schedule and Policy say, in words, when snapshots are taken and
 	// what is kept.
-	Schedule string
-	Policy   string
-	MaxAge   time.Duration // a tenant's newest snapshot older than this is late
-	Runs     []SnapshotRunRow
-	Running  *SnapshotRunRow // the fleet run in progress, nil if none
+	Schedule  string
+	Scheduled bool // serve takes snapshots on a schedule
+	Policy    string
+	MaxAge    time.Duration // a tenant's newest snapshot older than this is late
+	Runs      []SnapshotRunRow
+	Running   *SnapshotRunRow // the fleet run in progress, nil if none
 	// Failed is the newest run that failed on some tenant, with them.
 	Failed       *SnapshotRunRow
 	FailedErrors []fleet.TenantError
