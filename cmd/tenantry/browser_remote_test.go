@@ -54,12 +54,12 @@ func TestBrowserSqldTenant(t *testing.T) {
 		t.Errorf("the heaviest statements lack the application's INSERT:\n%s", top)
 	}
 
-	// As of: disabled, with sqld's reason next to it.
-	if !get(ctx, t, "read whether As of is disabled", chromedp.JavascriptAttribute[bool](tid("clone-at"), "disabled")) {
-		t.Error("As of is enabled on sqld")
+	// As of: a branch at a time comes from the fleet's snapshots.
+	if get(ctx, t, "read whether As of is disabled", chromedp.JavascriptAttribute[bool](tid("clone-at"), "disabled")) {
+		t.Error("As of is disabled on sqld with snapshots on")
 	}
-	if got := text(ctx, t, tid("clone-at-hint")); !strings.Contains(got, "S3 backups") {
-		t.Errorf("the As of hint says %q, not sqld's reason", got)
+	if got := text(ctx, t, tid("clone-at-hint")); !strings.Contains(got, "newest snapshot") {
+		t.Errorf("the As of hint says %q, not that the branch comes from a snapshot", got)
 	}
 	if got := text(ctx, t, tid("delete-consequence")); !strings.Contains(got, "archived") {
 		t.Errorf("the danger zone says %q; sqld here archives", got)
