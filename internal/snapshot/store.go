@@ -192,24 +192,76 @@ func (d *Dir) Close() error { return d.root.Close() }
 
 // Put implements Store: the bytes go to a new file in .tmp, which is
 // synced, renamed into place, and its directory synced.
-func (d *Dir) Put(ctx context.Context, key string, r io.Reader) (n int64, err error) {
-	tenant, _, err := ParseKey(key)
+func (d *Dir) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
+	n, newDir, err := d.put(ctx, key, r)
 	if err != nil {
 		return 0, err
 	}
-	if _, err := d.root.Lstat(key); err == nil {
-		return 0, fleet.Errorf(fleet.ECONFLICT, "The snapshot %s already exists.", key)
+	if err := d.syncNames([]string{key}, newDir)[0]; err != nil {
+		return 0, err
 	}
-	newDir := false
+	return n, nil
+}
+
+// putUnsynced is Put without the directory syncs that make the file's
+// name durable: the file is not stored until syncNames says so. TakeAll
+// uses it to sync a batch's names at once, off its workers.
+func (d *Dir) putUnsynced(ctx context.Context, key string, r io.Reader) (int64, bool, error) {
+	return d.put(ctx, key, r)
+}
+
+// syncNames makes the names of files put under keys durable: it syncs
+// each key's tenant directory, then, if newDir, the store's own (which
+// holds the tenant directories). A key whose name could not be made
+// durable is removed, and its error says why; the others' are nil. One
+// directory sync commits what the file system's journal holds, so that on
+// most file systems the later ones of a batch cost little.
+func (d *Dir) syncNames(keys []string, newDir bool) []error {
+	errs := make([]error, len(keys))
+	var rootErr error
+	if newDir {
+		// First, so that a tenant directory's own sync finds its entry
+		// committed already, and a failure fails every key.
+		rootErr = d.syncDir(".")
+	}
+	synced := map[string]error{}
+	for i, key := range keys {
+		tenant, _, _ := strings.Cut(key, "/")
+		err, ok := synced[tenant]
+		if !ok {
+			err = d.syncDir(tenant)
+			synced[tenant] = err
+		}
+		if err == nil {
+			err = rootErr
+		}
+		if err != nil {
+			_ = d.root.Remove(key) // not known to be durable: not stored
+			errs[i] = d.writeError(key, err)
+		}
+	}
+	return errs
+}
+
+// put writes r's bytes to a new file in .tmp, syncs it and renames it to
+// key, and reports whether it made key's tenant directory.
+func (d *Dir) put(ctx context.Context, key string, r io.Reader) (n int64, newDir bool, err error) {
+	tenant, _, err := ParseKey(key)
+	if err != nil {
+		return 0, false, err
+	}
+	if _, err := d.root.Lstat(key); err == nil {
+		return 0, false, fleet.Errorf(fleet.ECONFLICT, "The snapshot %s already exists.", key)
+	}
 	if err := d.root.Mkdir(tenant, 0o750); err == nil {
 		newDir = true
 	} else if !errors.Is(err, fs.ErrExist) {
-		return 0, d.writeError(key, err)
+		return 0, false, d.writeError(key, err)
 	}
 	tmp := tmpDir + "/put-" + randomHex(8)
 	f, err := d.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
-		return 0, d.writeError(key, err)
+		return 0, false, d.writeError(key, err)
 	}
 	stored := false
 	defer func() {
@@ -225,21 +277,13 @@ func (d *Dir) Put(ctx context.Context, key string, r io.Reader) (n int64, err er
 		err = cerr
 	}
 	if err != nil {
-		return 0, d.writeError(key, err)
+		return 0, false, d.writeError(key, err)
 	}
 	if err := d.root.Rename(tmp, key); err != nil {
-		return 0, d.writeError(key, err)
+		return 0, false, d.writeError(key, err)
 	}
 	stored = true
-	err = d.syncDir(tenant)
-	if err == nil && newDir {
-		err = d.syncDir(".")
-	}
-	if err != nil {
-		_ = d.root.Remove(key) // not known to be durable: not stored
-		return 0, d.writeError(key, err)
-	}
-	return n, nil
+	return n, newDir, nil
 }
 
 // writeError says what a failed write means for people: a full disk is
@@ -266,7 +310,13 @@ func diskFull(err error) bool {
 		errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL
 }
 
+// dirSynced, if set, is told of every directory synced (a test's hook).
+var dirSynced func(name string)
+
 func (d *Dir) syncDir(name string) error {
+	if dirSynced != nil {
+		dirSynced(name)
+	}
 	f, err := d.root.Open(name)
 	if err != nil {
 		return err
