@@ -21,9 +21,8 @@ const floorEnv = "TENANTRY_SNAPSHOT_FLOOR"
 
 // floorRun is what the floor is told to do.
 type floorRun struct {
-	Dir   string   // the tenants directory
-	Files []string // store files in it
-	Out   string   // directory to write the compressed files to
+	Dir string // the tenants directory: every *.db in it
+	Out string // directory to write the compressed files to
 }
 
 // TestFloorChild is the fleet benchmark's floor: a bare program doing
@@ -57,8 +56,12 @@ func TestFloorChild(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range run.Files {
-		names <- name
+	files, err := filepath.Glob(filepath.Join(run.Dir, "*.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range files {
+		names <- filepath.Base(path)
 	}
 	close(names)
 	wg.Wait()

@@ -193,7 +193,7 @@ func (d *Dir) Close() error { return d.root.Close() }
 // Put implements Store: the bytes go to a new file in .tmp, which is
 // synced, renamed into place, and its directory synced.
 func (d *Dir) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
-	n, newDir, err := d.put(ctx, key, r)
+	n, newDir, err := d.putUnsynced(ctx, key, r)
 	if err != nil {
 		return 0, err
 	}
@@ -201,13 +201,6 @@ func (d *Dir) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
 		return 0, err
 	}
 	return n, nil
-}
-
-// putUnsynced is Put without the directory syncs that make the file's
-// name durable: the file is not stored until syncNames says so. TakeAll
-// uses it to sync a batch's names at once, off its workers.
-func (d *Dir) putUnsynced(ctx context.Context, key string, r io.Reader) (int64, bool, error) {
-	return d.put(ctx, key, r)
 }
 
 // syncNames makes the names of files put under keys durable: it syncs
@@ -243,9 +236,12 @@ func (d *Dir) syncNames(keys []string, newDir bool) []error {
 	return errs
 }
 
-// put writes r's bytes to a new file in .tmp, syncs it and renames it to
-// key, and reports whether it made key's tenant directory.
-func (d *Dir) put(ctx context.Context, key string, r io.Reader) (n int64, newDir bool, err error) {
+// putUnsynced is Put without the directory syncs that make the file's
+// name durable (syncNames): r's bytes go to a new file in .tmp, which is
+// synced and renamed to key. It reports whether it made key's tenant
+// directory. TakeAll uses it to sync a batch's names at once, off its
+// workers; until then the file is not stored.
+func (d *Dir) putUnsynced(ctx context.Context, key string, r io.Reader) (n int64, newDir bool, err error) {
 	tenant, _, err := ParseKey(key)
 	if err != nil {
 		return 0, false, err
