@@ -3,10 +3,13 @@ package snapshot_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tenantry/tenantry/internal/snapshot"
 )
@@ -63,5 +66,45 @@ func TestTakeAllSyncsNamesBeforeTheSink(t *testing.T) {
 	}
 	if got := keys(t, d); len(got) != len(tenants) || !slices.IsSorted(got) {
 		t.Fatalf("stored: %v", got)
+	}
+}
+
+// A file being put is written beside its tenant's snapshots: a failed
+// put leaves nothing there, and what a crash leaves there (.put-*) is
+// swept once it is an hour old, like the leftovers in .tmp, while
+// anything else in the directory is left alone.
+func TestDirUnfinishedBesideTheTenant(t *testing.T) {
+	ctx := context.Background()
+	d := openDir(t, t.TempDir())
+	k := snapshot.NewKey("store-1", time.Now())
+	if _, err := d.Put(ctx, k, &failingReader{n: 100_000}); err == nil {
+		t.Fatal("put of a broken reader succeeded")
+	}
+	if got := entries(t, filepath.Join(d.Path(), "store-1")); len(got) != 0 {
+		t.Fatalf("a failed put left %v", got)
+	}
+
+	now := time.Now()
+	old := now.Add(-snapshot.SweepAge - time.Minute)
+	for name, mod := range map[string]time.Time{".put-0123abcd": old, ".put-4567cdef": now, "notes.txt": old} {
+		p := filepath.Join(d.Path(), "store-1", name)
+		if err := os.WriteFile(p, []byte("partial"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mod, mod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := keys(t, d); len(got) != 0 {
+		t.Fatalf("unfinished files listed as snapshots: %v", got)
+	}
+	sw, err := snapshot.Sweep(ctx, d, now, func(ctx context.Context, keys []string) ([]bool, error) {
+		return make([]bool, len(keys)), nil
+	})
+	if err != nil || sw.Unfinished != 1 {
+		t.Fatalf("swept %+v, want 1 unfinished: %v", sw, err)
+	}
+	if got := entries(t, filepath.Join(d.Path(), "store-1")); !slices.Equal(got, []string{".put-4567cdef", "notes.txt"}) {
+		t.Fatalf("left after the sweep: %v", got)
 	}
 }
