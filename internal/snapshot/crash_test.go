@@ -99,8 +99,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // kill -9 in the middle of a snapshot run: every file under a key is a
-// whole snapshot; what the run was writing is only ever in .tmp, which
-// the sweep removes once it is an hour old.
+// whole snapshot; what the run was writing is only ever in .tmp or a
+// .put-* file beside it, which the sweep removes once an hour old.
 func TestCrashDuringTake(t *testing.T) {
 	ctx := context.Background()
 	p, d := newLocal(t)

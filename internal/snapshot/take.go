@@ -110,6 +110,8 @@ type Result struct {
 	Unchanged bool
 	Err       error // why no snapshot was taken
 	Took      time.Duration
+
+	newDir bool // its store's nameSyncer made the tenant's directory
 }
 
 // Taken reports whether a snapshot was taken.
@@ -127,6 +129,7 @@ func TakeAll(ctx context.Context, p platform.Platform, s Store, o Options, sourc
 	if err != nil {
 		return err
 	}
+	ns, _ := s.(nameSyncer)
 	takers := make([]*taker, o.Workers)
 	defer func() {
 		for _, t := range takers {
@@ -144,14 +147,62 @@ func TakeAll(ctx context.Context, p platform.Platform, s Store, o Options, sourc
 		} else {
 			if takers[w] == nil {
 				takers[w] = newTaker(p, s, o)
+				takers[w].ns = ns
 			}
 			r.Snapshot, r.Err = takers[w].take(ctx, tg.Tenant, fp)
+			r.newDir = takers[w].newDir
 		}
 		r.Took = time.Since(start)
 		return r
 	}
+	if ns != nil {
+		next := sink
+		sink = func(batch []Result) error {
+			syncNames(ns, batch)
+			return next(batch)
+		}
+	}
 	po := pipeline.Options{Workers: o.Workers, Batch: o.Batch, Every: o.Every}
+	// Room for a whole batch ahead besides the workers' own: the workers
+	// go on while the sink syncs a batch's names (some 60 ms for 100 on
+	// the benchmark's disk), instead of waiting once 8 results are due.
+	po.Ahead = max(1, o.Batch) + 4*o.Workers
 	return pipeline.Run(ctx, po, source, work, sink)
+}
+
+// nameSyncer is a store that can put a file and leave the syncs that make
+// its name durable for later (Dir). TakeAll's workers put files so, and
+// the batch's names are made durable at once before its sink sees them:
+// no worker waits for a directory sync, and on most file systems one sync
+// commits the batch's names (a tenth of a fleet snapshot's wall time,
+// with a sync per tenant).
+type nameSyncer interface {
+	putUnsynced(ctx context.Context, key string, r io.Reader) (n int64, newDir bool, err error)
+	syncNames(keys []string, newDir bool) []error
+}
+
+// syncNames makes the names of a batch's snapshots durable; a snapshot
+// whose name could not be is no longer taken, and says why.
+func syncNames(ns nameSyncer, batch []Result) {
+	var keys []string
+	var taken []int
+	newDir := false
+	for i, r := range batch {
+		if r.Taken() {
+			keys = append(keys, r.Snapshot.Key)
+			taken = append(taken, i)
+			newDir = newDir || r.newDir
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	for j, err := range ns.syncNames(keys, newDir) {
+		if err != nil {
+			r := &batch[taken[j]]
+			r.Snapshot, r.Err = fleet.Snapshot{}, err
+		}
+	}
 }
 
 // Targets is a source of the given targets, for a run over a few.
@@ -172,6 +223,10 @@ type taker struct {
 	s   Store
 	o   Options
 	enc *zstd.Encoder
+	// ns, if set, puts the files instead of s, leaving their names to be
+	// synced; newDir says whether the last put made its tenant's directory.
+	ns     nameSyncer
+	newDir bool
 }
 
 func newTaker(p platform.Platform, s Store, o Options) *taker {
@@ -235,7 +290,14 @@ func (t *taker) takeIn(ctx context.Context, tenant, fp string) (fleet.Snapshot, 
 		done <- copied{n, at, err}
 	}()
 	h := sha256.New()
-	n, err := t.s.Put(ctx, snap.Key, io.TeeReader(pr, h))
+	var n int64
+	var err error
+	t.newDir = false
+	if t.ns != nil {
+		n, t.newDir, err = t.ns.putUnsynced(ctx, snap.Key, io.TeeReader(pr, h))
+	} else {
+		n, err = t.s.Put(ctx, snap.Key, io.TeeReader(pr, h))
+	}
 	pr.CloseWithError(errStopped) // the copy stops if Put did
 	c := <-done
 	if c.err != nil && !errors.Is(c.err, errStopped) {

@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
 	"net/url"
 	"os"
@@ -57,6 +58,15 @@ func (p *Platform) WriteSnapshot(ctx context.Context, name, tempDir string, w io
 	if _, err := conn.ExecContext(ctx, `PRAGMA mmap_size = `+strconv.FormatInt(streamMax, 10)); err != nil {
 		return 0, err
 	}
+	// The file read below, if it is read, must be the one SQLite has open.
+	file, id, err := f.OpenRegular()
+	if err != nil {
+		return 0, err
+	}
+	defer file.Close()
+	if err := f.Verify(ctx, conn, "main", id); err != nil {
+		return 0, err
+	}
 	// One read transaction (a plain BEGIN: the connection's own is
 	// IMMEDIATE, which would take the write lock): the pages checked are
 	// the pages written, and no commit comes between them.
@@ -68,6 +78,33 @@ func (p *Platform) WriteSnapshot(ctx context.Context, name, tempDir string, w io
 	if err := tenantdb.Check(ctx, tx, "quick_check"); err != nil {
 		return 0, err
 	}
+	// Plain pragmas: the same as one SELECT over their table-valued
+	// functions, which costs more to prepare than the three to run.
+	var mode string
+	var pages, pageSize int64
+	for _, p := range []struct {
+		q string
+		v any
+	}{{`PRAGMA journal_mode`, &mode}, {`PRAGMA page_count`, &pages}, {`PRAGMA page_size`, &pageSize}} {
+		if err := tx.QueryRowContext(ctx, p.q).Scan(p.v); err != nil {
+			return 0, err
+		}
+	}
+	if mode != "wal" {
+		size := pages * pageSize
+		// Outside WAL mode the file holds every committed page, and the
+		// transaction's shared lock keeps writers off it until it ends:
+		// its first size bytes are the pages checked. Read straight into
+		// w (the encoder's own buffer, which reads for itself), not page
+		// by page through SQL: a tenth of a fleet snapshot's time.
+		n, err := io.Copy(w, io.NewSectionReader(file, 0, size))
+		if err == nil && n != size {
+			err = fmt.Errorf("snapshot of %s: read %d bytes of %d", f.Path(), n, size)
+		}
+		return n, err
+	}
+	// In WAL mode the newest pages may be in the WAL: read each page as
+	// the transaction sees it.
 	rows, err := tx.QueryContext(ctx, `SELECT data FROM sqlite_dbpage ORDER BY pgno`)
 	if err != nil {
 		return 0, err

@@ -91,3 +91,42 @@ func TestWriteSnapshot(t *testing.T) {
 		})
 	}
 }
+
+// A streamed snapshot in rollback-journal mode is read from the file
+// itself, but only the database's pages: bytes past its last page (a file
+// extended by hand, or by a writer that crashed) are not in the copy.
+func TestWriteSnapshotOnlyPages(t *testing.T) {
+	ctx := context.Background()
+	p, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Create(ctx, "store-1"); err != nil {
+		t.Fatal(err)
+	}
+	db, _ := p.Open(ctx, "store-1")
+	if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t (v) VALUES ('a'), ('b')`); err != nil {
+		t.Fatal(err)
+	}
+	var pages, pageSize int64
+	db.QueryRow(`PRAGMA page_count`).Scan(&pages)
+	db.QueryRow(`PRAGMA page_size`).Scan(&pageSize)
+	db.Close()
+	d, _ := p.Get(ctx, "store-1")
+	before, _ := os.ReadFile(d.ID)
+	if int64(len(before)) != pages*pageSize {
+		t.Fatalf("the file is %d bytes, %d pages of %d", len(before), pages, pageSize)
+	}
+	f, _ := os.OpenFile(d.ID, os.O_WRONLY|os.O_APPEND, 0)
+	f.Write(bytes.Repeat([]byte{0x5a}, 3*int(pageSize)))
+	f.Close()
+
+	var buf bytes.Buffer
+	n, err := p.WriteSnapshot(ctx, "store-1", t.TempDir(), &buf)
+	if err != nil || n != int64(buf.Len()) {
+		t.Fatalf("%d bytes, %d written: %v", n, buf.Len(), err)
+	}
+	if !bytes.Equal(buf.Bytes(), before) {
+		t.Fatalf("the snapshot is %d bytes, want the %d of the database's pages", buf.Len(), len(before))
+	}
+}
