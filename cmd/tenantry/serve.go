@@ -213,13 +213,10 @@ func (e *env) schedule(ctx context.Context, a *app, every time.Duration, shard c
 // at start when the newest run is older than that. A run still going
 // makes the tick a no-op.
 func (e *env) snapshotSchedule(ctx context.Context, a *app, every time.Duration) {
-	if !a.backups.Enabled() {
-		// No snapshot job here (Turso): the central history is pruned
-		// on its own, daily.
+	if !a.backups.Enabled() || every <= 0 {
+		// No scheduled snapshot job here (Turso, or snapshots by hand
+		// only): the central history is pruned on its own, daily.
 		e.historySchedule(ctx, a)
-		return
-	}
-	if every <= 0 {
 		return
 	}
 	submit := func() {
