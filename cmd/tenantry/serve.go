@@ -197,16 +197,7 @@ func (e *env) schedule(ctx context.Context, a *app, every time.Duration, shard c
 	if last, err := a.db.LastRunOf(ctx, shard.String()); err == nil && (last == nil || a.db.Now().Sub(last.StartedAt) > every) {
 		submit()
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			submit()
-		}
-	}
+	onTick(ctx, every, submit)
 }
 
 // snapshotSchedule queues a snapshot run of the fleet every interval, and
@@ -230,6 +221,25 @@ func (e *env) snapshotSchedule(ctx context.Context, a *app, every time.Duration)
 	if runs, _, err := a.db.SnapshotRuns(ctx, 1, 0); err == nil && (len(runs) == 0 || a.db.Now().Sub(runs[0].StartedAt) > every) {
 		submit()
 	}
+	onTick(ctx, every, submit)
+}
+
+// historySchedule prunes the central database's history at start and
+// daily, where no snapshot job does it.
+func (e *env) historySchedule(ctx context.Context, a *app) {
+	prune := func() {
+		if h, err := a.db.PruneHistory(ctx, a.backups.HistoryPolicy()); err != nil && ctx.Err() == nil {
+			a.log.Error("prune the central database's history", "err", err)
+		} else if h.Total() > 0 {
+			a.log.Info("central history pruned", "rows", h.Total())
+		}
+	}
+	prune()
+	onTick(ctx, backups.MaintainEvery, prune)
+}
+
+// onTick calls f every interval until ctx ends.
+func onTick(ctx context.Context, every time.Duration, f func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -237,26 +247,7 @@ func (e *env) snapshotSchedule(ctx context.Context, a *app, every time.Duration)
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			submit()
-		}
-	}
-}
-
-// historySchedule prunes the central database's history at start and
-// daily, where no snapshot job does it.
-func (e *env) historySchedule(ctx context.Context, a *app) {
-	t := time.NewTicker(backups.MaintainEvery)
-	defer t.Stop()
-	for {
-		if h, err := a.db.PruneHistory(ctx, a.backups.HistoryPolicy()); err != nil && ctx.Err() == nil {
-			a.log.Error("prune the central database's history", "err", err)
-		} else if h.Total() > 0 {
-			a.log.Info("central history pruned", "rows", h.Total())
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+			f()
 		}
 	}
 }
