@@ -376,6 +376,11 @@ func TestRestoreRefusesDamagedSnapshot(t *testing.T) {
 	if err := os.WriteFile(path, b, 0o640); err != nil {
 		t.Fatal(err)
 	}
+	// The drill reports it.
+	drills, err := e.svc.Verify(ctx, "test", "acme", 0)
+	if err != nil || len(drills) != 1 || drills[0].Error == "" {
+		t.Fatalf("drill of a damaged snapshot: %+v %v", drills, err)
+	}
 	e.exec("acme", `DELETE FROM orders WHERE id > 2`)
 	j, err := e.life.Rollback(ctx, "test", "acme", e.clock.Now())
 	if err != nil {
@@ -391,11 +396,6 @@ func TestRestoreRefusesDamagedSnapshot(t *testing.T) {
 	}
 	if n := e.orders("acme"); n != 2 {
 		t.Fatalf("tenant changed: %d orders, want 2", n)
-	}
-	// The drill reports it too.
-	drills, err := e.svc.Verify(ctx, "test", "acme", 0)
-	if err != nil || len(drills) != 1 || drills[0].Error == "" {
-		t.Fatalf("drill of a damaged snapshot: %+v %v", drills, err)
 	}
 }
 
