@@ -143,7 +143,7 @@ func (e *env) printSnapshots(snaps []fleet.Snapshot, asJSON bool) error {
 		if !s.VerifiedAt.IsZero() {
 			verified = s.VerifiedAt.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Tenant, s.TakenAt.UTC().Format(time.RFC3339), bytesText(s.Size), bytesText(s.RawSize), verified)
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Tenant, s.TakenAt.UTC().Format(time.RFC3339), humanBytes(s.Size), humanBytes(s.RawSize), verified)
 	}
 	return w.Flush()
 }
@@ -210,18 +210,4 @@ func (e *env) printDrills(drills []backups.DrillResult, asJSON bool) error {
 		return errors.New("no snapshots to verify: take some first (tenantry snapshots take)")
 	}
 	return nil
-}
-
-// bytesText writes a size for people: 512 B, 3.4 KB, 12.0 MB.
-func bytesText(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }

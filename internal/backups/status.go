@@ -117,16 +117,9 @@ func (s *Service) Verify(ctx context.Context, actor, tenant string, sample int) 
 		}
 		names = []string{tenant}
 	} else {
-		for after := ""; ; {
-			got, err := s.db.SnapshotTenants(ctx, after, page)
-			if err != nil {
-				return nil, err
-			}
-			names = append(names, got...)
-			if len(got) < page {
-				break
-			}
-			after = got[len(got)-1]
+		var err error
+		if names, err = s.snapshotTenants(ctx); err != nil {
+			return nil, err
 		}
 		if sample > 0 && sample < len(names) {
 			rand.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
@@ -179,24 +172,35 @@ func (s *Service) Newest(ctx context.Context) ([]fleet.Snapshot, error) {
 	if err := s.enabled(); err != nil {
 		return nil, err
 	}
+	names, err := s.snapshotTenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	latest, err := s.db.LatestSnapshots(ctx, names)
+	if err != nil {
+		return nil, err
+	}
 	var out []fleet.Snapshot
+	for _, n := range names {
+		if sn, ok := latest[n]; ok {
+			out = append(out, sn)
+		}
+	}
+	return out, nil
+}
+
+// snapshotTenants lists every tenant that has snapshots, in name order.
+func (s *Service) snapshotTenants(ctx context.Context) ([]string, error) {
+	var names []string
 	for after := ""; ; {
-		names, err := s.db.SnapshotTenants(ctx, after, page)
+		got, err := s.db.SnapshotTenants(ctx, after, page)
 		if err != nil {
 			return nil, err
 		}
-		latest, err := s.db.LatestSnapshots(ctx, names)
-		if err != nil {
-			return nil, err
+		names = append(names, got...)
+		if len(got) < page {
+			return names, nil
 		}
-		for _, n := range names {
-			if sn, ok := latest[n]; ok {
-				out = append(out, sn)
-			}
-		}
-		if len(names) < page {
-			return out, nil
-		}
-		after = names[len(names)-1]
+		after = got[len(got)-1]
 	}
 }
