@@ -261,7 +261,8 @@ type CollectState struct {
 	Tenant      string
 	Fingerprint string
 	From, To    string
-	Version     int64 // the tenant's schema version, mirrored in the registry; -1 if unknown
+	Version     int64  // the tenant's schema version, mirrored in the registry; -1 if unknown
+	Cookie      uint32 // its schema cookie when the version was read; 0 if unknown
 }
 
 func chunks[T any](s []T, n int) func(func([]T) bool) {
@@ -517,15 +518,22 @@ func writeResults(ctx context.Context, tx *sql.Tx, now time.Time, b CollectBatch
 		}
 	}
 	for chunk := range chunks(b.States, 150) {
-		args := make([]any, 0, len(chunk)*5)
+		args := make([]any, 0, len(chunk)*7)
 		names := make([]any, 0, len(chunk)+1)
 		names = append(names, ts(now))
 		for _, s := range chunk {
-			args = append(args, s.Tenant, s.Fingerprint, s.From, s.To, ts(now))
+			args = append(args, s.Tenant, s.Fingerprint, s.From, s.To, ts(now), int64(s.Cookie), s.Version)
 			names = append(names, s.Tenant)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO collect_state(tenant, fingerprint, from_day, to_day, collected_at) VALUES `+
-			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?),", len(chunk)), ","), args...); err != nil {
+		// A state without a version (the collector did not read it: the
+		// schema cookie was unchanged) keeps the version and cookie read
+		// before.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO collect_state(tenant, fingerprint, from_day, to_day, collected_at, schema_cookie, schema_version) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?),", len(chunk)), ",")+`
+			ON CONFLICT (tenant) DO UPDATE SET fingerprint = excluded.fingerprint, from_day = excluded.from_day,
+				to_day = excluded.to_day, collected_at = excluded.collected_at,
+				schema_cookie = CASE WHEN excluded.schema_version >= 0 THEN excluded.schema_cookie ELSE schema_cookie END,
+				schema_version = CASE WHEN excluded.schema_version >= 0 THEN excluded.schema_version ELSE schema_version END`, args...); err != nil {
 			return fmt.Errorf("write collection state: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE tenants SET last_collected_at = ? WHERE name IN (`+placeholders(len(chunk))+`)`, names...); err != nil {

@@ -107,14 +107,18 @@ func DefaultRange(now time.Time) (time.Time, time.Time) {
 // tenants unchanged since their last collection, to be counted.
 type task struct {
 	name    string
-	fp      string // the tenant's fingerprint when it was handed out
+	fp      string          // the tenant's fingerprint when it was handed out
+	id      tenantdb.FileID // its file's identity then, if the platform has files
+	cookie  uint32          // its schema cookie when its version was last read; 0 if unknown
+	version int64           // that version; -1 if unknown
 	skipped int
 }
 
 type outcome struct {
 	task
 	metrics  []fleet.Metrics
-	version  int64 // schema version, -1 if unknown
+	version  int64  // schema version, -1 if unknown or not read
+	cookie   uint32 // the schema cookie it was read at, 0 if unknown
 	err      error
 	attempts int
 	took     time.Duration
@@ -176,7 +180,7 @@ func (c *Collector) Summary(ctx context.Context, runID int64) (*Summary, error) 
 const RescanAfter = time.Minute
 
 func (c *Collector) needsRescan(ctx context.Context) bool {
-	if _, ok := c.p.(fingerprinter); !ok {
+	if _, ok := c.p.(stamper); !ok {
 		return true
 	}
 	return c.db.Now().Sub(c.db.LastScan(ctx)) > RescanAfter
@@ -269,7 +273,7 @@ func addOutcome(b *central.CollectBatch, o outcome) {
 		res.Error = fleet.Truncate(errorText(o.err), 1000)
 	} else {
 		b.Metrics = append(b.Metrics, o.metrics...)
-		b.States = append(b.States, central.CollectState{Tenant: o.name, Fingerprint: o.fp, From: b.From, To: b.To, Version: o.version})
+		b.States = append(b.States, central.CollectState{Tenant: o.name, Fingerprint: o.fp, From: b.From, To: b.To, Version: o.version, Cookie: o.cookie})
 	}
 	b.Results = append(b.Results, res)
 }
@@ -289,18 +293,18 @@ func (c *Collector) count(ctx context.Context, shard Shard) (int64, error) {
 	return n, err
 }
 
-// fingerprinter is implemented by platforms that can tell, from the
-// file system and at once, whether a tenant changed (the local platform).
-// Other platforms' fingerprints come from the registry, as fresh as its
-// last rescan.
-type fingerprinter interface {
-	Fingerprints(ctx context.Context, names []string) []string
+// stamper is implemented by platforms that can tell, from the file
+// system and at once, whether a tenant changed (the local platform), and
+// which file it is. Other platforms' fingerprints come from the registry,
+// as fresh as its last rescan.
+type stamper interface {
+	Stamps(ctx context.Context, names []string) []tenantdb.Stamp
 }
 
 // produce pages through the ready tenants, counts those unchanged since
 // their last collection of the same days, and hands out the rest.
 func (c *Collector) produce(ctx context.Context, run *central.CollectRun, shard Shard, emit func(task) bool) error {
-	fp, _ := c.p.(fingerprinter)
+	st, _ := c.p.(stamper)
 	after := ""
 	for {
 		page, err := c.db.CollectCandidates(ctx, after, c.opts.PageSize)
@@ -311,22 +315,28 @@ func (c *Collector) produce(ctx context.Context, run *central.CollectRun, shard 
 		if shard.N > 1 {
 			page = slices.DeleteFunc(page, func(t central.CollectCandidate) bool { return !shard.Has(t.Name) })
 		}
-		if fp != nil {
+		var ids []tenantdb.FileID
+		if st != nil {
 			names := make([]string, len(page))
 			for i, t := range page {
 				names[i] = t.Name
 			}
-			for i, f := range fp.Fingerprints(ctx, names) {
-				page[i].Fingerprint = f
+			ids = make([]tenantdb.FileID, len(page))
+			for i, s := range st.Stamps(ctx, names) {
+				page[i].Fingerprint, ids[i] = s.Fingerprint, s.ID
 			}
 		}
 		skipped := 0
-		for _, t := range page {
+		for i, t := range page {
 			if t.Fingerprint != "" && t.Last.Fingerprint == t.Fingerprint && t.Last.From <= run.From && t.Last.To >= run.To {
 				skipped++
 				continue
 			}
-			if !emit(task{name: t.Name, fp: t.Fingerprint}) {
+			next := task{name: t.Name, fp: t.Fingerprint, cookie: t.Last.Cookie, version: t.Last.Version}
+			if ids != nil {
+				next.id = ids[i]
+			}
+			if !emit(next) {
 				return ctx.Err()
 			}
 		}
@@ -342,8 +352,8 @@ func (c *Collector) collectOne(ctx context.Context, r reader, t task, from, to t
 	o := outcome{task: t}
 	for o.attempts = 1; ; o.attempts++ {
 		var got reading
-		got, o.err = c.read(ctx, r, t.name, from, to)
-		o.metrics, o.version = got.metrics, got.version
+		got, o.err = c.read(ctx, r, t, from, to)
+		o.metrics, o.version, o.cookie = got.metrics, got.version, got.cookie
 		if o.err == nil || !transient(o.err) || o.attempts >= c.opts.Attempts || ctx.Err() != nil {
 			break
 		}
@@ -367,10 +377,11 @@ func lockWait(timeout time.Duration) time.Duration {
 	return timeout - min(timeout/2, 5*time.Second)
 }
 
-func (c *Collector) read(ctx context.Context, r reader, name string, from, to time.Time) (reading, error) {
+func (c *Collector) read(ctx context.Context, r reader, t task, from, to time.Time) (reading, error) {
+	name := t.name
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
-	m, err := r.read(ctx, name, from, to)
+	m, err := r.read(ctx, t, from, to)
 	err = tenantdb.Classify(err)
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		// Say what the time went on: "timed out after 30s: database is

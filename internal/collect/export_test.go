@@ -9,7 +9,7 @@ import (
 )
 
 // QueryForPlan exposes the metrics query to the plan test.
-var QueryForPlan = mainQuery
+var QueryForPlan, DayQueryForPlan = rangeQuery, dayQuery
 
 // Read returns a store's metrics for every day from..to (inclusive), one
 // entry per day in order, zeros included, as a collection reads them from

@@ -11,7 +11,7 @@ import (
 	"github.com/tenantry/tenantry/internal/tenantdb"
 )
 
-// metricsQuery reads a store's daily numbers for a range of days in one
+// rangeQuery reads a store's daily numbers for a range of days in one
 // statement: each table once, through its index, grouped by day.
 //
 // Seed 000's query (the article Tenantry's metrics follow) wraps the
@@ -27,19 +27,34 @@ import (
 // sorts after the digits ('now'). NULLs match no range, and count for no
 // day, as in seed 000's query. A day's group exists only if it has rows,
 // so its sum is never NULL.
-const metricsQuery = `
-SELECT 'o', DATE(created_at) AS d, count(*), sum(total_amount) FROM %[1]sorders
+const rangeQuery = `
+SELECT 'o', DATE(created_at) AS d, count(*), sum(total_amount) FROM orders
  WHERE (created_at >= ?1 AND created_at < ?2) OR created_at < '0000-' OR created_at >= ':'
  GROUP BY d
 UNION ALL
-SELECT 'c', DATE(updated_at) AS d, count(*), 0 FROM %[1]scarts
+SELECT 'c', DATE(updated_at) AS d, count(*), 0 FROM carts
  WHERE (status = 'active' AND updated_at >= ?1 AND updated_at < ?2)
     OR (status = 'active' AND updated_at < '0000-') OR (status = 'active' AND updated_at >= ':')
  GROUP BY d
 UNION ALL
-SELECT 'p', DATE(created_at) AS d, count(*), 0 FROM %[1]sproducts
+SELECT 'p', DATE(created_at) AS d, count(*), 0 FROM products
  WHERE (created_at >= ?1 AND created_at < ?2) OR created_at < '0000-' OR created_at >= ':'
  GROUP BY d`
+
+// dayQuery is rangeQuery for a single day (?3), the hourly collection's
+// case: the same index ranges, and DATE() keeping the day's rows only,
+// counted without grouping, which costs less to prepare and to run. A
+// table without rows that day gives a row of zeros.
+const dayQuery = `
+SELECT 'o', ?3, count(*), coalesce(sum(total_amount), 0) FROM orders
+ WHERE ((created_at >= ?1 AND created_at < ?2) OR created_at < '0000-' OR created_at >= ':') AND DATE(created_at) = ?3
+UNION ALL
+SELECT 'c', ?3, count(*), 0 FROM carts
+ WHERE ((status = 'active' AND updated_at >= ?1 AND updated_at < ?2)
+    OR (status = 'active' AND updated_at < '0000-') OR (status = 'active' AND updated_at >= ':')) AND DATE(updated_at) = ?3
+UNION ALL
+SELECT 'p', ?3, count(*), 0 FROM products
+ WHERE ((created_at >= ?1 AND created_at < ?2) OR created_at < '0000-' OR created_at >= ':') AND DATE(created_at) = ?3`
 
 // versionArm adds the tenant's schema version (goose's table) to the
 // metrics query as one more row, so that the registry's mirror costs no
@@ -47,19 +62,21 @@ SELECT 'p', DATE(created_at) AS d, count(*), 0 FROM %[1]sproducts
 // fails ("no such table"), and the query is run again without it.
 const versionArm = `
 UNION ALL
-SELECT 'v', NULL, (SELECT coalesce(max(version_id), 0) FROM %[1]s` + schema.VersionTable + ` WHERE is_applied), 0`
+SELECT 'v', NULL, (SELECT coalesce(max(version_id), 0) FROM ` + schema.VersionTable + ` WHERE is_applied), 0`
 
-// queryFor returns the metrics query on the tables of one schema: "" for
-// the main database, "t." for a database attached as t; withVersion adds
-// the version row.
-func queryFor(schema string, withVersion bool) string {
-	if withVersion {
-		return fmt.Sprintf(metricsQuery+versionArm, schema)
+// statement is the metrics query for from..to, with or without the
+// version row, and its arguments.
+func statement(from, to time.Time, withVersion bool) (string, []any) {
+	lo, hi := bounds(from, to)
+	q, args := rangeQuery, []any{lo, hi}
+	if from.Equal(to) {
+		q, args = dayQuery, append(args, from.Format(fleet.DayLayout))
 	}
-	return fmt.Sprintf(metricsQuery, schema)
+	if withVersion {
+		q += versionArm
+	}
+	return q, args
 }
-
-var mainQuery, mainQueryVersion = queryFor("", false), queryFor("", true)
 
 // noVersionTable reports whether err is the version arm failing on a
 // tenant without goose's table.
@@ -89,8 +106,8 @@ type rowScanner interface {
 
 // readWith is readMain through any way of running a statement.
 func readWith(ctx context.Context, query func(ctx context.Context, q string, args ...any) (rowScanner, error), tenant string, from, to time.Time) (reading, error) {
-	lo, hi := bounds(from, to)
-	rows, err := query(ctx, mainQueryVersion, lo, hi)
+	q, args := statement(from, to, true)
+	rows, err := query(ctx, q, args...)
 	if err == nil {
 		var r reading
 		if r, err = scanMetrics(rows, tenant, from, to); !noVersionTable(err) {
@@ -99,12 +116,19 @@ func readWith(ctx context.Context, query func(ctx context.Context, q string, arg
 	} else if !noVersionTable(err) {
 		return reading{}, err
 	}
-	if rows, err = query(ctx, mainQuery, lo, hi); err != nil {
-		return reading{}, err
-	}
-	r, err := scanMetrics(rows, tenant, from, to)
+	r, err := readWithout(ctx, query, tenant, from, to)
 	r.version = 0
 	return r, err
+}
+
+// readWithout reads a tenant's metrics only (version -1).
+func readWithout(ctx context.Context, query func(ctx context.Context, q string, args ...any) (rowScanner, error), tenant string, from, to time.Time) (reading, error) {
+	q, args := statement(from, to, false)
+	rows, err := query(ctx, q, args...)
+	if err != nil {
+		return reading{}, err
+	}
+	return scanMetrics(rows, tenant, from, to)
 }
 
 // scanMetrics turns the query's rows into one entry per day, zeros

@@ -2,9 +2,7 @@ package collect
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
-	"strings"
+	"errors"
 	"time"
 
 	"github.com/tenantry/tenantry/internal/fleet"
@@ -14,7 +12,7 @@ import (
 
 // reader reads tenants' metrics; each collector worker owns one.
 type reader interface {
-	read(ctx context.Context, name string, from, to time.Time) (reading, error)
+	read(ctx context.Context, t task, from, to time.Time) (reading, error)
 	close()
 }
 
@@ -24,13 +22,16 @@ type reader interface {
 type reading struct {
 	metrics []fleet.Metrics
 	version int64
+	cookie  uint32 // the schema cookie the version goes with; 0 if unknown
 }
 
-// attacher is implemented by platforms whose tenants are files that one
-// connection can ATTACH (the local platform). The attachment says which
-// file the attached schema must be, checked before it is read.
+// attacher is implemented by platforms whose tenants are files (the
+// local platform). The attachment says which file SQLite must turn out to
+// have opened, checked before it is read; AttachmentOf takes the identity
+// already seen by the platform's Stamps.
 type attacher interface {
 	Attachment(name string) (tenantdb.Attachment, error)
+	AttachmentOf(name string, id tenantdb.FileID) (tenantdb.Attachment, error)
 }
 
 // newReader returns the best reader for p. A lock must not hold a reader
@@ -38,7 +39,7 @@ type attacher interface {
 // cancelled context), so it waits for locks at most busy.
 func newReader(p platform.Platform, busy time.Duration) reader {
 	if a, ok := p.(attacher); ok {
-		return &attachReader{a: a, busy: busy}
+		return &fileReader{a: a, busy: busy, la: tenantdb.NewLookaside(lookasideSlot, lookasideSlots)}
 	}
 	if o, ok := p.(oneShotter); ok {
 		return oneShotReader{o: o}
@@ -55,7 +56,8 @@ type oneShotter interface {
 
 type oneShotReader struct{ o oneShotter }
 
-func (r oneShotReader) read(ctx context.Context, name string, from, to time.Time) (reading, error) {
+func (r oneShotReader) read(ctx context.Context, t task, from, to time.Time) (reading, error) {
+	name := t.name
 	return readWith(ctx, func(ctx context.Context, q string, args ...any) (rowScanner, error) {
 		res, err := r.o.QueryOnce(ctx, name, q, args...)
 		if err != nil {
@@ -67,11 +69,69 @@ func (r oneShotReader) read(ctx context.Context, name string, from, to time.Time
 
 func (oneShotReader) close() {}
 
+// lookasideSlot and lookasideSlots size each worker's lookaside: room
+// for SQLite's small allocations while it reads a store's schema and
+// prepares the metrics statement, which otherwise contend for the shared
+// allocator's lock (4x SQLite's default; more measured no faster).
+const lookasideSlot, lookasideSlots = 1200, 200
+
+// fileReader reads each local tenant through a fresh read-only
+// connection of its own: a store costs what a bare program opening it
+// would (docs/BENCHMARKS.md), where a connection kept from store to
+// store would re-prepare every statement after each ATTACH. The
+// worker's lookaside memory goes from one connection to the next.
+type fileReader struct {
+	a    attacher
+	busy time.Duration
+	la   *tenantdb.Lookaside
+}
+
+func (r *fileReader) read(ctx context.Context, t task, from, to time.Time) (reading, error) {
+	name := t.name
+	at, err := r.a.AttachmentOf(name, t.id)
+	if err != nil {
+		return reading{}, err
+	}
+	c, err := at.OpenReadOnly(ctx, r.busy, r.la)
+	if errors.Is(err, tenantdb.ErrSwapped) && t.id != (tenantdb.FileID{}) {
+		// Replaced since the platform looked (a restore, say): look again.
+		// Only a regular file in the tenants directory is ever read.
+		if at, err = r.a.Attachment(name); err == nil {
+			c, err = at.OpenReadOnly(ctx, r.busy, r.la)
+		}
+	}
+	if err != nil {
+		return reading{}, err
+	}
+	defer c.Close()
+	// The schema version changes only with the schema, in practice: while
+	// the schema cookie is the one the version was last read at, the
+	// statement leaves the version out, which makes it a good deal
+	// cheaper (docs/BENCHMARKS.md). A cookie read in passing of a write
+	// may be stale; the next collection corrects it.
+	cookie, ok := c.SchemaCookie()
+	if !ok {
+		cookie = 0
+	}
+	query := func(ctx context.Context, q string, args ...any) (rowScanner, error) {
+		return c.Query(ctx, q, args...)
+	}
+	if cookie != 0 && cookie == t.cookie && t.version >= 0 {
+		return readWithout(ctx, query, name, from, to)
+	}
+	got, err := readWith(ctx, query, name, from, to)
+	got.cookie = cookie
+	return got, err
+}
+
+func (r *fileReader) close() { r.la.Free() }
+
 // openReader opens each tenant's own connection: the way to every remote
 // database.
 type openReader struct{ p platform.Platform }
 
-func (r openReader) read(ctx context.Context, name string, from, to time.Time) (reading, error) {
+func (r openReader) read(ctx context.Context, t task, from, to time.Time) (reading, error) {
+	name := t.name
 	db, err := r.p.Open(ctx, name)
 	if err != nil {
 		return reading{}, err
@@ -81,136 +141,3 @@ func (r openReader) read(ctx context.Context, name string, from, to time.Time) (
 }
 
 func (openReader) close() {}
-
-// attachReader reads local tenants through one connection per worker:
-// ATTACH the tenant's file read-only, run the metrics query, DETACH. The
-// three statements are prepared once, so a tenant costs a file open and a
-// schema read, not a connection and a parse of the query: on a fleet of
-// small stores that is most of the work.
-type attachReader struct {
-	a              attacher
-	busy           time.Duration
-	db             *sql.DB
-	conn           *sql.Conn
-	attach, detach *sql.Stmt
-	query, plain   *sql.Stmt // the metrics query with and without the version row
-}
-
-const attachedAs = "t"
-
-func (r *attachReader) open(ctx context.Context) error {
-	db, err := tenantdb.Open(fmt.Sprintf("file::memory:?_pragma=busy_timeout(%d)", max(1, r.busy.Milliseconds())))
-	if err != nil {
-		return err
-	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		db.Close()
-		return err
-	}
-	r.db, r.conn = db, conn
-	if r.attach, err = conn.PrepareContext(ctx, `ATTACH ? AS `+attachedAs); err != nil {
-		r.close()
-		return err
-	}
-	if r.detach, err = conn.PrepareContext(ctx, `DETACH `+attachedAs); err != nil {
-		r.close()
-		return err
-	}
-	return nil
-}
-
-func (r *attachReader) read(ctx context.Context, name string, from, to time.Time) (_ reading, err error) {
-	at, err := r.a.Attachment(name)
-	if err != nil {
-		return reading{}, err
-	}
-	if r.conn == nil {
-		if err := r.open(ctx); err != nil {
-			return reading{}, err
-		}
-	}
-	if _, err := r.attach.ExecContext(ctx, at.URI); err != nil {
-		r.close()
-		return reading{}, err
-	}
-	defer func() {
-		if _, derr := r.detach.ExecContext(context.WithoutCancel(ctx)); derr != nil {
-			r.close() // start the next tenant on a clean connection
-		}
-	}()
-	// The path may have been swapped for a link since it was checked: the
-	// file SQLite attached must be the one that was checked.
-	if err := at.Verify(ctx, r.conn, attachedAs); err != nil {
-		return reading{}, err
-	}
-	lo, hi := bounds(from, to)
-	got, err := r.run(ctx, &r.query, true, name, from, to, lo, hi)
-	if noVersionTable(err) {
-		// No goose table: version 0, read by the query without it. The
-		// statement with it is prepared again for the next tenant.
-		if r.query != nil {
-			r.query.Close()
-			r.query = nil
-		}
-		got, err = r.run(ctx, &r.plain, false, name, from, to, lo, hi)
-		got.version = 0
-	}
-	return got, unqualify(err)
-}
-
-// run runs one of the metrics statements, preparing it once a tenant is
-// attached; SQLite re-prepares it by itself whenever the next tenant's
-// schema differs.
-func (r *attachReader) run(ctx context.Context, stmt **sql.Stmt, withVersion bool, name string, from, to time.Time, lo, hi string) (reading, error) {
-	if *stmt == nil {
-		s, err := r.conn.PrepareContext(ctx, queryFor(attachedAs+".", withVersion))
-		if err != nil {
-			return reading{}, err
-		}
-		*stmt = s
-	}
-	rows, err := (*stmt).QueryContext(ctx, lo, hi)
-	if err != nil {
-		return reading{}, err
-	}
-	return scanMetrics(rows, name, from, to)
-}
-
-// unqualify removes the attachment's schema name from SQLite's messages:
-// "no such table: t.orders" means "no such table: orders" to a user. The
-// driver's error stays the cause.
-func unqualify(err error) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	if !strings.Contains(msg, attachedAs+".") {
-		return err
-	}
-	return &unqualified{msg: strings.ReplaceAll(msg, ": "+attachedAs+".", ": "), err: err}
-}
-
-// unqualified is an error told in the tenant's own names.
-type unqualified struct {
-	msg string
-	err error
-}
-
-func (e *unqualified) Error() string { return e.msg }
-func (e *unqualified) Unwrap() error { return e.err }
-
-func (r *attachReader) close() {
-	for _, s := range []*sql.Stmt{r.query, r.plain, r.attach, r.detach} {
-		if s != nil {
-			s.Close()
-		}
-	}
-	if r.conn != nil {
-		r.conn.Close()
-	}
-	if r.db != nil {
-		r.db.Close()
-	}
-	r.query, r.plain, r.attach, r.detach, r.conn, r.db = nil, nil, nil, nil, nil, nil
-}

@@ -42,7 +42,7 @@ func TestTimeoutDuringLockWaitSaysLocked(t *testing.T) {
 	r := newReader(p, 10*timeout) // waits for the lock past the deadline
 	defer r.close()
 	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-	_, err = c.read(ctx, r, "locked", day, day)
+	_, err = c.read(ctx, r, task{name: "locked"}, day, day)
 	if err == nil || !strings.Contains(err.Error(), "timed out after 100ms") || !strings.Contains(err.Error(), "locked") {
 		t.Fatalf("read of a tenant locked past the deadline: %v; want it to say it timed out waiting for the lock", err)
 	}

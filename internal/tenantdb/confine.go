@@ -15,9 +15,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/tenantry/tenantry/internal/fleet"
+	"golang.org/x/sys/unix"
 	"modernc.org/libc"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -238,8 +240,12 @@ func (f TenantFile) check(ctx context.Context, dc any, schema string, want FileI
 	return nil
 }
 
+// ErrSwapped is the cause of every refusal of a file that is not the one
+// identified before it was opened.
+var ErrSwapped = errors.New("file swapped while it was opened")
+
 func (f TenantFile) swapped(path string) error {
-	return fleet.Errorf(fleet.EINVALID, "%s changed while it was being opened (replaced by a link or another file); it was not read. Tenantry opens only regular database files in %s.", path, f.Dir)
+	return fleet.Wrap(fleet.EINVALID, ErrSwapped, "%s changed while it was being opened (replaced by a link or another file); it was not read. Tenantry opens only regular database files in %s.", path, f.Dir)
 }
 
 // handleOf returns the sqlite3* handle of a modernc.org/sqlite connection,
@@ -264,47 +270,50 @@ var errNotOpen = errors.New("file not open")
 // methods are the database's (sameAs): a unix file, not an in-memory
 // journal.
 func openFile(h uintptr, schema string, op int32, sameAs uintptr) (FileID, uintptr, error) {
-	tls := libc.NewTLS()
-	defer tls.Close()
-	zSchema, err := libc.CString(schema)
+	fd, method, err := fileOf(h, schema, op, sameAs)
 	if err != nil {
 		return FileID{}, 0, err
 	}
-	defer libc.Xfree(tls, zSchema)
-	p := tls.Alloc(8)
-	defer tls.Free(8)
-	if rc := sqlite3.Xsqlite3_file_control(tls, h, zSchema, op, p); rc != sqlite3.SQLITE_OK {
-		return FileID{}, 0, fmt.Errorf("no database %q on the connection (rc %d)", schema, rc)
-	}
-	file := uintptr(binary.NativeEndian.Uint64(libc.GoBytes(p, 8)))
-	if file == 0 {
-		return FileID{}, 0, errNotOpen
-	}
-	method := uintptr(binary.NativeEndian.Uint64(libc.GoBytes(file, 8)))
-	if method == 0 || (sameAs != 0 && method != sameAs) {
-		return FileID{}, 0, errNotOpen
-	}
-	var u sqlite3.TunixFile
-	fd := int32(binary.NativeEndian.Uint32(libc.GoBytes(file+unsafe.Offsetof(u.Fh), 4)))
 	var st syscall.Stat_t
-	if err := syscall.Fstat(int(fd), &st); err != nil {
+	if err := syscall.Fstat(fd, &st); err != nil {
 		return FileID{}, 0, fmt.Errorf("check the file SQLite opened: %w", err)
 	}
 	return idOf(&st), method, nil
 }
 
-// Attachment is a tenant file to ATTACH to a connection: the URI to
-// attach, and the file the attached schema must turn out to be.
+// fileOf returns the descriptor SQLite holds for a schema's file (see
+// openFile) and its I/O methods.
+func fileOf(h uintptr, schema string, op int32, sameAs uintptr) (int, uintptr, error) {
+	tls := libc.NewTLS()
+	defer tls.Close()
+	zSchema, err := libc.CString(schema)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer libc.Xfree(tls, zSchema)
+	p := tls.Alloc(8)
+	defer tls.Free(8)
+	if rc := sqlite3.Xsqlite3_file_control(tls, h, zSchema, op, p); rc != sqlite3.SQLITE_OK {
+		return 0, 0, fmt.Errorf("no database %q on the connection (rc %d)", schema, rc)
+	}
+	file := uintptr(binary.NativeEndian.Uint64(libc.GoBytes(p, 8)))
+	if file == 0 {
+		return 0, 0, errNotOpen
+	}
+	method := uintptr(binary.NativeEndian.Uint64(libc.GoBytes(file, 8)))
+	if method == 0 || (sameAs != 0 && method != sameAs) {
+		return 0, 0, errNotOpen
+	}
+	var u sqlite3.TunixFile
+	return int(int32(binary.NativeEndian.Uint32(libc.GoBytes(file+unsafe.Offsetof(u.Fh), 4)))), method, nil
+}
+
+// Attachment is a tenant file to open read-only (OpenReadOnly): its URI,
+// and the file SQLite must turn out to have opened.
 type Attachment struct {
 	URI  string
 	File TenantFile
 	ID   FileID
-}
-
-// Verify checks that schema, attached from a.URI, is the file a.ID,
-// before anything reads it.
-func (a Attachment) Verify(ctx context.Context, conn *sql.Conn, schema string) error {
-	return a.File.Verify(ctx, conn, schema, a.ID)
 }
 
 // HasSQLiteHeader reports whether an open file starts like a SQLite
@@ -313,4 +322,59 @@ func HasSQLiteHeader(f *os.File) bool {
 	b := make([]byte, len(sqliteHeader))
 	n, _ := io.ReadFull(f, b)
 	return n == 0 || bytes.Equal(b[:n], sqliteHeader)
+}
+
+// Dir is a tenants directory held open, for looking at many of its files
+// at once without resolving its path again for each.
+type Dir struct {
+	path string
+	fd   int
+}
+
+// OpenDir opens a tenants directory, refusing a symbolic link (as
+// OpenRegular does).
+func OpenDir(path string) (*Dir, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, TenantFile{Dir: path}.refuse(path, err)
+	}
+	return &Dir{path: path, fd: fd}, nil
+}
+
+// Close closes the directory.
+func (d *Dir) Close() error { return syscall.Close(d.fd) }
+
+// FileStat is what Lstat tells of a regular file in a Dir.
+type FileStat struct {
+	ID      FileID
+	Size    int64
+	ModTime time.Time
+}
+
+// Lstat looks at the file name in the directory without following a
+// symbolic link, and refuses anything but a regular file.
+func (d *Dir) Lstat(name string) (FileStat, error) {
+	var st unix.Stat_t
+	for {
+		err := unix.Fstatat(d.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return FileStat{}, &fs.PathError{Op: "lstat", Path: filepath.Join(d.path, name), Err: err}
+		}
+		break
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return FileStat{}, fmt.Errorf("%s is %s, not a regular file", filepath.Join(d.path, name), kind(st.Mode))
+	}
+	return FileStat{ID: FileID{Dev: st.Dev, Ino: st.Ino}, Size: st.Size, ModTime: time.Unix(st.Mtim.Unix())}, nil
+}
+
+// Stamp is what one look at a tenant's files tells: its fingerprint (a
+// text that changes whenever they are written to) and the identity of its
+// database file; zero values for a tenant whose file cannot be read.
+type Stamp struct {
+	Fingerprint string
+	ID          FileID
 }

@@ -2,10 +2,12 @@ package tenantdb_test
 
 import (
 	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tenantry/tenantry/internal/tenantdb"
 )
@@ -66,42 +68,31 @@ func TestVerifyCatchesSwapBeforeOpen(t *testing.T) {
 	}
 }
 
-// TestAttachmentCatchesSwap: the collector's ATTACH of a swapped file is
-// caught the same way.
-func TestAttachmentCatchesSwap(t *testing.T) {
+// TestOpenReadOnlyCatchesSwap: the collector's read-only connection to a
+// file swapped for a link after it was identified is refused before it
+// reads anything, with ErrSwapped as its cause; on the file itself it
+// opens.
+func TestOpenReadOnlyCatchesSwap(t *testing.T) {
 	f, id := swapped(t)
-	db, err := sql.Open("sqlite", ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	conn, err := db.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	a := tenantdb.Attachment{URI: "file:" + f.Path() + "?mode=ro", File: f, ID: id}
-	if _, err := conn.ExecContext(t.Context(), `ATTACH ? AS t`, a.URI); err != nil {
-		t.Fatal(err)
+	la := tenantdb.NewLookaside(1200, 10)
+	defer la.Free()
+	c, err := a.OpenReadOnly(t.Context(), time.Second, la)
+	if err == nil {
+		c.Close()
 	}
-	err = a.Verify(t.Context(), conn, "t")
-	if err == nil || !strings.Contains(err.Error(), "changed while it was being opened") {
-		t.Fatalf("Verify on the swapped attachment: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "changed while it was being opened") || !errors.Is(err, tenantdb.ErrSwapped) {
+		t.Fatalf("OpenReadOnly on the swapped file: %v", err)
 	}
-	// and the check passes on the file itself
 	if err := os.Remove(f.Path()); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Rename(f.Path()+".old", f.Path()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.ExecContext(t.Context(), `DETACH t`); err != nil {
-		t.Fatal(err)
+	c, err = a.OpenReadOnly(t.Context(), time.Second, la) // the lookaside is free again
+	if err != nil {
+		t.Fatalf("OpenReadOnly on the real file: %v", err)
 	}
-	if _, err := conn.ExecContext(t.Context(), `ATTACH ? AS t`, a.URI); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Verify(t.Context(), conn, "t"); err != nil {
-		t.Fatalf("Verify on the real file: %v", err)
-	}
+	c.Close()
 }

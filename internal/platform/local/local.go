@@ -224,6 +224,40 @@ func parallel(n int, f func(i int)) {
 	wg.Wait()
 }
 
+// Stamps looks at each named tenant's files once, through the tenants
+// directory held open, never following a symbolic link: its fingerprint
+// (see Fingerprints) and its database file's identity.
+func (p *Platform) Stamps(ctx context.Context, names []string) []tenantdb.Stamp {
+	out := make([]tenantdb.Stamp, len(names))
+	settled := time.Now().Add(-p.Settle)
+	dir, err := tenantdb.OpenDir(p.tenantsDir())
+	if err != nil {
+		return out
+	}
+	defer dir.Close()
+	parallel(len(names), func(i int) {
+		if ctx.Err() != nil || fleet.ValidateName(names[i]) != nil {
+			return
+		}
+		db, err := dir.Lstat(names[i] + ".db")
+		if err != nil {
+			return
+		}
+		out[i].ID = db.ID
+		size, mod := db.Size, db.ModTime
+		if wal, err := dir.Lstat(names[i] + ".db-wal"); err == nil {
+			size += wal.Size
+			if wal.ModTime.After(mod) {
+				mod = wal.ModTime
+			}
+		}
+		if mod.Before(settled) {
+			out[i].Fingerprint = strconv.FormatInt(size, 10) + "@" + strconv.FormatInt(mod.UnixNano(), 10)
+		}
+	})
+	return out
+}
+
 // Fingerprints returns, for each named tenant, a text that changes
 // whenever its files are written to (size and last write time), read
 // from the file system at the moment of asking; "" for a tenant whose
@@ -232,20 +266,9 @@ func parallel(n int, f func(i int)) {
 // skip unchanged tenants.
 func (p *Platform) Fingerprints(ctx context.Context, names []string) []string {
 	out := make([]string, len(names))
-	settled := time.Now().Add(-p.Settle)
-	root, err := os.OpenRoot(p.tenantsDir())
-	if err != nil {
-		return out
+	for i, s := range p.Stamps(ctx, names) {
+		out[i] = s.Fingerprint
 	}
-	defer root.Close()
-	parallel(len(names), func(i int) {
-		if ctx.Err() != nil || fleet.ValidateName(names[i]) != nil {
-			return
-		}
-		if size, mod, err := stat(root, names[i], true); err == nil && mod.Before(settled) {
-			out[i] = strconv.FormatInt(size, 10) + "@" + strconv.FormatInt(mod.UnixNano(), 10)
-		}
-	})
 	return out
 }
 
@@ -269,19 +292,24 @@ func (p *Platform) Probe(ctx context.Context, name string) error {
 	return nil
 }
 
-// Attachment returns how a connection may ATTACH the tenant's file,
-// read-only, and the file it must turn out to be: the caller runs
-// Verify on the attached schema before reading it. The collector reads
-// many tenants through one connection this way, saving a connection and a
-// statement parse per tenant.
+// Attachment returns how to open the tenant's file read-only, and the
+// file it must turn out to be: the caller checks the file SQLite opened
+// (tenantdb.Attachment.OpenReadOnly) before reading it.
 func (p *Platform) Attachment(name string) (tenantdb.Attachment, error) {
+	return p.AttachmentOf(name, tenantdb.FileID{})
+}
+
+// AttachmentOf is Attachment for a file already identified (by Stamps),
+// which saves looking at it again; a zero id looks now.
+func (p *Platform) AttachmentOf(name string, id tenantdb.FileID) (tenantdb.Attachment, error) {
 	f, err := p.file(name)
 	if err != nil {
 		return tenantdb.Attachment{}, err
 	}
-	id, err := f.Identify()
-	if err != nil {
-		return tenantdb.Attachment{}, err
+	if id == (tenantdb.FileID{}) {
+		if id, err = f.Identify(); err != nil {
+			return tenantdb.Attachment{}, err
+		}
 	}
 	uri := "file:" + (&url.URL{Path: f.Path()}).EscapedPath() + "?mode=ro"
 	return tenantdb.Attachment{URI: uri, File: f, ID: id}, nil
