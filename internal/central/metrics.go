@@ -263,6 +263,7 @@ type CollectState struct {
 	From, To    string
 	Version     int64  // the tenant's schema version, mirrored in the registry; -1 if unknown
 	Cookie      uint32 // its schema cookie when the version was read; 0 if unknown
+	ReadOn      string // the day (UTC) the version was read; written as the day of writing
 }
 
 func chunks[T any](s []T, n int) func(func([]T) bool) {
@@ -518,22 +519,23 @@ func writeResults(ctx context.Context, tx *sql.Tx, now time.Time, b CollectBatch
 		}
 	}
 	for chunk := range chunks(b.States, 150) {
-		args := make([]any, 0, len(chunk)*7)
+		args := make([]any, 0, len(chunk)*8)
 		names := make([]any, 0, len(chunk)+1)
 		names = append(names, ts(now))
 		for _, s := range chunk {
-			args = append(args, s.Tenant, s.Fingerprint, s.From, s.To, ts(now), int64(s.Cookie), s.Version)
+			args = append(args, s.Tenant, s.Fingerprint, s.From, s.To, ts(now), int64(s.Cookie), s.Version, now.UTC().Format(fleet.DayLayout))
 			names = append(names, s.Tenant)
 		}
 		// A state without a version (the collector did not read it: the
-		// schema cookie was unchanged) keeps the version and cookie read
-		// before.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO collect_state(tenant, fingerprint, from_day, to_day, collected_at, schema_cookie, schema_version) VALUES `+
-			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?),", len(chunk)), ",")+`
+		// schema cookie was unchanged) keeps the version, cookie and day
+		// read before.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO collect_state(tenant, fingerprint, from_day, to_day, collected_at, schema_cookie, schema_version, schema_read_on) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?),", len(chunk)), ",")+`
 			ON CONFLICT (tenant) DO UPDATE SET fingerprint = excluded.fingerprint, from_day = excluded.from_day,
 				to_day = excluded.to_day, collected_at = excluded.collected_at,
 				schema_cookie = CASE WHEN excluded.schema_version >= 0 THEN excluded.schema_cookie ELSE schema_cookie END,
-				schema_version = CASE WHEN excluded.schema_version >= 0 THEN excluded.schema_version ELSE schema_version END`, args...); err != nil {
+				schema_version = CASE WHEN excluded.schema_version >= 0 THEN excluded.schema_version ELSE schema_version END,
+				schema_read_on = CASE WHEN excluded.schema_version >= 0 THEN excluded.schema_read_on ELSE schema_read_on END`, args...); err != nil {
 			return fmt.Errorf("write collection state: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE tenants SET last_collected_at = ? WHERE name IN (`+placeholders(len(chunk))+`)`, names...); err != nil {

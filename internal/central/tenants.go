@@ -508,7 +508,7 @@ type CollectCandidate struct {
 func (db *DB) CollectCandidates(ctx context.Context, after string, limit int) ([]CollectCandidate, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT t.name, CASE WHEN t.last_write_at IS NULL THEN '' ELSE t.size_bytes || '@' || t.last_write_at END,
 		coalesce(s.fingerprint, ''), coalesce(s.from_day, ''), coalesce(s.to_day, ''),
-		coalesce(s.schema_cookie, 0), coalesce(s.schema_version, -1)
+		coalesce(s.schema_cookie, 0), coalesce(s.schema_version, -1), coalesce(s.schema_read_on, '')
 		FROM tenants t LEFT JOIN collect_state s ON s.tenant = t.name
 		WHERE t.status = ? AND t.name > ? ORDER BY t.name LIMIT ?`, fleet.StatusReady, after, limit)
 	if err != nil {
@@ -519,7 +519,7 @@ func (db *DB) CollectCandidates(ctx context.Context, after string, limit int) ([
 	for rows.Next() {
 		var c CollectCandidate
 		var cookie int64
-		if err := rows.Scan(&c.Name, &c.Fingerprint, &c.Last.Fingerprint, &c.Last.From, &c.Last.To, &cookie, &c.Last.Version); err != nil {
+		if err := rows.Scan(&c.Name, &c.Fingerprint, &c.Last.Fingerprint, &c.Last.From, &c.Last.To, &cookie, &c.Last.Version, &c.Last.ReadOn); err != nil {
 			return nil, err
 		}
 		c.Last.Tenant, c.Last.Cookie = c.Name, uint32(cookie)

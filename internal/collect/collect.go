@@ -111,6 +111,7 @@ type task struct {
 	id      tenantdb.FileID // its file's identity then, if the platform has files
 	cookie  uint32          // its schema cookie when its version was last read; 0 if unknown
 	version int64           // that version; -1 if unknown
+	fresh   bool            // the version was read today
 	skipped int
 }
 
@@ -305,6 +306,7 @@ type stamper interface {
 // their last collection of the same days, and hands out the rest.
 func (c *Collector) produce(ctx context.Context, run *central.CollectRun, shard Shard, emit func(task) bool) error {
 	st, _ := c.p.(stamper)
+	today := c.db.Now().UTC().Format(fleet.DayLayout)
 	after := ""
 	for {
 		page, err := c.db.CollectCandidates(ctx, after, c.opts.PageSize)
@@ -332,7 +334,7 @@ func (c *Collector) produce(ctx context.Context, run *central.CollectRun, shard 
 				skipped++
 				continue
 			}
-			next := task{name: t.Name, fp: t.Fingerprint, cookie: t.Last.Cookie, version: t.Last.Version}
+			next := task{name: t.Name, fp: t.Fingerprint, cookie: t.Last.Cookie, version: t.Last.Version, fresh: t.Last.ReadOn == today}
 			if ids != nil {
 				next.id = ids[i]
 			}

@@ -455,3 +455,59 @@ func TestCollectReadsTenantsWithoutGoose(t *testing.T) {
 		}
 	}
 }
+
+// TestVersionFollowsSchemaCookie: once a tenant's version was read, the
+// collector reads it again when the schema changed (its cookie), or on a
+// later day; a migration that changes data only, the same day, is not
+// read (the cost is the version's statement on every store; see
+// docs/BENCHMARKS.md).
+func TestVersionFollowsSchemaCookie(t *testing.T) {
+	f := newFleet(t, 2, 2, collect.Options{Workers: 1})
+	ctx := context.Background()
+	name := demo.Profiles(2, 7)[0].Name
+	version := func() int64 {
+		t.Helper()
+		tn, err := f.db.Tenant(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tn.SchemaVersion
+	}
+	exec := func(q string) {
+		t.Helper()
+		tdb, err := f.p.Open(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tdb.Close()
+		if _, err := tdb.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.run(f.end, f.end)
+	if v := version(); v != 1 {
+		t.Fatalf("version %d after the first collection", v)
+	}
+	exec(`INSERT INTO goose_db_version(version_id, is_applied) VALUES (7, 1); INSERT INTO products(name, price, description) VALUES ('x', 1, zeroblob(50000))`) // data only: same cookie
+	if s := f.run(f.end, f.end); s.OK == 0 {
+		t.Fatalf("the changed tenant was not collected: %+v", s)
+	}
+	if v := version(); v != 1 {
+		t.Fatalf("version %d: read again though the schema cookie did not change the same day", v)
+	}
+	if _, err := f.db.SQL().Exec(`UPDATE collect_state SET schema_read_on = '2026-01-01'`); err != nil {
+		t.Fatal(err)
+	}
+	grow := `INSERT INTO products(name, price, description) VALUES ('x', 1, zeroblob(50000))` // a write the fingerprint sees
+	exec(grow)
+	f.run(f.end, f.end)
+	if v := version(); v != 7 {
+		t.Fatalf("version %d on a later day, want 7", v)
+	}
+	exec(`CREATE TABLE extra (x); INSERT INTO goose_db_version(version_id, is_applied) VALUES (8, 1)`) // a migration
+	exec(grow)
+	f.run(f.end, f.end)
+	if v := version(); v != 8 {
+		t.Fatalf("version %d after a schema change, want 8", v)
+	}
+}

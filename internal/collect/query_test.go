@@ -153,6 +153,15 @@ func TestReadEqualsSeed(t *testing.T) {
 			if m != want {
 				t.Errorf("%s %s: got %+v, seed says %+v", name, m.Date, m, want)
 			}
+			// The one-day statement (the hourly collection's) too.
+			day, _ := fleet.ParseDay(m.Date)
+			one, err := collect.Read(ctx, db, name, day, day)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(one) != 1 || one[0] != want {
+				t.Errorf("%s %s one day: got %+v, seed says %+v", name, m.Date, one, want)
+			}
 			if m.Orders > 0 && m.ActiveCarts > 0 && m.NewProducts > 0 {
 				nonzero++
 			}
@@ -164,10 +173,17 @@ func TestReadEqualsSeed(t *testing.T) {
 }
 
 // TestReadUsesIndexes: every table is read through its index, never
-// scanned whole.
+// scanned whole, by the statement for a range and the one for a day.
 func TestReadUsesIndexes(t *testing.T) {
+	for _, q := range []string{collect.QueryForPlan, collect.DayQueryForPlan} {
+		usesIndexes(t, q)
+	}
+}
+
+func usesIndexes(t *testing.T, q string) {
 	db := newStore(t, t.TempDir(), "s")
-	rows, err := db.Query(`EXPLAIN QUERY PLAN ` + strings.ReplaceAll(strings.ReplaceAll(collect.QueryForPlan, "?1", "'2026-01-01'"), "?2", "'2026-01-04'"))
+	q = strings.NewReplacer("?1", "'2026-01-01'", "?2", "'2026-01-04'", "?3", "'2026-01-02'").Replace(q)
+	rows, err := db.Query(`EXPLAIN QUERY PLAN ` + q)
 	if err != nil {
 		t.Fatal(err)
 	}
