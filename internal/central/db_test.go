@@ -47,6 +47,7 @@ func TestOpenSetsPragmasOnAPlainFileURL(t *testing.T) {
 		{"journal_mode", "wal"},
 		{"foreign_keys", "1"},
 		{"busy_timeout", "10000"},
+		{"temp_store", "2"}, // memory
 	} {
 		var got string
 		if err := db.SQL().QueryRow("PRAGMA " + c.pragma).Scan(&got); err != nil {

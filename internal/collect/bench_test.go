@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -151,12 +152,19 @@ func touch(b *testing.B, fleetDir, name string) {
 
 // BenchmarkCollect10k measures the ETL on a generated fleet of 10,000
 // local stores with 90 days of history (TENANTRY_BENCH_STORES overrides
-// the size), side by side with seed 000's approach in the same run:
+// the size), side by side in the same run with the floor and with
+// seed 000's approach:
 //
-//   - one-day collection, a cold "tenantry collect --date" process
-//     (every store read), with its peak RSS;
-//   - re-collection after a write to 1% of the stores;
-//   - a 90-day backfill;
+//   - the floor (TestCollectFloorChild): a bare program opening each store
+//     with a fresh driver connection and running one index-range query,
+//     grouped by day, with as many workers as ours;
+//   - ours: a "tenantry collect" process, with the collection state of the
+//     day before (the steady state of a server collecting every hour:
+//     every store changed, its schema version known), for one day and for
+//     a 90-day backfill, interleaved with the floor's runs of the same
+//     (TENANTRY_BENCH_ROUNDS, default 3; medians, and their ratio);
+//   - ours on a fresh central database (no state) once, and the
+//     re-collection after a write to 1% of the stores;
 //   - seed 000: its literal query per store (and per day, for the
 //     backfill), one store after another. Its backfill is timed on every
 //     50th store and scaled, since it would take long run whole.
@@ -170,28 +178,45 @@ func BenchmarkCollect10k(b *testing.B) {
 	names := tenantNames(b, fleetDir)
 	day := benchEnd.Format(fleet.DayLayout)
 	from := benchEnd.AddDate(0, 0, -89).Format(fleet.DayLayout)
+	workers := 4 // the collector's default on the local platform
+	rounds := 3
+	if r, err := strconv.Atoi(os.Getenv("TENANTRY_BENCH_ROUNDS")); err == nil && r > 0 {
+		rounds = r
+	}
 	for b.Loop() {
-		// Ours: one day, every store, after an untimed run of the same, so
-		// the pages it reads are cached as they would be on a server that
-		// collects every hour.
-		runCLI(b, bin, fleetDir, freshCentral(b, fleetDir), "--date", day)
-		central := freshCentral(b, fleetDir)
-		one := runCLI(b, bin, fleetDir, central, "--date", day)
-		if one.sum.OK != int64(len(names)) || one.sum.Failed != 0 {
-			b.Fatalf("one-day run: %+v", one.sum)
+		// The state of yesterday's collection; its run also brings the
+		// pages the collections read into the page cache.
+		state := freshCentral(b, fleetDir)
+		runCLI(b, bin, fleetDir, state, "--date", benchEnd.AddDate(0, 0, -1).Format(fleet.DayLayout))
+		var floorDay, oursDay, floorBack, oursBack []time.Duration
+		var one cliRun
+		for range rounds {
+			floorDay = append(floorDay, runFloor(b, fleetDir, day, day, workers))
+			central := copyCentral(b, state)
+			one = runCLI(b, bin, fleetDir, central, "--date", day)
+			if one.sum.OK != int64(len(names)) || one.sum.Failed != 0 || one.sum.RowsWritten != int64(len(names)) {
+				b.Fatalf("one-day run: %+v", one.sum)
+			}
+			oursDay = append(oursDay, one.wall)
+			floorBack = append(floorBack, runFloor(b, fleetDir, from, day, workers))
+			back := runCLI(b, bin, fleetDir, copyCentral(b, state), "--from", from, "--to", day)
+			if back.sum.OK != int64(len(names)) || back.sum.RowsWritten != int64(len(names)*89) { // the day before is written already
+				b.Fatalf("backfill: %+v", back.sum)
+			}
+			oursBack = append(oursBack, back.wall)
 		}
+		// Ours, the first collection on a fresh central database: no state,
+		// every version read.
+		first := runCLI(b, bin, fleetDir, freshCentral(b, fleetDir), "--date", day)
 		// Ours: 1% of the stores written to, collected again.
+		central := copyCentral(b, state)
+		runCLI(b, bin, fleetDir, central, "--date", day)
 		for i := 0; i < len(names); i += 100 {
 			touch(b, fleetDir, names[i])
 		}
 		re := runCLI(b, bin, fleetDir, central, "--date", day)
 		if want := int64((len(names) + 99) / 100); re.sum.OK != want {
 			b.Fatalf("re-collection: %+v, want %d collected", re.sum, want)
-		}
-		// Ours: 90-day backfill.
-		back := runCLI(b, bin, fleetDir, freshCentral(b, fleetDir), "--from", from, "--to", day)
-		if back.sum.OK != int64(len(names)) || back.sum.RowsWritten != int64(len(names)*90) {
-			b.Fatalf("backfill: %+v", back.sum)
 		}
 		// Seed 000's way, one day, every store. It reads every page of every
 		// store, more than the page cache holds here, so a warm-up cannot
@@ -206,17 +231,56 @@ func BenchmarkCollect10k(b *testing.B) {
 		days := fleet.Days(benchEnd.AddDate(0, 0, -89), benchEnd)
 		seedBack := seedRun(b, fleetDir, freshCentral(b, fleetDir), sample, days) * time.Duration(len(names)) / time.Duration(len(sample))
 
-		b.ReportMetric(one.wall.Seconds(), "s-one-day")
-		b.ReportMetric(seedOne.Seconds(), "s-seed-one-day")
-		b.ReportMetric(seedOne.Seconds()/one.wall.Seconds(), "x-one-day")
+		fd, od, fb, ob := median(floorDay), median(oursDay), median(floorBack), median(oursBack)
+		b.ReportMetric(od.Seconds(), "s-one-day")
+		b.ReportMetric(fd.Seconds(), "s-floor-one-day")
+		b.ReportMetric(od.Seconds()/fd.Seconds(), "ratio-one-day")
+		b.ReportMetric(ob.Seconds(), "s-backfill-90d")
+		b.ReportMetric(fb.Seconds(), "s-floor-backfill-90d")
+		b.ReportMetric(ob.Seconds()/fb.Seconds(), "ratio-backfill")
+		b.ReportMetric(first.wall.Seconds(), "s-first-run")
 		b.ReportMetric(float64(one.rss)/(1<<20), "MB-peak-rss")
 		b.ReportMetric(re.wall.Seconds(), "s-recollect-1pct")
-		b.ReportMetric(back.wall.Seconds(), "s-backfill-90d")
-		b.ReportMetric(seedBack.Seconds(), "s-seed-backfill-90d")
-		b.ReportMetric(seedBack.Seconds()/back.wall.Seconds(), "x-backfill")
+		b.ReportMetric(seedOne.Seconds()/od.Seconds(), "x-seed-one-day")
+		b.ReportMetric(seedBack.Seconds()/ob.Seconds(), "x-seed-backfill")
 		b.ReportMetric(0, "ns/op")
-		b.Logf("stores %d | one day: ours %s (peak RSS %.1f MB), seed %s, %.1fx | 1%% changed: %s | 90-day backfill: ours %s, seed %s (scaled from %d stores), %.1fx",
-			len(names), one.wall.Round(time.Millisecond), float64(one.rss)/(1<<20), seedOne.Round(time.Millisecond), seedOne.Seconds()/one.wall.Seconds(),
-			re.wall.Round(time.Millisecond), back.wall.Round(time.Millisecond), seedBack.Round(time.Millisecond), len(sample), seedBack.Seconds()/back.wall.Seconds())
+		b.Logf("stores %d, %d workers, %d interleaved rounds (medians)", len(names), workers, rounds)
+		b.Logf("one day:  ours %s, floor %s: %.2fx the floor (ours %s, floor %s)", od.Round(time.Millisecond), fd.Round(time.Millisecond), od.Seconds()/fd.Seconds(), roundAll(oursDay), roundAll(floorDay))
+		b.Logf("backfill: ours %s, floor %s: %.2fx the floor (ours %s, floor %s)", ob.Round(time.Millisecond), fb.Round(time.Millisecond), ob.Seconds()/fb.Seconds(), roundAll(oursBack), roundAll(floorBack))
+		b.Logf("first collection, no state: %s | peak RSS %.1f MB | 1%% changed: %s", first.wall.Round(time.Millisecond), float64(one.rss)/(1<<20), re.wall.Round(time.Millisecond))
+		b.Logf("seed 000: one day %s (%.1fx ours), 90 days %s scaled from %d stores (%.1fx ours)", seedOne.Round(time.Millisecond), seedOne.Seconds()/od.Seconds(),
+			seedBack.Round(time.Millisecond), len(sample), seedBack.Seconds()/ob.Seconds())
 	}
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func roundAll(d []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(d))
+	for i, x := range d {
+		out[i] = x.Round(10 * time.Millisecond)
+	}
+	return out
+}
+
+// runFloor runs the floor (TestCollectFloorChild) over the fleet's stores
+// for from..to in a child process and returns its wall time.
+func runFloor(b *testing.B, fleetDir, from, to string, workers int) time.Duration {
+	b.Helper()
+	hi, err := fleet.ParseDay(to)
+	if err != nil {
+		b.Fatal(err)
+	}
+	spec, _ := json.Marshal(floorRun{Dir: filepath.Join(fleetDir, "tenants"), Lo: from, Hi: hi.AddDate(0, 0, 1).Format(fleet.DayLayout), Workers: workers})
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCollectFloorChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), floorEnv+"="+string(spec))
+	start := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("floor: %v\n%s", err, out)
+	}
+	return time.Since(start)
 }

@@ -1,6 +1,7 @@
 package collect_test
 
 import (
+	"database/sql"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,9 +19,19 @@ func benchFleet(b *testing.B, n, days int) string { return demotest.Fleet(b, n, 
 // freshCentral copies the fleet's registry-only central database so each
 // measured run starts from the same state.
 func freshCentral(b *testing.B, fleetDir string) string {
+	return copyCentral(b, filepath.Join(fleetDir, "central.db"))
+}
+
+// copyCentral copies a central database that no process has open (its
+// WAL, if any, checkpointed into it).
+func copyCentral(b *testing.B, path string) string {
 	b.Helper()
+	if db, err := sql.Open("sqlite", path); err == nil { // fold the WAL in
+		db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		db.Close()
+	}
 	dst := filepath.Join(b.TempDir(), "central.db")
-	src, err := os.Open(filepath.Join(fleetDir, "central.db"))
+	src, err := os.Open(path)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,42 +19,58 @@ import (
 // first, to texts from the day before the range to two days after it: a
 // timestamp with a UTC offset (SQLite accepts at most ±14:59) can fall on
 // a neighbouring day once DATE() converts it to UTC, but never two days
-// away. DATE() then decides on the survivors, so the numbers are
-// seed 000's for every text DATE() reads. Two more index ranges, empty in
-// a sane database, keep the rare values that sort outside any date text:
-// numbers (julian days: the TIMESTAMP columns' numeric affinity turns
-// number-like text into numbers, which sort before all text) and text that
-// sorts after the digits ('now'). NULLs match no range, and count for no
-// day, as in seed 000's query. A day's group exists only if it has rows,
-// so its sum is never NULL.
+// away. SQLite's date parser then decides on the survivors, so the numbers
+// are seed 000's for every value DATE() reads. Two more index ranges,
+// empty in a sane database, keep the rare values that sort outside any
+// date text: numbers (julian days: the TIMESTAMP columns' numeric affinity
+// turns number-like text into numbers, which sort before all text) and
+// text that sorts after the digits ('now'). NULLs match no range, and
+// count for no day, as in seed 000's query. A day's group exists only if
+// it has rows, so its sum is never NULL.
+//
+// The day is julianday() made a day number, floor(julianday + 0.5), not
+// DATE(): the same parse (DATE(x) is NULL exactly when julianday(x) is),
+// without formatting a text per row, and the days group as integers.
+// floor(julianday(x) + 0.5) is the day DATE(x) names for every year SQLite
+// reads, since julianday is the exact milliseconds SQLite keeps divided by
+// a day (dayNumber turns a day into its number).
 const rangeQuery = `
-SELECT 'o', DATE(created_at) AS d, count(*), sum(total_amount) FROM orders
+SELECT 'o', coalesce(CAST(julianday(created_at) + 0.5 AS INTEGER), 0) AS d, count(*), sum(total_amount) FROM orders
  WHERE (created_at >= ?1 AND created_at < ?2) OR created_at < '0000-' OR created_at >= ':'
  GROUP BY d
 UNION ALL
-SELECT 'c', DATE(updated_at) AS d, count(*), 0 FROM carts
+SELECT 'c', coalesce(CAST(julianday(updated_at) + 0.5 AS INTEGER), 0) AS d, count(*), 0 FROM carts
  WHERE (status = 'active' AND updated_at >= ?1 AND updated_at < ?2)
     OR (status = 'active' AND updated_at < '0000-') OR (status = 'active' AND updated_at >= ':')
  GROUP BY d
 UNION ALL
-SELECT 'p', DATE(created_at) AS d, count(*), 0 FROM products
+SELECT 'p', coalesce(CAST(julianday(created_at) + 0.5 AS INTEGER), 0) AS d, count(*), 0 FROM products
  WHERE (created_at >= ?1 AND created_at < ?2) OR created_at < '0000-' OR created_at >= ':'
  GROUP BY d`
 
-// dayQuery is rangeQuery for a single day (?3), the hourly collection's
-// case: the same index ranges, and DATE() keeping the day's rows only,
+// dayQuery is rangeQuery for a single day (day number ?3), the hourly
+// collection's case: the same index ranges, and the day's rows only,
 // counted without grouping, which costs less to prepare and to run. A
 // table without rows that day gives a row of zeros.
 const dayQuery = `
 SELECT 'o', ?3, count(*), coalesce(sum(total_amount), 0) FROM orders
- WHERE ((created_at >= ?1 AND created_at < ?2) OR created_at < '0000-' OR created_at >= ':') AND DATE(created_at) = ?3
+ WHERE ((created_at >= ?1 AND created_at < ?2) OR created_at < '0000-' OR created_at >= ':')
+   AND CAST(julianday(created_at) + 0.5 AS INTEGER) = ?3
 UNION ALL
 SELECT 'c', ?3, count(*), 0 FROM carts
  WHERE ((status = 'active' AND updated_at >= ?1 AND updated_at < ?2)
-    OR (status = 'active' AND updated_at < '0000-') OR (status = 'active' AND updated_at >= ':')) AND DATE(updated_at) = ?3
+    OR (status = 'active' AND updated_at < '0000-') OR (status = 'active' AND updated_at >= ':'))
+   AND CAST(julianday(updated_at) + 0.5 AS INTEGER) = ?3
 UNION ALL
 SELECT 'p', ?3, count(*), 0 FROM products
- WHERE ((created_at >= ?1 AND created_at < ?2) OR created_at < '0000-' OR created_at >= ':') AND DATE(created_at) = ?3`
+ WHERE ((created_at >= ?1 AND created_at < ?2) OR created_at < '0000-' OR created_at >= ':')
+   AND CAST(julianday(created_at) + 0.5 AS INTEGER) = ?3`
+
+// dayNumber is a day's number as the queries give it: floor(julianday +
+// 0.5) of any time that day (1970-01-01 is 2440588).
+func dayNumber(day time.Time) int64 {
+	return day.UTC().Truncate(24*time.Hour).Unix()/86400 + 2440588
+}
 
 // versionArm adds the tenant's schema version (goose's table) to the
 // metrics query as one more row, so that the registry's mirror costs no
@@ -62,7 +78,7 @@ SELECT 'p', ?3, count(*), 0 FROM products
 // fails ("no such table"), and the query is run again without it.
 const versionArm = `
 UNION ALL
-SELECT 'v', NULL, (SELECT coalesce(max(version_id), 0) FROM ` + schema.VersionTable + ` WHERE is_applied), 0`
+SELECT 'v', 0, (SELECT coalesce(max(version_id), 0) FROM ` + schema.VersionTable + ` WHERE is_applied), 0`
 
 // statement is the metrics query for from..to, with or without the
 // version row, and its arguments.
@@ -70,7 +86,7 @@ func statement(from, to time.Time, withVersion bool) (string, []any) {
 	lo, hi := bounds(from, to)
 	q, args := rangeQuery, []any{lo, hi}
 	if from.Equal(to) {
-		q, args = dayQuery, append(args, from.Format(fleet.DayLayout))
+		q, args = dayQuery, append(args, dayNumber(from))
 	}
 	if withVersion {
 		q += versionArm
@@ -138,15 +154,13 @@ func scanMetrics(rows rowScanner, tenant string, from, to time.Time) (reading, e
 	version := int64(-1)
 	days := fleet.Days(from, to)
 	out := make([]fleet.Metrics, len(days))
-	index := make(map[string]int, len(days))
 	for i, d := range days {
 		out[i] = fleet.Metrics{Date: d, Tenant: tenant}
-		index[d] = i
 	}
+	first := dayNumber(from)
 	for rows.Next() {
 		var kind string
-		var day sql.NullString
-		var n, sum int64
+		var day, n, sum int64
 		if err := rows.Scan(&kind, &day, &n, &sum); err != nil {
 			return reading{}, err
 		}
@@ -154,9 +168,9 @@ func scanMetrics(rows rowScanner, tenant string, from, to time.Time) (reading, e
 			version = n
 			continue
 		}
-		i, ok := index[day.String]
-		if !day.Valid || !ok {
-			continue // a neighbouring day, or a text DATE() cannot read
+		i := day - first
+		if i < 0 || i >= int64(len(out)) {
+			continue // a neighbouring day, or a value DATE() cannot read (0)
 		}
 		switch kind {
 		case "o":

@@ -42,6 +42,10 @@ func CentralURL(path string) (string, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
+	// Statement journals (every multi-row upsert in a transaction keeps
+	// one) in memory rather than in temporary files: a collection's
+	// backfill wrote them a page per system call (docs/BENCHMARKS.md).
+	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Set("_txlock", "immediate")
 	return fileURL(path, q)
 }
