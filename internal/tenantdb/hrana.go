@@ -3,13 +3,11 @@ package tenantdb
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -264,54 +262,8 @@ func (r *Result) Scan(dest ...any) error {
 		return fmt.Errorf("scan: %d destinations for %d columns", len(dest), len(row))
 	}
 	for i, d := range dest {
-		v := row[i]
-		switch d := d.(type) {
-		case *string:
-			switch v := v.(type) {
-			case string:
-				*d = v
-			case []byte:
-				*d = string(v)
-			case int64:
-				*d = strconv.FormatInt(v, 10)
-			case float64:
-				*d = strconv.FormatFloat(v, 'g', -1, 64)
-			default:
-				return fmt.Errorf("scan column %d: NULL into a string", i)
-			}
-		case *sql.NullString:
-			if v == nil {
-				*d = sql.NullString{}
-				continue
-			}
-			var s string
-			if err := (&Result{Rows: [][]any{{v}}, next: 1}).Scan(&s); err != nil {
-				return err
-			}
-			*d = sql.NullString{String: s, Valid: true}
-		case *int64:
-			switch v := v.(type) {
-			case int64:
-				*d = v
-			case float64:
-				if v != math.Trunc(v) {
-					return fmt.Errorf("scan column %d: %v is not an integer", i, v)
-				}
-				*d = int64(v)
-			default:
-				return fmt.Errorf("scan column %d: %T into an integer", i, v)
-			}
-		case *float64:
-			switch v := v.(type) {
-			case int64:
-				*d = float64(v)
-			case float64:
-				*d = v
-			default:
-				return fmt.Errorf("scan column %d: %T into a float", i, v)
-			}
-		default:
-			return fmt.Errorf("scan: unsupported destination %T", d)
+		if err := assign(d, row[i]); err != nil {
+			return fmt.Errorf("scan column %d: %w", i, err)
 		}
 	}
 	return nil

@@ -190,7 +190,7 @@ func (r *Rows) Err() error { return r.err }
 func (r *Rows) Close() error { return r.rows.Close() }
 
 // Scan copies the current row into dest: *string, *sql.NullString,
-// *int64 or *any, one per column.
+// *int64, *float64 or *any, one per column.
 func (r *Rows) Scan(dest ...any) error {
 	if len(dest) != len(r.row) {
 		return fmt.Errorf("scan: %d destinations for %d columns", len(dest), len(r.row))
@@ -203,6 +203,8 @@ func (r *Rows) Scan(dest ...any) error {
 	return nil
 }
 
+// assign copies a driver value into dest, converting as database/sql
+// would for the destinations the collector and the remote reader use.
 func assign(dest any, v driver.Value) error {
 	switch d := dest.(type) {
 	case *any:
@@ -247,6 +249,16 @@ func assign(dest any, v driver.Value) error {
 			return fmt.Errorf("cannot read %v (%T) as an integer", v, v)
 		}
 		*d = n
+		return nil
+	case *float64:
+		switch v := v.(type) {
+		case int64:
+			*d = float64(v)
+		case float64:
+			*d = v
+		default:
+			return fmt.Errorf("cannot read %T as a number", v)
+		}
 		return nil
 	}
 	return fmt.Errorf("unsupported destination %T", dest)
