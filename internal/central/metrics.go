@@ -347,28 +347,30 @@ func (db *DB) WriteCollectBatch(ctx context.Context, b CollectBatch) (int64, err
 			}
 		}
 		changed = int64(len(upserts))
-		for chunk := range chunks(upserts, 150) {
+		multi := &multiRow{tx: tx}
+		defer multi.close()
+		for chunk := range chunks(upserts, metricsChunk) {
 			args := make([]any, 0, len(chunk)*6)
 			for _, m := range chunk {
 				args = append(args, m.Date, m.Tenant, m.Orders, m.Revenue, m.ActiveCarts, m.NewProducts)
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO metrics (date, database_name, total_orders, total_revenue, active_carts, new_products)
+			if err := multi.exec(ctx, len(chunk) == metricsChunk, `INSERT INTO metrics (date, database_name, total_orders, total_revenue, active_carts, new_products)
 				VALUES `+strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?),", len(chunk)), ",")+`
 				ON CONFLICT (date, database_name) DO UPDATE SET
 				total_orders = excluded.total_orders, total_revenue = excluded.total_revenue,
 				active_carts = excluded.active_carts, new_products = excluded.new_products,
-				created_at = CURRENT_TIMESTAMP`, args...); err != nil {
+				created_at = CURRENT_TIMESTAMP`, args); err != nil {
 				return fmt.Errorf("write metrics: %w", err)
 			}
 		}
-		if err := addRollups(ctx, tx, `INSERT INTO metrics_daily (date, stores, total_orders, total_revenue, active_carts, new_products, active_stores)
+		if err := addRollups(ctx, multi, `INSERT INTO metrics_daily (date, stores, total_orders, total_revenue, active_carts, new_products, active_stores)
 			VALUES %s ON CONFLICT (date) DO UPDATE SET
 			stores = stores + excluded.stores, total_orders = total_orders + excluded.total_orders,
 			total_revenue = total_revenue + excluded.total_revenue, active_carts = active_carts + excluded.active_carts,
 			new_products = new_products + excluded.new_products, active_stores = active_stores + excluded.active_stores`, daily, func(day string) []any { return []any{day} }); err != nil {
 			return fmt.Errorf("update daily rollup: %w", err)
 		}
-		if err := addRollups(ctx, tx, `INSERT INTO metrics_monthly (month, database_name, days, total_orders, total_revenue, active_carts, new_products, active_days)
+		if err := addRollups(ctx, multi, `INSERT INTO metrics_monthly (month, database_name, days, total_orders, total_revenue, active_carts, new_products, active_days)
 			VALUES %s ON CONFLICT (month, database_name) DO UPDATE SET
 			days = days + excluded.days, total_orders = total_orders + excluded.total_orders,
 			total_revenue = total_revenue + excluded.total_revenue, active_carts = active_carts + excluded.active_carts,
@@ -391,6 +393,44 @@ func (db *DB) WriteCollectBatch(ctx context.Context, b CollectBatch) (int64, err
 		return writeResults(ctx, tx, db.now(), b, changed)
 	})
 	return changed, err
+}
+
+// Rows per multi-row statement: metrics upserts and rollup additions.
+const metricsChunk, rollupChunk = 150, 100
+
+// multiRow runs a transaction's multi-row statements, preparing each text
+// of a full chunk once: a statement of 150 rows costs a parse of its own
+// (900 placeholders), and a backfill's transaction runs the same text a
+// hundred times (docs/BENCHMARKS.md). Partial chunks run once each.
+type multiRow struct {
+	tx       *sql.Tx
+	prepared map[string]*sql.Stmt
+}
+
+func (m *multiRow) exec(ctx context.Context, full bool, query string, args []any) error {
+	if !full {
+		_, err := m.tx.ExecContext(ctx, query, args...)
+		return err
+	}
+	st := m.prepared[query]
+	if st == nil {
+		var err error
+		if st, err = m.tx.PrepareContext(ctx, query); err != nil {
+			return err
+		}
+		if m.prepared == nil {
+			m.prepared = map[string]*sql.Stmt{}
+		}
+		m.prepared[query] = st
+	}
+	_, err := st.ExecContext(ctx, args...)
+	return err
+}
+
+func (m *multiRow) close() {
+	for _, st := range m.prepared {
+		st.Close()
+	}
 }
 
 // changedTenants lists, once each, the tenants of the rows keep keeps.
@@ -422,7 +462,7 @@ func toggledTenants(toggled map[monthKey]bool) []string {
 // addRollups adds totals to a rollup table, many rows per statement:
 // query has a %s where the VALUES rows go, and key gives a row's key
 // columns, which come before the five totals.
-func addRollups[K comparable](ctx context.Context, tx *sql.Tx, query string, totals map[K]*dayTotals, key func(K) []any) error {
+func addRollups[K comparable](ctx context.Context, multi *multiRow, query string, totals map[K]*dayTotals, key func(K) []any) error {
 	type row struct {
 		k K
 		d *dayTotals
@@ -431,13 +471,13 @@ func addRollups[K comparable](ctx context.Context, tx *sql.Tx, query string, tot
 	for k, d := range totals {
 		all = append(all, row{k, d})
 	}
-	for chunk := range chunks(all, 100) {
+	for chunk := range chunks(all, rollupChunk) {
 		var args []any
 		for _, r := range chunk {
 			args = append(append(args, key(r.k)...), r.d.stores, r.d.orders, r.d.revenue, r.d.carts, r.d.products, r.d.active)
 		}
 		one := "(" + placeholders(len(args)/len(chunk)) + "),"
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(query, strings.TrimSuffix(strings.Repeat(one, len(chunk)), ",")), args...); err != nil {
+		if err := multi.exec(ctx, len(chunk) == rollupChunk, fmt.Sprintf(query, strings.TrimSuffix(strings.Repeat(one, len(chunk)), ",")), args); err != nil {
 			return err
 		}
 	}
