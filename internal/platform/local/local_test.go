@@ -126,4 +126,12 @@ func TestFingerprints(t *testing.T) {
 	if got := p.Fingerprints(ctx, []string{"nope", "../x"}); got[0] != "" || got[1] != "" {
 		t.Fatalf("fingerprints of missing and invalid tenants = %q", got)
 	}
+	// Stamps identify the file itself, as an open does.
+	at, err := p.Attachment("shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Stamps(ctx, []string{"shop"})[0]; st.ID != at.ID || st.Fingerprint == "" {
+		t.Fatalf("stamp %+v, file %+v", st, at.ID)
+	}
 }

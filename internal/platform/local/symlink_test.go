@@ -3,6 +3,7 @@ package local_test
 import (
 	"bytes"
 	"database/sql"
+	"github.com/tenantry/tenantry/internal/tenantdb"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,6 +120,9 @@ func TestSymlinkedTenantRefused(t *testing.T) {
 		refused(t, name+": Clone", err, want)
 		_, err = p.Attachment(name)
 		refused(t, name+": Attachment", err, want)
+		if st := p.Stamps(ctx, []string{name})[0]; st != (tenantdb.Stamp{}) {
+			t.Fatalf("%s: Stamps looked through the link: %+v", name, st)
+		}
 		refused(t, name+": Probe", p.Probe(ctx, name), want)
 		refused(t, name+": Delete", p.Delete(ctx, name), want)
 		_, err = p.Get(ctx, name)
