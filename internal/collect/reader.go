@@ -110,10 +110,7 @@ func (r *fileReader) read(ctx context.Context, t task, from, to time.Time) (read
 	// (docs/BENCHMARKS.md). A migration that changes data only is seen the
 	// next day; a cookie read in passing of a write may be stale, and the
 	// next collection corrects it.
-	cookie, ok := c.SchemaCookie()
-	if !ok {
-		cookie = 0
-	}
+	cookie, _ := c.SchemaCookie() // 0 when unknown
 	query := func(ctx context.Context, q string, args ...any) (rowScanner, error) {
 		return c.Query(ctx, q, args...)
 	}

@@ -42,14 +42,13 @@ type Lookaside struct {
 
 // NewLookaside allocates cnt slots of slot bytes.
 func NewLookaside(slot, cnt int) *Lookaside {
-	tls := libc.NewTLS()
-	defer tls.Close()
-	return &Lookaside{buf: libc.Xmalloc(tls, libc.Tsize_t(slot*cnt)), slot: int32(slot), cnt: int32(cnt)}
+	l := &Lookaside{slot: int32(slot), cnt: int32(cnt)}
+	l.alloc()
+	return l
 }
 
-// abandon gives up the memory to a connection that may still use it,
-// and takes new memory for the next.
-func (l *Lookaside) abandon() {
+// alloc takes new memory, free for the next connection.
+func (l *Lookaside) alloc() {
 	tls := libc.NewTLS()
 	defer tls.Close()
 	l.buf, l.inUse = libc.Xmalloc(tls, libc.Tsize_t(l.slot*l.cnt)), false
@@ -116,7 +115,7 @@ func (r *ReadOnly) Close() error {
 	tls.Close()
 	err := r.c.Close()
 	if pending || err != nil {
-		r.la.abandon()
+		r.la.alloc() // the old memory is left to the zombie
 	} else {
 		r.la.inUse = false
 	}

@@ -163,14 +163,15 @@ func (p *Platform) List(ctx context.Context) ([]platform.Database, error) {
 	sort.Strings(names)
 	found := make([]platform.Database, len(names))
 	ok := make([]bool, len(names))
+	lstat := rootLstat(root)
 	parallel(len(names), func(i int) {
 		name := names[i]
-		size, mod, err := stat(root, name, wal[name])
+		st, err := stat(lstat, name, wal[name])
 		if err != nil {
 			return // vanished while listing, or not a file
 		}
 		path := filepath.Join(p.tenantsDir(), name+".db")
-		found[i], ok[i] = platform.Database{Name: name, ID: path, URL: "file:" + path, SizeBytes: size, ModifiedAt: mod.UTC()}, true
+		found[i], ok[i] = platform.Database{Name: name, ID: path, URL: "file:" + path, SizeBytes: st.Size, ModifiedAt: st.ModTime.UTC()}, true
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -185,26 +186,38 @@ func (p *Platform) List(ctx context.Context) ([]platform.Database, error) {
 }
 
 // stat returns the size of a tenant's files (the database and its WAL)
-// and the time of the last write to either, with one stat per file
-// relative to the open tenants directory. hasWAL false skips the WAL.
-func stat(root *os.Root, name string, hasWAL bool) (size int64, mod time.Time, err error) {
-	fi, err := root.Lstat(name + ".db")
+// and the time of the last write to either, with one lstat per file
+// relative to the open tenants directory (lstat refuses anything but a
+// regular file), and the database file's identity. hasWAL false skips
+// the WAL.
+func stat(lstat func(name string) (tenantdb.FileStat, error), name string, hasWAL bool) (tenantdb.FileStat, error) {
+	db, err := lstat(name + ".db")
 	if err != nil {
-		return 0, time.Time{}, err
+		return tenantdb.FileStat{}, err
 	}
-	if !fi.Mode().IsRegular() {
-		return 0, time.Time{}, fmt.Errorf("%s.db is not a regular file", name)
-	}
-	size, mod = fi.Size(), fi.ModTime()
 	if hasWAL {
-		if wi, err := root.Lstat(name + ".db-wal"); err == nil {
-			size += wi.Size()
-			if wi.ModTime().After(mod) {
-				mod = wi.ModTime()
+		if wal, err := lstat(name + ".db-wal"); err == nil {
+			db.Size += wal.Size
+			if wal.ModTime.After(db.ModTime) {
+				db.ModTime = wal.ModTime
 			}
 		}
 	}
-	return size, mod, nil
+	return db, nil
+}
+
+// rootLstat is stat's lstat through an os.Root.
+func rootLstat(root *os.Root) func(string) (tenantdb.FileStat, error) {
+	return func(name string) (tenantdb.FileStat, error) {
+		fi, err := root.Lstat(name)
+		if err != nil {
+			return tenantdb.FileStat{}, err
+		}
+		if !fi.Mode().IsRegular() {
+			return tenantdb.FileStat{}, fmt.Errorf("%s is not a regular file", name)
+		}
+		return tenantdb.FileStat{Size: fi.Size(), ModTime: fi.ModTime()}, nil
+	}
 }
 
 // parallel runs f(0..n-1) spread over the cores: a stat is the whole cost
@@ -239,20 +252,13 @@ func (p *Platform) Stamps(ctx context.Context, names []string) []tenantdb.Stamp 
 		if ctx.Err() != nil || fleet.ValidateName(names[i]) != nil {
 			return
 		}
-		db, err := dir.Lstat(names[i] + ".db")
+		st, err := stat(dir.Lstat, names[i], true)
 		if err != nil {
 			return
 		}
-		out[i].ID = db.ID
-		size, mod := db.Size, db.ModTime
-		if wal, err := dir.Lstat(names[i] + ".db-wal"); err == nil {
-			size += wal.Size
-			if wal.ModTime.After(mod) {
-				mod = wal.ModTime
-			}
-		}
-		if mod.Before(settled) {
-			out[i].Fingerprint = strconv.FormatInt(size, 10) + "@" + strconv.FormatInt(mod.UnixNano(), 10)
+		out[i].ID = st.ID
+		if st.ModTime.Before(settled) {
+			out[i].Fingerprint = strconv.FormatInt(st.Size, 10) + "@" + strconv.FormatInt(st.ModTime.UnixNano(), 10)
 		}
 	})
 	return out
